@@ -1,0 +1,139 @@
+"""The `repmon` command line: thin wrappers that parse options and call the modules."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from monitor import explorer
+from monitor.config import Config, ConfigError, load_config
+from monitor.db import open_db
+from monitor.store import ensure_business, sync_config
+
+EXAMPLE_CONFIG = Path(__file__).parent / "example_config.toml"
+
+
+class ConfigProblem(click.ClickException):
+    """A configuration error: exit code 2, like other usage errors."""
+
+    exit_code = 2
+
+
+@dataclass
+class App:
+    """What every command shares: where the database and the configuration are."""
+
+    db_path: Path
+    config_path: Path
+    config_required: bool
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """The validated configuration; loading fails before anything is written."""
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path, required=self.config_required)
+            except ConfigError as error:
+                raise ConfigProblem(str(error)) from None
+        return self._config
+
+    def db(self) -> sqlite_utils.Database:
+        """The database, shaped, with the configured businesses and sources written."""
+        config = self.config
+        database = open_db(self.db_path)
+        sync_config(database, config)
+        return database
+
+    def business_id(self, database: sqlite_utils.Database, name: str | None) -> str:
+        """The id of business `name`, creating it when it is not configured; the only one if None."""
+        if name is None:
+            if len(self.config.business) != 1:
+                raise click.UsageError("name the business with --business NAME")
+            name = self.config.business[0].name
+        configured = self.config.find_business(name)
+        return ensure_business(database, configured.name if configured else name, configured)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="repmon")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/monitor.db"),
+    envvar="REPMON_DB",
+    show_default=True,
+    help="SQLite database file [env: REPMON_DB]",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("monitor.toml"),
+    envvar="REPMON_CONFIG",
+    show_default=True,
+    help="Configuration file [env: REPMON_CONFIG]",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_path: Path, config_path: Path) -> None:
+    """repmon: watch reviews of a trades business, tie them to jobs, and flag
+    complaints, defect patterns and follow-ups.
+
+    Start with `repmon init`, edit monitor.toml, then `repmon serve`.
+    """
+    explicit = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
+    ctx.obj = App(db_path=db_path, config_path=config_path, config_required=explicit)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing configuration file")
+@pass_app
+def init(app: App, force: bool) -> None:
+    """Write an example monitor.toml (unless one exists) and create the database."""
+    if app.config_path.exists() and not force:
+        click.echo(f"Keeping existing {app.config_path}")
+    else:
+        app.config_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(EXAMPLE_CONFIG, app.config_path)
+        click.echo(f"Wrote {app.config_path}: an example to edit for your business")
+    app.config_required = True
+    database = app.db()
+    businesses = database.table("businesses").count
+    sources = database.table("sources").count
+    click.echo(f"Database {app.db_path} is ready: {businesses} business(es), {sources} source(s)")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on")
+@click.option("-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port")
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=explorer.DEFAULT_METADATA,
+    help="Datasette metadata file  [default: metadata.yml of the checkout]",
+)
+@pass_app
+def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
+    """Open the explorer (Datasette) on the database.
+
+    Serves on 127.0.0.1 only, unless a password is configured in [explorer].
+    """
+    import uvicorn
+
+    try:
+        explorer.check_host(host, app.config)
+    except explorer.ExplorerRefused as error:
+        raise click.UsageError(str(error)) from None
+    app.db().close()
+    datasette = explorer.build_datasette(app.db_path, app.config, metadata_path)
+    click.echo(f"repmon explorer on http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")

@@ -1,0 +1,172 @@
+"""monitor.toml: load, validate and describe the configuration."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.schema import JOB_IMPORT_FIELDS
+
+SourceKind = Literal["trustpilot", "schemaorg", "feed"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names file, key and reason."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Thresholds(Strict):
+    complaint_max_rating: float = Field(2, ge=1, le=5)
+    reply_deadline_hours: int = Field(48, ge=1)
+    pattern_window_days: int = Field(90, ge=1)
+    pattern_min_count: int = Field(3, ge=2)
+    pattern_max_p_value: float = Field(0.05, gt=0, lt=1)
+    follow_up_days: int = Field(14, ge=0)
+    follow_up_days_by_job_type: dict[str, int] = Field(default_factory=dict)
+    warranty_days: int = Field(365 * 5, ge=0)
+
+
+class Source(Strict):
+    kind: SourceKind
+    url: str = Field(pattern=r"^https?://\S+$")
+    name: str | None = None
+    max_pages: int | None = Field(None, ge=1)
+
+
+class Channel(Strict):
+    url: str = Field(min_length=3)
+    min_severity: Severity = "info"
+    name: str | None = None
+
+
+class Business(Strict):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    country: str = Field("DK", pattern=r"^[A-Za-z]{2}$")
+    languages: list[str] = Field(default_factory=lambda: ["da", "en"])
+    timezone: str = "Europe/Copenhagen"
+    source: list[Source] = Field(default_factory=list)
+    channel: list[Channel] = Field(default_factory=list)
+    jobs_columns: dict[str, str] = Field(default_factory=dict)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not (2 <= len(code) <= 3 and code.isalpha() and code.islower()):
+                raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'da', 'nb', 'sv', 'de', 'en'")
+        return value
+
+    @field_validator("jobs_columns")
+    @classmethod
+    def _job_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, job_field in value.items():
+            if job_field not in JOB_IMPORT_FIELDS:
+                raise ValueError(
+                    f"column {column!r} maps to {job_field!r}, expected one of: {', '.join(JOB_IMPORT_FIELDS)}"
+                )
+        return value
+
+
+class Crawl(Strict):
+    user_agent: str = "repmon/0.1 (reputation monitor; +https://github.com/repmon/repmon)"
+    obey_robots: bool = True
+    concurrency_per_domain: int = Field(2, ge=1, le=8)
+    download_delay: float = Field(1.0, ge=0)
+    max_pages: int = Field(50, ge=1)
+    http_cache: bool = False
+    timeout_seconds: float = Field(30, gt=0)
+
+
+class Explorer(Strict):
+    public_url: str | None = Field(None, pattern=r"^https?://\S+$")
+    password_hash_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class Config(Strict):
+    crawl: Crawl = Field(default_factory=Crawl)
+    explorer: Explorer = Field(default_factory=Explorer)
+    business: list[Business] = Field(default_factory=list)
+
+    def find_business(self, name: str) -> Business | None:
+        """The configured business whose name or alias is `name` (case-insensitive)."""
+        wanted = name.casefold()
+        for business in self.business:
+            if wanted == business.name.casefold() or wanted in (a.casefold() for a in business.aliases):
+                return business
+        return None
+
+
+def load_config(path: Path, required: bool = False) -> Config:
+    """Read and validate `path`; a missing optional file gives the defaults."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: file not found (run `repmon init` to write an example)")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a parsed TOML document, raising ConfigError with every problem found."""
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(problem) for problem in error.errors()]
+        raise ConfigError(f"{source}: invalid configuration:\n" + "\n".join(f"  {p}" for p in problems)) from None
+    names = [b.name.casefold() for b in config.business]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{source}: business: name {duplicates[0]!r} is used twice, expected unique names")
+    return config
+
+
+def _describe(problem: dict[str, Any]) -> str:
+    """One line per problem: dotted key, then what was expected and what was found."""
+    key = ""
+    for part in problem["loc"]:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(problem["loc"][:-1])
+        return f"{key}: unknown key, expected one of: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{key}: missing required key"
+    message = problem["msg"].removeprefix("Value error, ")
+    found = problem.get("input")
+    if isinstance(found, (str, int, float, bool)) and kind != "value_error":
+        return f"{key}: expected {message[0].lower() + message[1:]}, got {found!r}"
+    return f"{key}: {message}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` accepts, for 'unknown key' messages."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,124 @@
+"""Open the database and bring it to the declared shape: tables, migrations, indexes, FTS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from monitor.schema import FTS, FTS_TOKENIZE, SCHEMA_VERSION, TABLES
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a named migration; each runs once, in order, in its own transaction."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC with seconds, the format of every *_at column."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at `path`, shaped and ready for use."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    ensure_db_shape(db)
+    return db
+
+
+def ensure_db_shape(db: sqlite_utils.Database) -> None:
+    """Create what is missing, run pending migrations, then indexes and full-text search.
+
+    Idempotent: running it on a database already in shape changes nothing.
+    """
+    db.execute("PRAGMA foreign_keys = ON")
+    if db.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
+        db.enable_wal()
+    with db.atomic():
+        _create_tables(db)
+    _run_migrations(db)
+    with db.atomic():
+        _create_indexes(db)
+        _create_fts(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create_tables(db: sqlite_utils.Database) -> None:
+    """Create missing tables and add missing columns; additive changes need no migration."""
+    for table in TABLES:
+        existing = db.table(table.name)
+        if not existing.exists():
+            existing.create(
+                table.columns,
+                pk=table.pk,
+                foreign_keys=list(table.foreign_keys),
+                not_null=set(table.not_null),
+            )
+            continue
+        have = {column.name for column in existing.columns}
+        for name, column_type in table.columns.items():
+            if name not in have:
+                existing.add_column(name, column_type)
+
+
+def _run_migrations(db: sqlite_utils.Database) -> None:
+    applied_table = db.table("_migrations")
+    if not applied_table.exists():
+        applied_table.create({"name": str, "applied_at": str}, pk="name")
+    applied = {row["name"] for row in applied_table.rows}
+    for fn in MIGRATIONS:
+        if fn.__name__ in applied:
+            continue
+        with db.atomic():
+            fn(db)
+            applied_table.insert({"name": fn.__name__, "applied_at": utc_now()})
+
+
+def _create_indexes(db: sqlite_utils.Database) -> None:
+    for table in TABLES:
+        for columns in table.indexes:
+            db.table(table.name).create_index(list(columns), if_not_exists=True, find_unique_name=False)
+
+
+def _create_fts(db: sqlite_utils.Database) -> None:
+    """External-content FTS5 with triggers that fire only when searchable text changes.
+
+    sqlite-utils' own triggers fire on every UPDATE; a weekly crawl touches last_seen_at
+    on every review it sees, so those would re-index the whole table each week.
+    """
+    for table, columns in FTS.items():
+        fts = f"{table}_fts"
+        if not db.table(fts).exists():
+            db.table(table).enable_fts(list(columns), fts_version="FTS5", tokenize=FTS_TOKENIZE)
+        cols = ", ".join(columns)
+        new = ", ".join(f"new.{c}" for c in columns)
+        old = ", ".join(f"old.{c}" for c in columns)
+        statements = (
+            f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_ai] AFTER INSERT ON [{table}] BEGIN "
+            f"INSERT INTO [{fts}] (rowid, {cols}) VALUES (new.rowid, {new}); END",
+            f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_ad] AFTER DELETE ON [{table}] BEGIN "
+            f"INSERT INTO [{fts}] ([{fts}], rowid, {cols}) VALUES ('delete', old.rowid, {old}); END",
+            f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_au] AFTER UPDATE OF {cols} ON [{table}] BEGIN "
+            f"INSERT INTO [{fts}] ([{fts}], rowid, {cols}) VALUES ('delete', old.rowid, {old}); "
+            f"INSERT INTO [{fts}] (rowid, {cols}) VALUES (new.rowid, {new}); END",
+        )
+        for statement in statements:
+            db.execute(statement)
+
+
+@migration
+def m001_backfill_seen_times(db: sqlite_utils.Database) -> None:
+    """Databases from before first_seen_at/last_seen_at existed: take them from published_at."""
+    db.execute(
+        "UPDATE reviews SET first_seen_at = COALESCE(first_seen_at, published_at), "
+        "last_seen_at = COALESCE(last_seen_at, first_seen_at, published_at) "
+        "WHERE first_seen_at IS NULL OR last_seen_at IS NULL"
+    )

@@ -1,0 +1,312 @@
+"""The database's shape, declared as data: tables, columns, keys, indexes, full-text search.
+
+Table and column names here are a public contract: the README's table reference,
+metadata.yml and users' own queries depend on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, type]
+    pk: str | tuple[str, ...]
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    not_null: frozenset[str] = frozenset()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    description: str = ""
+    defaults: dict[str, object] = field(default_factory=dict)
+
+
+JOB_IMPORT_FIELDS = (
+    "job_id",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "address",
+    "postcode",
+    "city",
+    "job_type",
+    "crew",
+    "materials",
+    "started_at",
+    "completed_at",
+    "invoice_no",
+    "amount",
+    "due_at",
+    "paid_at",
+)
+
+# Fields a source owns: a change in any of them is a change of the review and goes to review_history.
+REVIEW_SOURCE_FIELDS = (
+    "url",
+    "author",
+    "author_location",
+    "rating",
+    "title",
+    "body",
+    "published_at",
+    "experienced_at",
+    "edited_at",
+    "reply_body",
+    "reply_at",
+)
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "businesses",
+        {
+            "id": str,
+            "name": str,
+            "country": str,
+            "languages": str,
+            "aliases": str,
+            "timezone": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null=frozenset({"name"}),
+        description="The businesses being monitored; id is a slug of the name.",
+    ),
+    Table(
+        "sources",
+        {
+            "id": str,
+            "business_id": str,
+            "kind": str,
+            "url": str,
+            "name": str,
+            "etag": str,
+            "last_modified": str,
+            "last_crawled_at": str,
+            "last_status": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        not_null=frozenset({"business_id", "kind", "url"}),
+        indexes=(("business_id",),),
+        description="Where reviews and mentions are gathered from, one row per business and URL.",
+    ),
+    Table(
+        "crawl_runs",
+        {
+            "id": int,
+            "source_id": str,
+            "business_id": str,
+            "url": str,
+            "started_at": str,
+            "finished_at": str,
+            "pages": int,
+            "reviews_seen": int,
+            "new": int,
+            "updated": int,
+            "removed": int,
+            "errors": int,
+            "status": str,
+            "message": str,
+        },
+        pk="id",
+        foreign_keys=(("source_id", "sources", "id"), ("business_id", "businesses", "id")),
+        indexes=(("source_id", "started_at"), ("status",)),
+        description="Health of each crawl of each source: pages, reviews, errors and status.",
+    ),
+    Table(
+        "reviews",
+        {
+            "id": str,
+            "business_id": str,
+            "source_id": str,
+            "source": str,
+            "external_id": str,
+            "url": str,
+            "author": str,
+            "author_location": str,
+            "rating": float,
+            "title": str,
+            "body": str,
+            "lang": str,
+            "published_at": str,
+            "experienced_at": str,
+            "edited_at": str,
+            "reply_body": str,
+            "reply_at": str,
+            "complaint": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "removed_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"), ("source_id", "sources", "id")),
+        not_null=frozenset({"business_id", "source", "external_id", "published_at"}),
+        indexes=(
+            ("business_id", "published_at"),
+            ("source", "published_at"),
+            ("source_id",),
+            ("complaint", "published_at"),
+            ("lang",),
+            ("rating",),
+            ("author",),
+        ),
+        description="Reviews and mentions, one row per review on its platform.",
+    ),
+    Table(
+        "review_history",
+        {
+            "id": int,
+            "review_id": str,
+            "changed_at": str,
+            "field": str,
+            "old_value": str,
+            "new_value": str,
+        },
+        pk="id",
+        foreign_keys=(("review_id", "reviews", "id"),),
+        not_null=frozenset({"review_id", "changed_at", "field"}),
+        indexes=(("review_id", "changed_at"), ("field",)),
+        description="Every change of a stored review: one row per field, with old and new value.",
+    ),
+    Table(
+        "jobs",
+        {
+            "id": str,
+            "business_id": str,
+            **{name: str for name in JOB_IMPORT_FIELDS},
+            "amount": float,
+            "imported_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        not_null=frozenset({"business_id", "job_id", "customer_name", "completed_at"}),
+        indexes=(
+            ("business_id", "completed_at"),
+            ("postcode",),
+            ("job_type",),
+            ("crew",),
+            ("customer_name",),
+            ("invoice_no",),
+        ),
+        description="Completed jobs from the business's own export; id is '<business id>:<job_id>'.",
+    ),
+    Table(
+        "matches",
+        {
+            "id": str,
+            "review_id": str,
+            "job_id": str,
+            "score": float,
+            "status": str,
+            "reasons": str,
+            "decided_by": str,
+            "decided_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=(("review_id", "reviews", "id"), ("job_id", "jobs", "id")),
+        not_null=frozenset({"review_id", "status"}),
+        indexes=(("review_id",), ("job_id",), ("status",)),
+        description="Which job a review is about, with a score, a status and the reasons.",
+    ),
+    Table(
+        "review_themes",
+        {"review_id": str, "theme": str, "evidence": str},
+        pk=("review_id", "theme"),
+        foreign_keys=(("review_id", "reviews", "id"),),
+        indexes=(("theme",),),
+        description="Complaint themes found in a review, with the words that show it.",
+    ),
+    Table(
+        "patterns",
+        {
+            "id": str,
+            "business_id": str,
+            "kind": str,
+            "theme": str,
+            "dimension": str,
+            "dimension_value": str,
+            "status": str,
+            "evidence_count": int,
+            "baseline_rate": float,
+            "p_value": float,
+            "window_days": int,
+            "first_evidence_at": str,
+            "last_evidence_at": str,
+            "median_days_after_completion": float,
+            "after_completion": int,
+            "detected_at": str,
+            "updated_at": str,
+            "acknowledged_by": str,
+            "acknowledged_at": str,
+            "closed_by": str,
+            "closed_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        indexes=(("business_id", "status"), ("theme",)),
+        description="Recurring complaint patterns: a theme piling up within a window.",
+    ),
+    Table(
+        "pattern_members",
+        {"pattern_id": str, "review_id": str},
+        pk=("pattern_id", "review_id"),
+        foreign_keys=(("pattern_id", "patterns", "id"), ("review_id", "reviews", "id")),
+        indexes=(("review_id",),),
+        description="The reviews that are evidence of each pattern.",
+    ),
+    Table(
+        "alerts",
+        {
+            "id": str,
+            "key": str,
+            "kind": str,
+            "business_id": str,
+            "subject": str,
+            "channel": str,
+            "severity": str,
+            "title": str,
+            "body": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "delivered_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        indexes=(("status",), ("key",), ("kind",)),
+        description="Alerts: one row per alert and channel, with delivery status.",
+    ),
+    Table(
+        "follow_ups",
+        {
+            "id": str,
+            "business_id": str,
+            "job_id": str,
+            "review_id": str,
+            "kind": str,
+            "due_at": str,
+            "done_at": str,
+            "done_by": str,
+            "note": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"), ("job_id", "jobs", "id"), ("review_id", "reviews", "id")),
+        indexes=(("due_at",), ("job_id",), ("done_at",)),
+        description="Calls to make after a job, routine or urgent after a complaint.",
+    ),
+)
+
+TABLES_BY_NAME = {table.name: table for table in TABLES}
+
+# Full-text search: table -> searchable columns. unicode61 with diacritics folded so
+# "Muller" finds "Müller"; no stemmer, because reviews come in five languages.
+FTS = {"reviews": ("title", "body", "reply_body")}
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"

@@ -1,0 +1,262 @@
+"""Writes: businesses, sources and reviews, as idempotent upserts that keep history.
+
+Everything that changes the database from outside data goes through here; a batch
+is one transaction, so a failure halfway leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from monitor.config import Business, Config
+from monitor.db import utc_now
+from monitor.schema import REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
+
+BATCH_SIZE = 500
+REVIEW_COLUMNS = tuple(TABLES_BY_NAME["reviews"].columns)
+_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+@dataclass
+class SaveResult:
+    """What a save did: counts, and the records refused with their reasons."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def saved(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def slugify(name: str) -> str:
+    """A stable ASCII key for a name: 'Hansen VVS ApS' -> 'hansen-vvs-aps', 'Ørsted' -> 'oersted'."""
+    folded = unicodedata.normalize("NFKD", name.casefold().translate(_FOLD))
+    ascii_only = folded.encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-") or "business"
+
+
+def stable_id(*parts: str) -> str:
+    """A short key from text parts that is the same in every process (unlike hash())."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def ensure_business(db: sqlite_utils.Database, name: str, business: Business | None = None) -> str:
+    """Create or update the business called `name` and return its id."""
+    business_id = slugify(name)
+    now = utc_now()
+    row: dict[str, Any] = {"id": business_id, "name": name, "updated_at": now}
+    if business is not None:
+        row |= {
+            "country": business.country,
+            "languages": json.dumps(business.languages),
+            "aliases": json.dumps(business.aliases, ensure_ascii=False),
+            "timezone": business.timezone,
+        }
+    table = db.table("businesses")
+    with db.atomic():
+        existing = next(table.rows_where("id = ?", [business_id]), None)
+        if existing is None:
+            table.insert(row | {"created_at": now})
+        elif any(existing.get(key) != value for key, value in row.items() if key != "updated_at"):
+            table.update(business_id, row)
+    return business_id
+
+
+def ensure_source(db: sqlite_utils.Database, business_id: str, kind: str, url: str, name: str | None = None) -> str:
+    """Create the source row for this business, kind and URL if missing; return its id."""
+    source_id = stable_id(business_id, kind, url)
+    table = db.table("sources")
+    if next(table.rows_where("id = ?", [source_id]), None) is None:
+        with db.atomic():
+            table.insert(
+                {
+                    "id": source_id,
+                    "business_id": business_id,
+                    "kind": kind,
+                    "url": url,
+                    "name": name,
+                    "created_at": utc_now(),
+                }
+            )
+    return source_id
+
+
+def sync_config(db: sqlite_utils.Database, config: Config) -> dict[str, str]:
+    """Write every configured business and source; return business name -> id."""
+    ids = {}
+    for business in config.business:
+        business_id = ensure_business(db, business.name, business)
+        for source in business.source:
+            ensure_source(db, business_id, source.kind, source.url, source.name)
+        ids[business.name] = business_id
+    return ids
+
+
+def review_id(source: str, external_id: str) -> str:
+    """The stable key of a review: '<source>:<platform id>', e.g. 'trustpilot:64f1c0...'."""
+    return f"{source}:{external_id}"
+
+
+def save_reviews(db: sqlite_utils.Database, records: Iterable[dict[str, Any]], now: str | None = None) -> SaveResult:
+    """Upsert review records in one transaction, writing a review_history row per changed field.
+
+    A record seen again unchanged only moves last_seen_at (and clears removed_at);
+    a record with a problem is refused and listed in the result, the others are kept.
+    """
+    now = now or utc_now()
+    result = SaveResult()
+    with db.atomic():
+        for batch in _batches(_valid(records, result), BATCH_SIZE):
+            _save_batch(db, batch, now, result)
+    return result
+
+
+def mark_removed(db: sqlite_utils.Database, source_id: str, seen_ids: set[str], now: str | None = None) -> int:
+    """Mark reviews of a fully listed source that were not seen as removed; return how many."""
+    now = now or utc_now()
+    rows = db.execute("SELECT id FROM reviews WHERE source_id = ? AND removed_at IS NULL", [source_id])
+    gone = [row[0] for row in rows.fetchall() if row[0] not in seen_ids]
+    with db.atomic():
+        for review in gone:
+            db.execute("UPDATE reviews SET removed_at = ? WHERE id = ?", [now, review])
+        db.table("review_history").insert_all(
+            {"review_id": review, "changed_at": now, "field": "removed_at", "old_value": None, "new_value": now}
+            for review in gone
+        )
+    return len(gone)
+
+
+def _valid(records: Iterable[dict[str, Any]], result: SaveResult) -> Iterator[dict[str, Any]]:
+    for position, record in enumerate(records):
+        problem = _problem(record)
+        if problem:
+            result.rejected.append((position, problem))
+            continue
+        record = {key: value for key, value in record.items() if key in REVIEW_COLUMNS}
+        record.setdefault("id", review_id(record["source"], str(record["external_id"])))
+        if record.get("rating") is not None:
+            record["rating"] = float(record["rating"])
+        yield record
+
+
+def _problem(record: dict[str, Any]) -> str | None:
+    """Why a record cannot be stored, or None."""
+    label = record.get("id") or record.get("external_id") or "?"
+    for required in ("business_id", "source", "external_id", "published_at"):
+        if record.get(required) in (None, ""):
+            return f"review {label}: {required} is missing"
+    unknown = sorted(set(record) - set(REVIEW_COLUMNS))
+    if unknown:
+        return f"review {label}: unknown field {unknown[0]!r}"
+    rating = record.get("rating")
+    if rating is not None:
+        try:
+            rating = float(rating)
+        except (TypeError, ValueError):
+            return f"review {label}: rating {rating!r} is not a number"
+        if not 1 <= rating <= 5:
+            return f"review {label}: rating {rating} is outside 1-5"
+    for name in ("published_at", "experienced_at", "edited_at", "reply_at"):
+        value = record.get(name)
+        if value is not None and not _is_iso(value):
+            return f"review {label}: {name} {value!r} is not an ISO-8601 date"
+    return None
+
+
+def _is_iso(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _save_batch(db: sqlite_utils.Database, batch: list[dict[str, Any]], now: str, result: SaveResult) -> None:
+    ids = list({record["id"] for record in batch})
+    placeholders = ", ".join("?" for _ in ids)
+    cursor = db.execute(f"SELECT * FROM reviews WHERE id IN ({placeholders})", ids)
+    names = [d[0] for d in cursor.description]
+    stored = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+    inserts: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    seen_only: list[str] = []
+    for record in batch:
+        old = stored.get(record["id"])
+        if old is None:
+            row = {column: record.get(column) for column in REVIEW_COLUMNS}
+            row |= {"first_seen_at": now, "last_seen_at": now, "removed_at": None}
+            inserts.append(row)
+            stored[record["id"]] = row
+            result.new += 1
+            continue
+        changes = {
+            name: record[name]
+            for name in REVIEW_SOURCE_FIELDS
+            if name in record and record[name] != old.get(name)
+        }
+        if old.get("removed_at") is not None:
+            changes["removed_at"] = None
+        if not changes:
+            seen_only.append(record["id"])
+            result.unchanged += 1
+            continue
+        history.extend(
+            {
+                "review_id": record["id"],
+                "changed_at": now,
+                "field": name,
+                "old_value": _text(old.get(name)),
+                "new_value": _text(value),
+            }
+            for name, value in changes.items()
+        )
+        assignments = ", ".join(f"[{name}] = ?" for name in changes)
+        db.execute(
+            f"UPDATE reviews SET {assignments}, last_seen_at = ? WHERE id = ?",
+            [*changes.values(), now, record["id"]],
+        )
+        old.update(changes)
+        result.updated += 1
+
+    if inserts:
+        # Rows are built from REVIEW_COLUMNS, so the column list is fixed and safe to format.
+        columns = ", ".join(f"[{c}]" for c in REVIEW_COLUMNS)
+        marks = ", ".join("?" for _ in REVIEW_COLUMNS)
+        db.conn.executemany(
+            f"INSERT INTO reviews ({columns}) VALUES ({marks})",
+            [[row[c] for c in REVIEW_COLUMNS] for row in inserts],
+        )
+    if seen_only:
+        db.conn.executemany("UPDATE reviews SET last_seen_at = ? WHERE id = ?", [(now, i) for i in seen_only])
+    if history:
+        db.table("review_history").insert_all(history)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
