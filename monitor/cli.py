@@ -99,6 +99,8 @@ def cli(ctx: click.Context, db_path: Path, config_path: Path) -> None:
 def init(app: App, force: bool) -> None:
     """Write an example monitor.toml (unless one exists) and create the database."""
     if app.config_path.exists() and not force:
+        app.config_required = True
+        app.config  # refuse an invalid file before anything is written
         click.echo(f"Keeping existing {app.config_path}")
     else:
         app.config_path.parent.mkdir(parents=True, exist_ok=True)

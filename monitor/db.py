@@ -89,10 +89,12 @@ def _create_indexes(db: sqlite_utils.Database) -> None:
 
 
 def _create_fts(db: sqlite_utils.Database) -> None:
-    """External-content FTS5 with triggers that fire only when searchable text changes.
+    """External-content FTS5, kept in step by triggers on update and delete.
 
     sqlite-utils' own triggers fire on every UPDATE; a weekly crawl touches last_seen_at
-    on every review it sees, so those would re-index the whole table each week.
+    on every review it sees, so those would re-index the whole table each week. New rows
+    are indexed by store.save_reviews in one statement per batch (index_new_rows): an
+    AFTER INSERT trigger costs four times as much per row.
     """
     for table, columns in FTS.items():
         fts = f"{table}_fts"
@@ -102,8 +104,6 @@ def _create_fts(db: sqlite_utils.Database) -> None:
         new = ", ".join(f"new.{c}" for c in columns)
         old = ", ".join(f"old.{c}" for c in columns)
         statements = (
-            f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_ai] AFTER INSERT ON [{table}] BEGIN "
-            f"INSERT INTO [{fts}] (rowid, {cols}) VALUES (new.rowid, {new}); END",
             f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_ad] AFTER DELETE ON [{table}] BEGIN "
             f"INSERT INTO [{fts}] ([{fts}], rowid, {cols}) VALUES ('delete', old.rowid, {old}); END",
             f"CREATE TRIGGER IF NOT EXISTS [{table}_fts_au] AFTER UPDATE OF {cols} ON [{table}] BEGIN "
@@ -121,4 +121,14 @@ def m001_backfill_seen_times(db: sqlite_utils.Database) -> None:
         "UPDATE reviews SET first_seen_at = COALESCE(first_seen_at, published_at), "
         "last_seen_at = COALESCE(last_seen_at, first_seen_at, published_at) "
         "WHERE first_seen_at IS NULL OR last_seen_at IS NULL"
+    )
+
+
+def index_new_rows(db: sqlite_utils.Database, table: str, ids: list[str]) -> None:
+    """Add just-inserted rows of `table` to its full-text index."""
+    columns = ", ".join(FTS[table])
+    marks = ", ".join("?" for _ in ids)
+    db.execute(
+        f"INSERT INTO [{table}_fts] (rowid, {columns}) SELECT rowid, {columns} FROM [{table}] WHERE id IN ({marks})",
+        ids,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.config import Business, Config
-from monitor.db import utc_now
+from monitor.db import index_new_rows, utc_now
 from monitor.schema import REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
 
 BATCH_SIZE = 500
@@ -252,6 +252,7 @@ def _save_batch(db: sqlite_utils.Database, batch: list[dict[str, Any]], now: str
             f"INSERT INTO reviews ({columns}) VALUES ({marks})",
             [[row[c] for c in REVIEW_COLUMNS] for row in inserts],
         )
+        index_new_rows(db, "reviews", [row["id"] for row in inserts])
     if seen_only:
         db.conn.executemany("UPDATE reviews SET last_seen_at = ? WHERE id = ?", [(now, i) for i in seen_only])
     if history:

@@ -1,0 +1,1 @@
+"""repmon: a reputation and follow-up monitor for trades businesses."""

@@ -1,0 +1,3 @@
+from monitor.cli import cli
+
+cli(prog_name="repmon")

@@ -1,0 +1,1 @@
+"""Scrapy spiders for repmon: one module per source kind, shared settings and the storage pipeline."""

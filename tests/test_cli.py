@@ -1,0 +1,93 @@
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield prefix + (name,)
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+@pytest.fixture
+def runner(monkeypatch) -> CliRunner:
+    monkeypatch.delenv("REPMON_DB", raising=False)
+    monkeypatch.delenv("REPMON_CONFIG", raising=False)
+    return CliRunner()
+
+
+def test_top_level_help_lists_commands(runner):
+    result = runner.invoke(cli, ["-h"])
+    assert result.exit_code == 0
+    assert "--db FILE" in result.output and "--config FILE" in result.output
+    for name in cli.commands:
+        assert f"  {name} " in result.output
+
+
+@pytest.mark.parametrize("path", list(all_commands(cli)), ids=" ".join)
+def test_every_command_has_help(runner, path):
+    for flag in ("-h", "--help"):
+        result = runner.invoke(cli, [*path, flag])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"Usage: cli {' '.join(path)}")
+        assert cli.commands[path[0]].help
+
+
+@pytest.mark.parametrize("path", list(all_commands(cli)), ids=" ".join)
+def test_every_command_is_documented_in_readme(path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"### `repmon {' '.join(path)}`" in readme
+
+
+def test_init_writes_config_and_database(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Wrote monitor.toml: an example to edit for your business\n"
+        "Database data/monitor.db is ready: 1 business(es), 3 source(s)\n"
+    )
+    assert Path("monitor.toml").read_text().startswith("# repmon configuration.")
+    assert Path("data/monitor.db").exists()
+    again = runner.invoke(cli, ["init"])
+    assert again.output.splitlines()[0] == "Keeping existing monitor.toml"
+
+
+def test_init_honours_db_and_config_environment(runner, tmp_path):
+    env = {"REPMON_DB": str(tmp_path / "x" / "firm.db"), "REPMON_CONFIG": str(tmp_path / "firm.toml")}
+    result = runner.invoke(cli, ["init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x" / "firm.db").exists() and (tmp_path / "firm.toml").exists()
+
+
+def test_bad_config_is_refused_and_nothing_written(runner, tmp_path):
+    config = tmp_path / "monitor.toml"
+    config.write_text('[[business]]\nname = "Hansen VVS"\ncolour = "blue"\n')
+    db_path = tmp_path / "monitor.db"
+    result = runner.invoke(cli, ["--db", str(db_path), "--config", str(config), "init"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: {config}: invalid configuration:\n"
+        "  business[0].colour: unknown key, expected one of: name, aliases, country, languages, "
+        "timezone, source, channel, jobs_columns, thresholds\n"
+    )
+    assert not db_path.exists()
+
+
+def test_explicit_config_must_exist(runner, tmp_path):
+    result = runner.invoke(cli, ["--config", str(tmp_path / "nope.toml"), "--db", str(tmp_path / "m.db"), "serve"])
+    assert result.exit_code == 2
+    assert "nope.toml: file not found" in result.output
+    assert not (tmp_path / "m.db").exists()
+
+
+def test_serve_refuses_public_interface_without_password(runner, tmp_path):
+    result = runner.invoke(cli, ["--db", str(tmp_path / "m.db"), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "refusing to serve on 0.0.0.0" in result.output
+    assert not (tmp_path / "m.db").exists()

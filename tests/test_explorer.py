@@ -1,0 +1,132 @@
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from datasette_auth_passwords.utils import hash_password
+
+from monitor.config import Config, parse_config
+from monitor.explorer import ExplorerRefused, build_datasette, check_host, is_loopback
+from monitor.store import save_reviews
+
+TITLE = "repmon: reputation and follow-up monitor"
+LOCKED = parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}})
+
+
+def run(coro):
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def test_index_shows_metadata_title(db, db_path):
+    datasette = build_datasette(db_path, Config())
+    response = run(datasette.client.get("/"))
+    assert response.status_code == 200
+    assert f"<h1>{TITLE}</h1>" in response.text
+
+
+def test_table_page_has_description_and_no_internal_tables(db, db_path, review):
+    save_reviews(db, [review])
+    datasette = build_datasette(db_path, Config())
+    page = run(datasette.client.get("/monitor/reviews"))
+    assert "Reviews and mentions, one row per review on its platform." in page.text
+    tables = run(datasette.client.get("/monitor.json")).json()["tables"]
+    hidden = {t["name"] for t in tables if t["hidden"]}
+    assert "_migrations" in hidden and "reviews_fts" in hidden
+    rows = run(datasette.client.get("/monitor/reviews.json?_shape=array&_col=title")).json()
+    assert rows == [{"id": "trustpilot:64f1c0a2b3", "title": "Utæt afløb"}]
+
+
+def test_metadata_follows_the_database_file_name(tmp_path):
+    from monitor.db import open_db
+
+    path = tmp_path / "demo.db"
+    open_db(path).close()
+    datasette = build_datasette(path, Config())
+    page = run(datasette.client.get("/demo/jobs"))
+    assert "Completed jobs from your own job/invoice export." in page.text
+
+
+def test_full_text_search_through_datasette(db, db_path, review):
+    save_reviews(db, [review])
+    datasette = build_datasette(db_path, Config())
+    rows = run(datasette.client.get("/monitor/reviews.json?_search=gulvet&_shape=array&_col=author")).json()
+    assert rows == [{"id": "trustpilot:64f1c0a2b3", "author": "Jens Hansen"}]
+
+
+@pytest.mark.parametrize(
+    "host,loopback",
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True),
+     ("0.0.0.0", False), ("192.168.1.20", False), ("::", False), ("example.dk", False)],
+)
+def test_loopback_detection(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_other_hosts_refused_without_password(monkeypatch):
+    monkeypatch.delenv("REPMON_TEST_HASH", raising=False)
+    with pytest.raises(ExplorerRefused, match="refusing to serve on 0.0.0.0"):
+        check_host("0.0.0.0", Config())
+    with pytest.raises(ExplorerRefused):
+        check_host("0.0.0.0", LOCKED)  # configured, but the variable is empty
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    check_host("0.0.0.0", LOCKED)
+
+
+def test_password_locks_out_anonymous_and_lets_owner_in(db, db_path, monkeypatch):
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    datasette = build_datasette(db_path, LOCKED)
+    assert run(datasette.client.get("/")).status_code == 403
+    assert run(datasette.client.get("/monitor/reviews.json")).status_code == 403
+
+    login = run(datasette.client.get("/-/login"))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+    cookies = {"ds_csrftoken": login.cookies["ds_csrftoken"]}
+    wrong = run(datasette.client.post(
+        "/-/login", data={"username": "owner", "password": "gæt", "csrftoken": token}, cookies=cookies,
+    ))
+    assert "Invalid username or password" in wrong.text
+    signed_in = run(datasette.client.post(
+        "/-/login", data={"username": "owner", "password": "hemmelig", "csrftoken": token}, cookies=cookies,
+    ))
+    assert signed_in.status_code == 302
+    owner = {"ds_actor": signed_in.cookies["ds_actor"]}
+    assert run(datasette.client.get("/monitor/reviews.json", cookies=owner)).status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_repmon_serve_answers_on_loopback(tmp_path: Path):
+    port = free_port()
+    db_path = tmp_path / "served.db"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--db", str(db_path), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REPMON_")},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(server.communicate(timeout=5)[0].decode()[-2000:])
+                time.sleep(0.2)
+        assert f"<h1>{TITLE}</h1>" in page
+        assert db_path.exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
