@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import sqlite_utils
 
+from monitor import crawl as crawling
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
 from monitor.db import open_db
@@ -139,3 +140,58 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
     datasette = explorer.build_datasette(app.db_path, app.config, metadata_path)
     click.echo(f"repmon explorer on http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+
+
+@cli.command()
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Crawl this URL instead of the configured sources (repeatable)")
+@click.option(
+    "--parser",
+    type=click.Choice(["auto", "trustpilot", "schemaorg", "feed"]),
+    default="auto",
+    show_default=True,
+    help="How to read --url pages; auto decides from each response",
+)
+@click.option("--business", help="Business the --url reviews belong to; feeds keep only entries naming it")
+@click.option("--full", is_flag=True, help="Walk every page again instead of stopping at known reviews")
+@click.option("--max-pages", type=click.IntRange(1), help="Pages per source at most [default: from config]")
+@pass_app
+def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, full: bool, max_pages: int | None) -> None:
+    """Gather reviews and mentions from every configured source, or from --url.
+
+    Each source gets a health row in crawl_runs: ok, degraded or failed.
+    """
+    database = app.db()
+    limit = max_pages or app.config.crawl.max_pages
+    if urls:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--url")
+        business_id = app.business_id(database, business) if business else None
+        configured = app.config.find_business(business) if business else None
+        names = [configured.name, *configured.aliases] if configured else ([business] if business else None)
+        targets = crawling.targets_from_urls(database, list(urls), parser, business_id, names, limit, full)
+    else:
+        targets = crawling.targets_from_config(database, app.config, full)
+        if max_pages:
+            for target in targets:
+                target.max_pages = max_pages
+    database.close()
+    if not targets:
+        raise click.UsageError("no sources configured: add [[business.source]] to the config, or pass --url")
+    try:
+        summary = crawling.run_crawl(app.db_path, targets, app.config.crawl)
+    except crawling.CrawlFailed as error:
+        raise click.ClickException(str(error)) from None
+    for run in summary.runs:
+        click.echo(
+            f"{run['status']:<8} {run['url']}: {run['pages']} pages, {run['reviews_seen']} reviews "
+            f"({run['new']} new, {run['updated']} updated, {run['removed']} removed), {run['errors']} errors"
+        )
+        for line in (run["message"] or "").splitlines():
+            click.echo(f"         {line}")
+    click.echo(
+        f"{len(summary.runs)} sources: {summary.total('new')} new, {summary.total('updated')} updated, "
+        f"{len(summary.degraded)} degraded, {len(summary.failed)} failed"
+    )
+    if summary.failed and len(summary.failed) == len(summary.runs):
+        raise SystemExit(1)

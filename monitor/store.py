@@ -261,3 +261,29 @@ def _save_batch(db: sqlite_utils.Database, batch: list[dict[str, Any]], now: str
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def known_review_ids(db: sqlite_utils.Database, source_id: str) -> set[str]:
+    """Ids of the reviews already stored from a source, for the incremental stop."""
+    return {row[0] for row in db.execute("SELECT id FROM reviews WHERE source_id = ?", [source_id]).fetchall()}
+
+
+def last_crawl_run(db: sqlite_utils.Database, source_id: str) -> dict[str, Any] | None:
+    """The previous crawl of a source, to tell a page that went quiet from one that always was."""
+    return next(db.query("SELECT * FROM crawl_runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source_id]), None)
+
+
+def record_crawl_run(db: sqlite_utils.Database, run: dict[str, Any], etag: str | None, last_modified: str | None) -> int:
+    """Write one crawl_runs row and the source's latest status and feed validators; return the row id."""
+    with db.atomic():
+        row_id = db.table("crawl_runs").insert(run).last_pk
+        db.table("sources").update(
+            run["source_id"],
+            {
+                "last_crawled_at": run["finished_at"],
+                "last_status": run["status"],
+                "etag": etag,
+                "last_modified": last_modified,
+            },
+        )
+    return int(row_id)

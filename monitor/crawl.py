@@ -1,0 +1,122 @@
+"""Crawl sources with Scrapy: build targets from config or URLs, run one crawl, summarise its health."""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from monitor.config import Config, Crawl
+from monitor.store import ensure_business, ensure_source, known_review_ids
+from spiders.review_spider import Target
+from spiders.settings import scrapy_settings
+
+
+class CrawlFailed(Exception):
+    """The crawl process itself died; what it stored before that is kept."""
+
+
+@dataclass
+class CrawlSummary:
+    """Totals over the sources of one crawl, and each source's crawl_runs row."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def total(self, column: str) -> int:
+        return sum(run[column] or 0 for run in self.runs)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [run for run in self.runs if run["status"] == "failed"]
+
+    @property
+    def degraded(self) -> list[dict[str, Any]]:
+        return [run for run in self.runs if run["status"] == "degraded"]
+
+
+def targets_from_config(db: sqlite_utils.Database, config: Config, full: bool = False) -> list[Target]:
+    """Every configured source of every business (config already synced to the database)."""
+    targets = []
+    for business in config.business:
+        business_id = ensure_business(db, business.name, business)
+        for source in business.source:
+            source_id = ensure_source(db, business_id, source.kind, source.url, source.name)
+            targets.append(
+                _target(db, source.url, business_id, source_id, source.kind,
+                        [business.name, *business.aliases] if source.kind == "feed" else None,
+                        source.max_pages or config.crawl.max_pages, full)
+            )
+    return targets
+
+
+def targets_from_urls(db: sqlite_utils.Database, urls: list[str], parser: str, business_id: str | None,
+                      mention_names: list[str] | None, max_pages: int, full: bool = False) -> list[Target]:
+    """Ad-hoc URLs; without a business each is stored under a business named after the site it reviews."""
+    targets = []
+    for url in urls:
+        owner = business_id or ensure_business(db, reviewed_site(url))
+        source_id = ensure_source(db, owner, parser, url)
+        targets.append(_target(db, url, owner, source_id, parser, mention_names if business_id else None, max_pages, full))
+    return targets
+
+
+def reviewed_site(url: str) -> str:
+    """'dk.trustpilot.com/review/hansen-vvs.dk' -> 'hansen-vvs.dk'; any other URL -> its host."""
+    parts = urlsplit(url)
+    if parts.path.startswith("/review/"):
+        return parts.path.split("/")[2]
+    return parts.hostname or url
+
+
+def _target(db: sqlite_utils.Database, url: str, business_id: str, source_id: str, parser: str,
+            mention_names: list[str] | None, max_pages: int, full: bool) -> Target:
+    source = db.table("sources").get(source_id)
+    return Target(
+        url=url,
+        business_id=business_id,
+        source_id=source_id,
+        parser=parser,
+        mention_names=mention_names,
+        known_ids=known_review_ids(db, source_id),
+        max_pages=max_pages,
+        full=full,
+        etag=source.get("etag"),
+        last_modified=source.get("last_modified"),
+    )
+
+
+def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: Any) -> CrawlSummary:
+    """Crawl all targets in one Scrapy run and return the crawl_runs rows it wrote.
+
+    Twisted's reactor cannot be restarted in a process, so the crawl runs in a forked
+    child: `repmon run`, the demo and the tests can crawl many times in one process.
+    """
+    if not targets:
+        return CrawlSummary()
+    db = sqlite_utils.Database(db_path)
+    before = db.execute("SELECT COALESCE(MAX(id), 0) FROM crawl_runs").fetchone()[0]
+    db.close()
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **settings)))
+    child.start()
+    child.join()
+    db = sqlite_utils.Database(db_path)
+    runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [before]))
+    db.close()
+    if child.exitcode != 0 and len(runs) < len(targets):
+        raise CrawlFailed(f"the crawl process stopped with exit code {child.exitcode}; reviews saved before that are kept")
+    return CrawlSummary(runs)
+
+
+def _crawl(targets: list[Target], settings: dict[str, Any]) -> None:
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.review_spider import ReviewSpider
+
+    process = CrawlerProcess(settings)
+    process.crawl(ReviewSpider, targets=targets)
+    process.start()

@@ -1,0 +1,104 @@
+"""The pipeline that hands review records to storage and writes each source's crawl health."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlite_utils
+from scrapy.crawler import Crawler
+
+from monitor.db import utc_now
+from monitor.store import SaveResult, last_crawl_run, mark_removed, record_crawl_run, save_reviews
+from spiders.review_spider import Health, Target
+
+BATCH = 500
+LISTING_PARSERS = ("trustpilot", "schemaorg")  # sources that list every review (feeds roll over)
+
+
+class StoragePipeline:
+    """Saves reviews in batches (one transaction each) and, at the end, one crawl_runs row per source."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.buffers: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.results: dict[int, SaveResult] = defaultdict(SaveResult)
+        self.started_at = utc_now()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
+        return cls(crawler)
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.db = sqlite_utils.Database(self.settings.get("REPMON_DB"))
+        self.db.execute("PRAGMA foreign_keys = ON")
+
+    def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
+        buffer = self.buffers[item["target"]]
+        buffer.append(item["review"])
+        if len(buffer) >= BATCH:
+            self._flush(item["target"])
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        spider = self.crawler.spider
+        for index in list(self.buffers):
+            self._flush(index)
+        finished_at = utc_now()
+        max_error_rate = self.settings.getfloat("REPMON_MAX_ERROR_RATE", 0.25)
+        for index, (target, health) in enumerate(zip(spider.targets, spider.health)):
+            saved = self.results[index]
+            removed = 0
+            if health.complete and health.errors == 0 and not health.not_modified and health.parser in LISTING_PARSERS:
+                removed = mark_removed(self.db, target.source_id, health.seen_ids, finished_at)
+            status, message = judge(health, last_crawl_run(self.db, target.source_id), max_error_rate)
+            for _, problem in saved.rejected:
+                health.problems.append(problem)
+            record_crawl_run(
+                self.db,
+                {
+                    "source_id": target.source_id,
+                    "business_id": target.business_id,
+                    "url": target.url,
+                    "started_at": self.started_at,
+                    "finished_at": finished_at,
+                    "pages": health.pages,
+                    "reviews_seen": health.reviews_seen,
+                    "new": saved.new,
+                    "updated": saved.updated,
+                    "removed": removed,
+                    "errors": health.errors + len(saved.rejected),
+                    "status": status,
+                    "message": "\n".join([message, *health.problems][:50]).strip() or None,
+                },
+                health.etag,
+                health.last_modified,
+            )
+        self.db.close()
+
+    def _flush(self, index: int) -> None:
+        batch, self.buffers[index] = self.buffers[index], []
+        if batch:
+            result = save_reviews(self.db, batch)
+            total = self.results[index]
+            total.new += result.new
+            total.updated += result.updated
+            total.unchanged += result.unchanged
+            total.rejected.extend(result.rejected)
+
+
+def judge(health: Health, previous: dict[str, Any] | None, max_error_rate: float) -> tuple[str, str]:
+    """ok, degraded or failed, and why: silent breakage is what a health check is for."""
+    if health.pages == 0:
+        return "failed", "no page could be fetched"
+    if health.not_modified:
+        return "ok", "not modified since the last crawl"
+    if health.reviews_seen == 0 and previous and (previous.get("reviews_seen") or 0) > 0:
+        return "degraded", (
+            f"no reviews found where the previous crawl found {previous['reviews_seen']}: "
+            "the page may have changed its format"
+        )
+    if health.errors and health.error_rate > max_error_rate:
+        return "degraded", f"{health.errors} of {health.pages + health.failed_requests} pages failed"
+    return "ok", ""

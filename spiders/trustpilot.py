@@ -1,0 +1,115 @@
+"""Trustpilot company pages: the review data the page embeds for its own scripts.
+
+The page is a Next.js app; `<script id="__NEXT_DATA__">` holds props.pageProps with
+`reviews` and `filters.pagination`. Class names in the HTML are hashed and change
+with every release, so nothing here looks at them. Without __NEXT_DATA__ the
+schema.org JSON-LD block the page also carries is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from spiders.dates import parse_date
+from spiders.items import PageResult, normalise_rating
+from spiders.schemaorg import parse_schemaorg
+
+SOURCE = "trustpilot"
+_NEXT_DATA = re.compile(rb'<script[^>]*\bid="__NEXT_DATA__"[^>]*>(.*?)</script>', re.DOTALL)
+_REVIEW_PATH = re.compile(r"^/review/[^/?#]+")
+
+
+def is_trustpilot_page(url: str, body: bytes) -> bool:
+    """A Trustpilot company page: its URL path or its embedded data says so."""
+    if _REVIEW_PATH.match(urlsplit(url).path) and b"trustpilot" in urlsplit(url).netloc.encode():
+        return True
+    match = _NEXT_DATA.search(body)
+    return bool(match) and b'"businessUnit"' in match.group(1) and b'"reviews"' in match.group(1)
+
+
+def page_url(url: str, page: int) -> str:
+    """The company page URL for `page`, with all languages (Trustpilot hides others by default)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("page", "languages")]
+    query.append(("languages", "all"))
+    if page > 1:
+        query.append(("page", str(page)))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def current_page(url: str) -> int:
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key == "page" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def parse_trustpilot(body: bytes, url: str, now: datetime | None = None) -> PageResult:
+    """Reviews of one company page and the next page's URL."""
+    match = _NEXT_DATA.search(body)
+    problem = None
+    if match:
+        try:
+            props = json.loads(match.group(1))["props"]["pageProps"]
+            return _from_page_props(props, url, now)
+        except (ValueError, KeyError, TypeError) as error:
+            problem = f"{url}: __NEXT_DATA__ is unreadable ({str(error)[:120]}); used the JSON-LD instead"
+    result = parse_schemaorg(body, url, source=SOURCE, now=now, id_prefix="")
+    for review in result.reviews:  # Trustpilot's JSON-LD @id ends with the review id
+        review_key = review["external_id"].rsplit("/", 1)[-1]
+        review.update(external_id=review_key, id=f"{SOURCE}:{review_key}")
+    result.parser = "trustpilot"
+    result.next_url, result.last_page = None, True  # JSON-LD carries no pagination
+    if problem:
+        result.problems.insert(0, problem)
+    elif not result.reviews:
+        result.problems.insert(0, f"{url}: no __NEXT_DATA__ and no JSON-LD reviews on a Trustpilot page")
+    return result
+
+
+def _from_page_props(props: dict[str, Any], url: str, now: datetime | None) -> PageResult:
+    result = PageResult(parser="trustpilot")
+    host = urlsplit(url)
+    for raw in props.get("reviews") or []:
+        try:
+            result.reviews.append(_review(raw, f"{host.scheme}://{host.netloc}", now))
+        except (KeyError, TypeError, ValueError) as error:
+            result.problems.append(f"{url}: review {raw.get('id', '?') if isinstance(raw, dict) else '?'} skipped ({error})")
+    pagination = (props.get("filters") or {}).get("pagination") or {}
+    page = int(pagination.get("currentPage") or current_page(url))
+    total = int(pagination.get("totalPages") or page)
+    if page < total:
+        result.next_url = page_url(url, page + 1)
+        result.last_page = False
+    return result
+
+
+def _review(raw: dict[str, Any], origin: str, now: datetime | None) -> dict[str, Any]:
+    review_id = str(raw["id"])
+    dates = raw.get("dates") or {}
+    consumer = raw.get("consumer") or {}
+    reply = raw.get("reply") or {}
+    published = parse_date(dates.get("publishedDate"), now)
+    if published is None:
+        raise ValueError("no publishedDate")
+    return {
+        "id": f"{SOURCE}:{review_id}",
+        "source": SOURCE,
+        "external_id": review_id,
+        "url": f"{origin}/reviews/{review_id}",
+        "author": consumer.get("displayName"),
+        "author_location": consumer.get("countryCode"),
+        "rating": normalise_rating(raw.get("rating")),
+        "title": raw.get("title"),
+        "body": raw.get("text"),
+        "lang": raw.get("language"),
+        "published_at": published,
+        "experienced_at": parse_date(dates.get("experiencedDate"), now),
+        "edited_at": parse_date(dates.get("updatedDate"), now),
+        "reply_body": reply.get("message"),
+        "reply_at": parse_date(reply.get("publishedDate"), now),
+    }
