@@ -69,7 +69,8 @@ class LoopbackSite:
         return self.base + path
 
     def paths_requested(self) -> list[str]:
-        return [path for path, _ in self.requests]
+        """Paths asked for, in order, robots.txt left out."""
+        return [path for path, _ in self.requests if path != "/robots.txt"]
 
     def __enter__(self) -> "LoopbackSite":
         self._thread.start()
