@@ -36,7 +36,7 @@ class StoragePipeline:
 
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         buffer = self.buffers[item["target"]]
-        buffer.append(item["review"])
+        buffer.extend(item["reviews"])
         if len(buffer) >= BATCH:
             self._flush(item["target"])
         return item

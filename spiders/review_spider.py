@@ -118,10 +118,12 @@ class ReviewSpider(scrapy.Spider):
         already_known = 0
         for review in result.reviews:
             review |= {"business_id": target.business_id, "source_id": target.source_id}
-            health.reviews_seen += 1
             health.seen_ids.add(review["id"])
             already_known += review["id"] in target.known_ids
-            yield {"target": index, "review": review}
+        health.reviews_seen += len(result.reviews)
+        if result.reviews:
+            # One item per page, not per review: Scrapy's per-item overhead is the crawl's largest cost.
+            yield {"target": index, "reviews": result.reviews}
         if result.last_page or result.next_url is None:
             health.complete = True
             return
