@@ -89,6 +89,7 @@ class Crawl(Strict):
     max_pages: int = Field(50, ge=1)
     http_cache: bool = False
     timeout_seconds: float = Field(30, gt=0)
+    max_error_rate: float = Field(0.25, ge=0, le=1)
 
 
 class Explorer(Strict):

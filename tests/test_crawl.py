@@ -204,3 +204,14 @@ def test_cli_crawl_url_without_config(tmp_path, monkeypatch, site):
     assert lines[-1] == "2 sources: 9 new, 0 updated, 0 degraded, 0 failed"
     bad = CliRunner().invoke(cli, ["crawl", "--url", "ftp://example.dk/x"])
     assert bad.exit_code == 2 and "'ftp://example.dk/x' is not an http(s) URL" in bad.output
+
+
+def test_link_to_an_unreachable_host_is_an_error_not_fatal(db, db_path, site):
+    page = (FILES / "sites" / "directory_profile.html").read_bytes().replace(
+        b'href="/firma/hansen-vvs?side=2"', b'href="http://127.0.0.1:1/firma/hansen-vvs?side=2"'
+    )
+    site.pages["/firma/hansen-vvs"] = Page(page)
+    run = crawl(db, db_path, [site.url("/firma/hansen-vvs")]).runs[0]
+    assert (run["status"], run["new"], run["errors"]) == ("degraded", 3, 1)
+    assert run["message"].splitlines()[-1].startswith("http://127.0.0.1:1/firma/hansen-vvs?side=2: ")
+    assert "Connection was refused" in run["message"]
