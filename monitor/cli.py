@@ -10,6 +10,7 @@ import click
 import sqlite_utils
 
 from monitor import crawl as crawling
+from monitor import imports
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
 from monitor.db import open_db
@@ -195,3 +196,77 @@ def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, fu
     )
     if summary.failed and len(summary.failed) == len(summary.runs):
         raise SystemExit(1)
+
+
+def _parse_maps(values: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        column, sep, job_field = value.partition("=")
+        if not sep or not column.strip() or job_field.strip() not in imports.JOB_IMPORT_FIELDS:
+            raise click.BadParameter(
+                f"{value!r}: expected FILECOLUMN=field with field one of {', '.join(imports.JOB_IMPORT_FIELDS)}",
+                param_hint="--map",
+            )
+        mapping[column.strip()] = job_field.strip()
+    return mapping
+
+
+def _print_report(report: imports.ImportReport, noun: str) -> None:
+    for problem in report.problems:
+        click.echo(f"{report.file}: {problem}", err=True)
+    saved = report.saved
+    click.echo(
+        f"{report.file}: {report.rows} rows, {saved.new} new {noun}, {saved.updated} updated, "
+        f"{saved.unchanged} unchanged, {len(report.problems)} problems"
+    )
+
+
+@cli.group()
+def jobs() -> None:
+    """Completed jobs from your job/invoice system."""
+
+
+@jobs.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--business", help="Business the jobs belong to (created if not configured)")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD", help="Map a file column to a job field (repeatable)")
+@pass_app
+def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...]) -> None:
+    """Import a CSV or XLSX job export; re-importing updates rows in place.
+
+    Columns are mapped by [business.jobs_columns] in the config, by --map, or
+    by being named as the fields (job_id, customer_name, completed_at, ...).
+    """
+    overrides = _parse_maps(maps)
+    database = app.db()
+    business_id = app.business_id(database, business)
+    configured = app.config.find_business(business) if business else (app.config.business[0] if app.config.business else None)
+    try:
+        report = imports.import_jobs(database, file, business_id, configured.jobs_columns if configured else {}, overrides)
+    except imports.ImportProblem as error:
+        raise click.ClickException(str(error)) from None
+    _print_report(report, "jobs")
+
+
+@cli.group()
+def reviews() -> None:
+    """Reviews that do not come from a crawl."""
+
+
+@reviews.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--business", help="Business the reviews are about (created if not configured)")
+@pass_app
+def reviews_import(app: App, file: Path, business: str | None) -> None:
+    """Import reviews from CSV, JSON or JSONL (reviews column names), or a
+    Google Business Profile reviews list (JSON).
+
+    Same rules as crawled reviews: upsert on source and id, changes to history.
+    """
+    database = app.db()
+    business_id = app.business_id(database, business)
+    try:
+        report = imports.import_reviews(database, file, business_id)
+    except imports.ImportProblem as error:
+        raise click.ClickException(str(error)) from None
+    _print_report(report, "reviews")

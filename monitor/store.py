@@ -287,3 +287,33 @@ def record_crawl_run(db: sqlite_utils.Database, run: dict[str, Any], etag: str |
             },
         )
     return int(row_id)
+
+
+def save_jobs(db: sqlite_utils.Database, business_id: str, jobs: list[dict[str, Any]], now: str | None = None) -> SaveResult:
+    """Upsert jobs on '<business id>:<job_id>' in one transaction; unchanged rows are left as they are."""
+    now = now or utc_now()
+    result = SaveResult()
+    table = db.table("jobs")
+    with db.atomic():
+        for batch in _batches(iter(jobs), BATCH_SIZE):
+            ids = [f"{business_id}:{job['job_id']}" for job in batch]
+            marks = ", ".join("?" for _ in ids)
+            cursor = db.execute(f"SELECT * FROM jobs WHERE id IN ({marks})", ids)
+            names = [d[0] for d in cursor.description]
+            stored = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+            inserts = []
+            for job_key, job in zip(ids, batch):
+                old = stored.get(job_key)
+                if old is None:
+                    inserts.append(job | {"id": job_key, "business_id": business_id, "imported_at": now, "updated_at": now})
+                    result.new += 1
+                    continue
+                changes = {name: value for name, value in job.items() if old.get(name) != value}
+                if changes:
+                    table.update(job_key, changes | {"updated_at": now})
+                    result.updated += 1
+                else:
+                    result.unchanged += 1
+            if inserts:
+                table.insert_all(inserts)
+    return result
