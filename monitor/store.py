@@ -317,3 +317,54 @@ def save_jobs(db: sqlite_utils.Database, business_id: str, jobs: list[dict[str, 
             if inserts:
                 table.insert_all(inserts)
     return result
+
+
+MACHINE_MATCH_STATUSES = ("auto", "ambiguous", "unmatched")
+
+
+def save_matches(db: sqlite_utils.Database, results: list[Any], now: str | None = None) -> int:
+    """Write the matcher's verdicts; a person's confirmed/rejected rows are never touched. Returns rows changed."""
+    now = now or utc_now()
+    marks = ", ".join("?" for _ in MACHINE_MATCH_STATUSES)
+    stored: dict[str, dict[str, Any]] = {
+        row["review_id"]: row
+        for row in db.query(f"SELECT id, review_id, job_id, score, status, reasons FROM matches WHERE status IN ({marks})",
+                            list(MACHINE_MATCH_STATUSES))
+    }
+    changed = 0
+    table = db.table("matches")
+    with db.atomic():
+        for result in results:
+            row = {
+                "id": f"{result.review_id}>{result.job_id or ''}",
+                "review_id": result.review_id,
+                "job_id": result.job_id,
+                "score": result.score,
+                "status": result.status,
+                "reasons": json.dumps(result.reasons, ensure_ascii=False, sort_keys=True),
+            }
+            old = stored.get(result.review_id)
+            if old is not None and all(old[key] == row[key] for key in row):
+                continue
+            if old is not None and old["id"] != row["id"]:
+                table.delete(old["id"])
+            table.upsert(row | {"updated_at": now}, pk="id")
+            changed += 1
+    return changed
+
+
+def decide_match(db: sqlite_utils.Database, review_id: str, job_id: str, decision: str, who: str, now: str | None = None) -> None:
+    """A person confirms or rejects that a review is about a job; the matcher keeps that decision."""
+    if decision not in ("confirmed", "rejected"):
+        raise ValueError(f"decision must be 'confirmed' or 'rejected', not {decision!r}")
+    now = now or utc_now()
+    with db.atomic():
+        if decision == "confirmed":  # one confirmed job per review: drop the matcher's other proposals
+            marks = ", ".join("?" for _ in MACHINE_MATCH_STATUSES)
+            db.execute(f"DELETE FROM matches WHERE review_id = ? AND status IN ({marks})", [review_id, *MACHINE_MATCH_STATUSES])
+        existing = next(db.table("matches").rows_where("id = ?", [f"{review_id}>{job_id}"]), None)
+        row = {"id": f"{review_id}>{job_id}", "review_id": review_id, "job_id": job_id, "status": decision,
+               "decided_by": who, "decided_at": now, "updated_at": now}
+        if existing is None:
+            row |= {"score": None, "reasons": json.dumps({"decided_by": who})}
+        db.table("matches").upsert(row, pk="id")

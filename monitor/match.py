@@ -1,0 +1,412 @@
+"""Which job is a review about? Every signal a person would use, a calibrated score, and the reasons.
+
+Candidates are blocked by name keys, references in the text and postcode, each within
+a date window found by bisection, so cost grows with reviews, not reviews x jobs.
+Each candidate gets features; a logistic model fitted on labelled data
+(monitor/data/match_model.json, made by `benchmarks/match_quality.py --fit`)
+turns them into a probability. Pure functions here; run_matching reads and writes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import multiprocessing
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from monitor.names import Name, name_similarity, parse_name
+from monitor.text import fold, job_type_words, tokens
+
+MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
+FEATURES = (
+    "name", "name_full", "name_first_only", "name_surname_only", "before_start", "within_30_days", "within_120_days",
+    "log_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
+    "reference", "street", "rivals", "full_recent", "full_mid", "partial_recent", "common_surname", "only_name_fit",
+)
+WINDOW_BEFORE = 730  # a defect can surface two years after completion
+WINDOW_AFTER = 14  # a review written while the job is still going on
+NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
+MAX_WEAK_CANDIDATES = 8
+MAX_STRONG_CANDIDATES = 10
+SCORED_CANDIDATES = 4  # full features only for the best few by name and date
+
+
+@dataclass(frozen=True)
+class Model:
+    intercept: float
+    weights: dict[str, float]
+
+    def probability(self, features: dict[str, float]) -> float:
+        weights = self.weights
+        z = self.intercept
+        for name, value in features.items():
+            if value:
+                z += weights.get(name, 0.0) * value
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    return Model(data["intercept"], data["weights"])
+
+
+@dataclass
+class Settings:
+    threshold: float = 0.55  # at or above: a match
+    margin: float = 0.15  # a runner-up this close (and itself above threshold / 2) makes it ambiguous
+
+
+def _day(text: str | None) -> int | None:
+    return date.fromisoformat(text[:10]).toordinal() if text else None
+
+
+@dataclass
+class JobIndex:
+    """The jobs of one business, indexed by the keys reviews are blocked on, with what scoring needs."""
+
+    jobs: list[dict[str, Any]]
+    completed: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    keys: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    streets: list[str] = field(default_factory=list)
+    crews: list[set[str]] = field(default_factory=list)
+    categories: list[set[str]] = field(default_factory=list)
+    references: list[set[str]] = field(default_factory=list)
+    places: list[tuple[str, str]] = field(default_factory=list)
+    surname_share: list[float] = field(default_factory=list)
+    reference_keys: set[str] = field(default_factory=set)
+    street_keys: set[str] = field(default_factory=set)
+    two_word_streets: bool = False
+
+    @classmethod
+    def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
+        index = cls(jobs)
+        for position, job in enumerate(jobs):
+            day = _day(job["completed_at"])
+            index.completed.append(day)
+            index.started.append(_day(job.get("started_at")) or day)
+            name = parse_name(job.get("customer_name"))
+            street = tuple(t for t in tokens(job.get("address")) if not t[0].isdigit())
+            index.streets.append(" ".join(street))
+            index.crews.append(_crew(job.get("crew") or ""))
+            index.categories.append(_categories(job.get("job_type") or ""))
+            index.references.append({fold(str(job[k])) for k in ("job_id", "invoice_no") if job.get(k)})
+            index.places.append((fold(job.get("city") or ""), str(job.get("postcode") or "").strip()))
+            for key in _job_keys(job, name, street):
+                index.keys[key].append((day, position))
+        for key, entries in index.keys.items():
+            entries.sort()
+            if key[0] == "ref":
+                index.reference_keys.add(key[1])
+            elif key[0] == "street":
+                index.street_keys.add(key[1])
+                index.two_word_streets = index.two_word_streets or " " in key[1]
+        # How common the customer's surname is: a full-name match on Jensen says less than one on Friisdal.
+        scale = math.log1p(max(len(jobs), 1))
+        surnames = [parse_name(job.get("customer_name")).last for job in jobs]
+        counts = {last: len(index.keys.get(("last", last), ())) for last in set(surnames) if last}
+        index.surname_share = [math.log1p(counts.get(last, 0)) / scale for last in surnames]
+        return index
+
+    def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
+        """Jobs under `key` completed within [low, high]; the `limit` nearest to `around` for weak keys."""
+        entries = self.keys.get(key)
+        if not entries:
+            return []
+        start = bisect.bisect_left(entries, (low, -1))
+        end = bisect.bisect_right(entries, (high, len(self.jobs)))
+        if limit is None or end - start <= limit:
+            return [position for _, position in entries[start:end]]
+        # The `limit` entries nearest to `around` lie within `limit` places of it on either side.
+        middle = bisect.bisect_left(entries, (around, -1), start, end)
+        nearby = entries[max(start, middle - limit):min(end, middle + limit)]
+        nearby.sort(key=lambda entry: abs(around - entry[0]))
+        return [position for _, position in nearby[:limit]]
+
+
+@lru_cache(maxsize=10_000)
+def _crew(crew: str) -> frozenset[str]:
+    return frozenset(fold(name.strip()) for name in crew.split(",") if name.strip())
+
+
+@lru_cache(maxsize=10_000)
+def _categories(job_type: str) -> frozenset[str]:
+    return frozenset(job_type_words().find(tokens(job_type)))
+
+
+def _job_keys(job: dict[str, Any], name: Name, street: tuple[str, ...]) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = []
+    if name.first:
+        keys.append(("first", name.first))
+    if name.last:
+        keys += [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
+                 ("initial+last", name.first[0], name.last), ("last", name.last)]
+    if name.company:
+        keys.append(("company", " ".join(name.words)))
+    for reference in (job.get("job_id"), job.get("invoice_no")):
+        if reference:
+            keys.append(("ref", fold(str(reference))))
+    if street:
+        keys.append(("street", " ".join(street)))
+    if job.get("postcode"):
+        keys.append(("postcode", str(job["postcode"]).strip()))
+    return keys
+
+
+@dataclass
+class ReviewView:
+    """What matching needs from a review, computed once."""
+
+    review: dict[str, Any]
+    name: Name
+    day: int
+    experienced: int | None
+    words: list[str]
+    word_set: set[str]
+    text: str
+    location: str
+    categories: set[str]
+
+
+def view(review: dict[str, Any]) -> ReviewView:
+    text = " ".join(filter(None, [review.get("title"), review.get("body"), review.get("reply_body")]))
+    words = tokens(text)
+    return ReviewView(
+        review=review,
+        name=parse_name(review.get("author")),
+        day=_day(review["published_at"]),
+        experienced=_day(review.get("experienced_at")),
+        words=words,
+        word_set=set(words),
+        text=" " + " ".join(words) + " ",
+        location=fold(review.get("author_location") or ""),
+        categories=job_type_words().find(words),
+    )
+
+
+def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]:
+    """Jobs worth scoring for a review: strong keys in the wide window, weak keys in a narrow one."""
+    wide = (rv.day - WINDOW_BEFORE, rv.day + WINDOW_AFTER)
+    narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
+    found: set[int] = set()
+    name = rv.name
+    for word in rv.word_set & index.reference_keys:  # order and invoice numbers written in the text
+        found.update(index.lookup(("ref", word), *wide, MAX_STRONG_CANDIDATES, rv.day))
+    phrases = rv.word_set | {f"{a} {b}" for a, b in zip(rv.words, rv.words[1:])} if index.two_word_streets else rv.word_set
+    for street in phrases & index.street_keys:  # many customers live on Vestergade: keep the nearest in time
+        found.update(index.lookup(("street", street), *wide, MAX_WEAK_CANDIDATES, rv.day))
+    if name.first and name.last:
+        cap = (MAX_STRONG_CANDIDATES, rv.day)  # common names (Jens Jensen) have many jobs: keep the nearest in time
+        strong = (index.lookup(("full", name.first, name.last), *wide, *cap)
+                  + index.lookup(("full", name.last, name.first), *wide, *cap))
+        if name.last_is_initial:
+            strong += index.lookup(("first+initial", name.first, name.last), *wide, *cap)
+        if name.first_is_initial:
+            strong += index.lookup(("initial+last", name.first, name.last), *wide, *cap)
+        found.update(strong)
+        if not strong:  # a typo, a nickname, a spouse: look wider, but near in time
+            found.update(index.lookup(("first+initial", name.first, name.last[0]), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+            found.update(index.lookup(("initial+last", name.first[0], name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+            found.update(index.lookup(("last", name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    elif name.first:
+        found.update(index.lookup(("first", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+        found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    if name.company or (name.words and len(name.words) <= 3):
+        found.update(index.lookup(("company", " ".join(name.words)), *wide, MAX_STRONG_CANDIDATES, rv.day))
+    for word in rv.words + rv.location.split():
+        if word.isdigit() and len(word) == 4:
+            found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    return [p for p in found if index.jobs[p]["id"] not in rejected]
+
+
+def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
+    """The signals for one review-job pair (rivals is filled in by match_review)."""
+    job = index.jobs[position]
+    similarity, name_reason = _name_similarity(rv.review.get("author"), job.get("customer_name"))
+    completed = index.completed[position]
+    days = rv.day - completed
+    f = dict.fromkeys(FEATURES, 0.0)
+    f["name"] = similarity
+    f["name_full"] = float(similarity >= 0.95)
+    f["name_first_only"] = float(name_reason.startswith("first name only"))
+    f["name_surname_only"] = float(name_reason in ("surname only", "same surname, other first name"))
+    f["before_start"] = float(rv.day < index.started[position] - 1)
+    f["within_30_days"] = float(0 <= days <= 30)
+    f["within_120_days"] = float(30 < days <= 120)
+    f["log_days"] = math.log1p(abs(days)) / _LOG_WINDOW
+    f["full_recent"] = f["name_full"] * f["within_30_days"]
+    f["full_mid"] = f["name_full"] * f["within_120_days"]
+    f["partial_recent"] = float(0.5 <= similarity < 0.95) * f["within_30_days"]
+    f["common_surname"] = index.surname_share[position] * float(similarity >= 0.5)
+    if rv.experienced is not None:
+        offset = abs(rv.experienced - completed)
+        f["experienced_near"] = float(offset <= 7)
+        f["experienced_far"] = float(offset > 30)
+    city, postcode = index.places[position]
+    if (city and (city in rv.location or f" {city} " in rv.text)) or (postcode and postcode in rv.location):
+        f["location"] = 1.0
+    job_categories = index.categories[position]
+    if rv.categories & job_categories:
+        f["job_type_same"] = 1.0
+    elif rv.categories and job_categories:
+        f["job_type_other"] = 1.0
+    if index.crews[position] & rv.word_set:
+        f["crew"] = 1.0
+    if index.references[position] & rv.word_set:
+        f["reference"] = 1.0
+    street = index.streets[position]
+    if street and f" {street} " in rv.text:
+        f["street"] = 1.0
+    return f
+
+
+_LOG_WINDOW = math.log(WINDOW_BEFORE)
+
+
+@lru_cache(maxsize=500_000)
+def _name_similarity(author: str | None, customer: str | None) -> tuple[float, str]:
+    return name_similarity(author, customer)
+
+
+def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]) -> dict[str, str]:
+    """Each signal that fired, in words, for the reasons a person reads."""
+    job = index.jobs[position]
+    days = rv.day - index.completed[position]
+    why = {"name": f"{rv.review.get('author')!r} ~ {job.get('customer_name')!r}: "
+                   f"{_name_similarity(rv.review.get('author'), job.get('customer_name'))[1]}"}
+    why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f["before_start"]
+                   else f"review {days} days after completion")
+    if rv.experienced is not None:
+        why["experienced"] = f"date of experience {abs(rv.experienced - index.completed[position])} days from completion"
+    if f["location"]:
+        why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
+    if f["job_type_same"]:
+        why["job_type"] = f"text is about {', '.join(sorted(rv.categories & index.categories[position]))} like the job ({job.get('job_type')})"
+    elif f["job_type_other"]:
+        why["job_type"] = f"text is about {', '.join(sorted(rv.categories))}, the job was {job.get('job_type')}"
+    if f["crew"]:
+        why["crew"] = f"names the crew: {', '.join(sorted(index.crews[position] & rv.word_set))}"
+    if f["reference"]:
+        why["reference"] = f"quotes {', '.join(sorted(index.references[position] & rv.word_set))}"
+    if f["street"]:
+        why["street"] = f"names the street {(job.get('address') or '').rsplit(' ', 1)[0]}"
+    if f["rivals"]:
+        why["rivals"] = f"{round(math.expm1(f['rivals']))} other job(s) fit the name as well and are closer in time"
+    return why
+
+
+def add_rivals(scored: list[tuple[int, dict[str, float]]], cheap: list[tuple[float, int, int]]) -> None:
+    """Rivals among all candidates (name score, days since completion, position): as good a name, closer in time."""
+    fitting = sum(1 for name, _, _ in cheap if name >= 0.5)
+    gap_of = {position: gap for _, gap, position in cheap}
+    for position, f in scored:
+        name, gap = f["name"], gap_of[position]
+        limit = gap if gap >= 0 else 10**6
+        closer = sum(1 for other_name, other_gap, _ in cheap if other_name >= name - 0.05 and 0 <= other_gap < limit)
+        f["rivals"] = math.log1p(closer)
+        f["only_name_fit"] = float(fitting == 1 and name >= 0.5)
+
+
+@dataclass
+class MatchResult:
+    review_id: str
+    job_id: str | None
+    score: float
+    status: str  # auto, ambiguous or unmatched
+    reasons: dict[str, Any]
+
+
+def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
+                 rejected: set[str] = frozenset()) -> MatchResult:
+    """The most likely job for one review, or why there is none."""
+    rv = view(review)
+    found = candidates(index, rv, set(rejected))
+    if not found:
+        return MatchResult(review["id"], None, 0.0, "unmatched", {"candidates": 0})
+    author = review.get("author")
+    cheap = [(_name_similarity(author, index.jobs[p].get("customer_name"))[0], rv.day - index.completed[p], p) for p in found]
+    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6))
+    pairs = [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
+    add_rivals(pairs, cheap)
+    scored = sorted(((model.probability(f), position, f) for position, f in pairs), key=lambda item: -item[0])
+    best_p, best, best_f = scored[0]
+    reasons: dict[str, Any] = {
+        "candidates": len(found),
+        "signals": {name: round(model.weights.get(name, 0.0) * value, 3) for name, value in best_f.items() if value},
+        "job": index.jobs[best]["id"],
+    }
+    if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
+        reasons["explained"] = explain(index, best, rv, best_f)
+    runner_up = scored[1] if len(scored) > 1 else None
+    if runner_up:
+        reasons["runner_up"] = {"job": index.jobs[runner_up[1]]["id"], "score": round(runner_up[0], 3)}
+    if best_p < settings.threshold:
+        return MatchResult(review["id"], None, round(best_p, 4), "unmatched", reasons)
+    if runner_up and runner_up[0] >= settings.threshold / 2 and best_p - runner_up[0] < settings.margin:
+        return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "ambiguous", reasons)
+    return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "auto", reasons)
+
+
+def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
+              settings: Settings | None = None, rejected: dict[str, set[str]] | None = None) -> list[MatchResult]:
+    """Match every review of one business against that business's jobs."""
+    model = model or default_model()
+    settings = settings or Settings()
+    index = JobIndex.build(jobs)
+    rejected = rejected or {}
+    workers = min(os.cpu_count() or 1, 4)
+    if len(reviews) < PARALLEL_FROM or workers < 2:
+        return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
+    # Forked workers share the index copy-on-write; each matches a slice of the reviews.
+    global _SHARED
+    _SHARED = (index, model, settings, rejected)
+    size = -(-len(reviews) // (workers * 4))
+    chunks = [reviews[start:start + size] for start in range(0, len(reviews), size)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_match_chunk, chunks)
+    _SHARED = None
+    return [result for part in parts for result in part]
+
+
+PARALLEL_FROM = 20_000
+_SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]]] | None = None
+
+
+def _match_chunk(reviews: list[dict[str, Any]]) -> list[MatchResult]:
+    index, model, settings, rejected = _SHARED
+    return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
+
+
+def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:
+    """Match every review without a person's confirmation, per business; write what changed."""
+    from monitor.store import save_matches
+
+    totals = {"auto": 0, "ambiguous": 0, "unmatched": 0, "changed": 0}
+    settings_by_business = settings_by_business or {}
+    for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
+        jobs = list(db.query("SELECT * FROM jobs WHERE business_id = ?", [business_id]))
+        confirmed = {row[0] for row in db.execute(
+            "SELECT review_id FROM matches WHERE status = 'confirmed'").fetchall()}
+        rejected: dict[str, set[str]] = defaultdict(set)
+        for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
+            rejected[review_id].add(job_id)
+        reviews = [r for r in db.query(
+            "SELECT id, author, author_location, title, body, reply_body, published_at, experienced_at "
+            "FROM reviews WHERE business_id = ?", [business_id]) if r["id"] not in confirmed]
+        results = match_all(reviews, jobs, settings=settings_by_business.get(business_id), rejected=rejected) if jobs else [
+            MatchResult(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews
+        ]
+        for result in results:
+            totals[result.status] += 1
+        totals["changed"] += save_matches(db, results)
+    return totals

@@ -1,0 +1,135 @@
+"""Is this reviewer that customer? Names as people write them on review sites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import JaroWinkler
+
+from monitor.text import fold, load_data
+
+LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "gmbh", "ag", "kg", "ug", "ab", "hb", "asa", "ltd",
+               "llc", "inc", "plc", "ohg", "e.k.", "ek", "co", "&", "og", "und", "and"}
+_PARTICLES = {"von", "van", "der", "de", "la", "af", "zu"}
+
+
+@dataclass(frozen=True)
+class Name:
+    """A folded person or company name split into what matching uses."""
+
+    words: tuple[str, ...]
+    company: bool
+
+    @property
+    def first(self) -> str:
+        return self.words[0] if self.words else ""
+
+    @property
+    def last(self) -> str:
+        return self.words[-1] if len(self.words) > 1 else ""
+
+    @property
+    def first_is_initial(self) -> bool:
+        return len(self.first) == 1
+
+    @property
+    def last_is_initial(self) -> bool:
+        return len(self.last) == 1
+
+
+@lru_cache(maxsize=200_000)
+def parse_name(text: str | None) -> Name:
+    """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
+    if not text:
+        return Name((), False)
+    raw = fold(text).replace(".", " ").replace(",", " ")
+    words = [w.strip("'\"()") for w in raw.split()]
+    company = any(w in LEGAL_FORMS for w in words if w not in ("og", "und", "and", "&", "co"))
+    kept = tuple(w for w in words if w and w not in LEGAL_FORMS and w not in _PARTICLES)
+    return Name(kept, company)
+
+
+@lru_cache(maxsize=1)
+def _nickname_groups() -> dict[str, int]:
+    groups = load_data("nicknames.toml")["groups"]
+    return {fold(name): number for number, group in enumerate(groups) for name in group}
+
+
+def _plain(word: str) -> str:
+    """Müller, Mueller and Muller alike: folded vowels without their transliteration."""
+    return word.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("aa", "a")
+
+
+def same_first_name(a: str, b: str) -> str | None:
+    """'exact', 'nickname', 'initial' or 'spelling' when two first names can be one person."""
+    if not a or not b:
+        return None
+    if a == b:
+        return "exact"
+    if len(a) == 1 or len(b) == 1:
+        return "initial" if a[0] == b[0] else None
+    groups = _nickname_groups()
+    if _plain(a) == _plain(b):
+        return "transliteration"
+    if a in groups and groups.get(b) == groups[a]:
+        return "nickname"
+    if JaroWinkler.similarity(a, b) >= 0.9 and min(len(a), len(b)) >= 4:
+        return "spelling"
+    return None
+
+
+def same_last_name(a: str, b: str) -> str | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return "exact"
+    if len(a) == 1 or len(b) == 1:
+        return "initial" if a[0] == b[0] else None
+    if _plain(a) == _plain(b):
+        return "transliteration"
+    if JaroWinkler.similarity(a, b) >= 0.92 and min(len(a), len(b)) >= 4:
+        return "spelling"
+    return None
+
+
+_FIRST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "nickname": 0.9, "spelling": 0.85, "initial": 0.55}
+_LAST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "spelling": 0.85, "initial": 0.6}
+
+
+def name_similarity(reviewer: str | None, customer: str | None) -> tuple[float, str]:
+    """A 0-1 likeness of a review's display name to a job's customer name, and the reason in words."""
+    r, c = parse_name(reviewer), parse_name(customer)
+    if not r.words or not c.words:
+        return 0.0, "no name"
+    if r.words == c.words and len(r.words) > 1:  # the common case, and the cheapest
+        return 1.0, "company name" if c.company else "first name exact, surname exact"
+    if c.company or r.company:
+        similarity = JaroWinkler.similarity(" ".join(r.words), " ".join(c.words))
+        if similarity >= 0.9:
+            return 0.95, "company name"
+    best = (0.0, "different name")
+    for words, reversed_order in ((r.words, False), (tuple(reversed(r.words)), True)):
+        rn = Name(words, r.company)
+        first = same_first_name(rn.first, c.first)
+        if not rn.last:  # one word: a first name only, or a surname only
+            if first:
+                candidate = (0.5 * _FIRST_WEIGHT[first], f"first name only ({first})")
+            elif same_last_name(rn.first, c.last) in ("exact", "transliteration") and not reversed_order:
+                candidate = (0.35, "surname only")
+            else:
+                candidate = (0.0, "different name")
+        else:
+            last = same_last_name(rn.last, c.last)
+            if first and last:
+                score = _FIRST_WEIGHT[first] * _LAST_WEIGHT[last]
+                if first == "initial" and last == "initial":
+                    score = 0.3
+                reason = f"first name {first}, surname {last}" + (", reversed" if reversed_order else "")
+                candidate = (score * (0.97 if reversed_order else 1.0), reason)
+            elif last in ("exact", "transliteration"):
+                candidate = (0.3, "same surname, other first name")
+            else:
+                candidate = (0.0, "different name")
+        best = max(best, candidate, key=lambda pair: pair[0])
+    return best

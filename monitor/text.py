@@ -1,0 +1,65 @@
+"""Text folding shared by matching and findings: lower case, Nordic/German letters transliterated."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+_TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
+
+
+def fold(text: str) -> str:
+    """'Søren Müller' -> 'soeren mueller': lower case, æøå/äöüß transliterated, other accents removed."""
+    folded = text.casefold().translate(_TRANSLITERATE)
+    if folded.isascii():  # most text after transliteration: skip the costly decomposition
+        return folded
+    folded = unicodedata.normalize("NFKD", folded)
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+
+
+def tokens(text: str | None) -> list[str]:
+    """Folded words of a text; order numbers like 'J-1001' or '2026/114' stay whole."""
+    return _TOKEN.findall(fold(text)) if text else []
+
+
+@lru_cache(maxsize=None)
+def load_data(name: str) -> dict:
+    """A TOML data file shipped in monitor/data/."""
+    return tomllib.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+class WordCategories:
+    """Which categories' words occur in a text: whole words, word starts, and inside compounds."""
+
+    def __init__(self, categories: dict[str, list[str]]):
+        self.short: dict[str, set[str]] = {}
+        prefixes = []
+        for category, words in categories.items():
+            for word in words:
+                folded = fold(word)
+                if len(folded) < 4:
+                    self.short.setdefault(folded, set()).add(category)
+                else:
+                    prefixes.append((folded, category))
+        self.by_prefix = dict(prefixes)
+        self._regex = re.compile("|".join(re.escape(p) for p, _ in sorted(prefixes, key=lambda x: -len(x[0]))))
+
+    def find(self, words: list[str]) -> set[str]:
+        """Categories named by any of the folded `words`."""
+        found: set[str] = set()
+        for word in words:
+            found |= self.short.get(word, set())
+            if len(word) >= 4:
+                for match in self._regex.finditer(word):
+                    found.add(self.by_prefix[match.group(0)])
+        return found
+
+
+@lru_cache(maxsize=1)
+def job_type_words() -> WordCategories:
+    return WordCategories({name: entry["words"] for name, entry in load_data("job_types.toml").items()})
