@@ -11,10 +11,11 @@ import sqlite_utils
 
 from monitor import crawl as crawling
 from monitor import imports
+from monitor import match as matching
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
 from monitor.db import open_db
-from monitor.store import ensure_business, sync_config
+from monitor.store import ensure_business, slugify, sync_config
 
 EXAMPLE_CONFIG = Path(__file__).parent / "example_config.toml"
 
@@ -270,3 +271,23 @@ def reviews_import(app: App, file: Path, business: str | None) -> None:
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "reviews")
+
+
+@cli.command()
+@pass_app
+def match(app: App) -> None:
+    """Tie each review to the job it is most likely about, with a score and reasons.
+
+    Confirmed and rejected matches (set from the explorer) are kept as they are.
+    """
+    database = app.db()
+    settings = {}
+    for business in app.config.business:
+        settings[slugify(business.name)] = matching.Settings(
+            business.thresholds.match_threshold, business.thresholds.match_margin
+        )
+    totals = matching.run_matching(database, settings)
+    click.echo(
+        f"{totals['auto']} matched, {totals['ambiguous']} ambiguous, {totals['unmatched']} unmatched; "
+        f"{totals['changed']} rows changed"
+    )

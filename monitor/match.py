@@ -63,7 +63,7 @@ def default_model() -> Model:
 @dataclass
 class Settings:
     threshold: float = 0.55  # at or above: a match
-    margin: float = 0.15  # a runner-up this close (and itself above threshold / 2) makes it ambiguous
+    margin: float = 0.15  # a runner-up this close, the two together above threshold, makes it ambiguous
 
 
 def _day(text: str | None) -> int | None:
@@ -350,10 +350,11 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     runner_up = scored[1] if len(scored) > 1 else None
     if runner_up:
         reasons["runner_up"] = {"job": index.jobs[runner_up[1]]["id"], "score": round(runner_up[0], 3)}
+    # Two close candidates that together are likely: the review is about one of them, a person picks.
+    if runner_up and best_p - runner_up[0] < settings.margin and best_p + runner_up[0] >= settings.threshold:
+        return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "ambiguous", reasons)
     if best_p < settings.threshold:
         return MatchResult(review["id"], None, round(best_p, 4), "unmatched", reasons)
-    if runner_up and runner_up[0] >= settings.threshold / 2 and best_p - runner_up[0] < settings.margin:
-        return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "ambiguous", reasons)
     return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "auto", reasons)
 
 

@@ -33,6 +33,9 @@ def load_data(name: str) -> dict:
     return tomllib.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+_INFLECTIONS = ("e", "en", "et", "er", "ene", "erne", "s", "es", "n")
+
+
 class WordCategories:
     """Which categories' words occur in a text: whole words, word starts, and inside compounds."""
 
@@ -54,6 +57,9 @@ class WordCategories:
         found: set[str] = set()
         for word in words:
             found |= self.short.get(word, set())
+            for suffix in _INFLECTIONS:  # badet, taket, Dach(e)s: short words with their endings
+                if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+                    found |= self.short.get(word[: -len(suffix)], set())
             if len(word) >= 4:
                 for match in self._regex.finditer(word):
                     found.add(self.by_prefix[match.group(0)])

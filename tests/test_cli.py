@@ -38,7 +38,9 @@ def test_every_command_has_help(runner, path):
         assert cli.commands[path[0]].help
 
 
-@pytest.mark.parametrize("path", list(all_commands(cli)), ids=" ".join)
+@pytest.mark.parametrize(
+    "path", [p for p in all_commands(cli) if not isinstance(cli.commands[p[0]], click.Group) or len(p) > 1], ids=" ".join
+)
 def test_every_command_is_documented_in_readme(path):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert f"### `repmon {' '.join(path)}`" in readme

@@ -1,0 +1,140 @@
+"""Review-to-job matching: each signal, the calibration, blocking, and people's decisions."""
+
+import json
+
+import pytest
+
+from monitor import match as matching
+from monitor.match import JobIndex, Settings, candidates, features, match_all, run_matching, view
+from monitor.names import name_similarity
+from monitor.store import decide_match, save_jobs, save_reviews
+from monitor.synthetic import generate
+
+
+@pytest.mark.parametrize("reviewer,customer,score,reason", [
+    ("Jens Hansen", "Jens Hansen", 1.0, "first name exact, surname exact"),
+    ("Hansen Jens", "Jens Hansen", 0.97, "first name exact, surname exact, reversed"),
+    ("Jens H.", "Jens Hansen", 0.6, "first name exact, surname initial"),
+    ("J. Hansen", "Jens Hansen", 0.55, "first name initial, surname exact"),
+    ("Soeren Aeroe", "Søren Ærø", 1.0, "first name exact, surname exact"),
+    ("Jürgen Muller", "Jürgen Müller", 0.98, "first name exact, surname transliteration"),
+    ("Lasse Nielsen", "Lars Nielsen", 0.9, "first name nickname, surname exact"),
+    ("Jens Hansn", "Jens Hansen", 0.85, "first name exact, surname spelling"),
+    ("Jens", "Jens Hansen", 0.5, "first name only (exact)"),
+    ("Hanne Hansen", "Jens Hansen", 0.3, "same surname, other first name"),
+    ("Holmbyg", "Holmbyg ApS", 0.95, "company name"),
+    ("Peter Jensen", "Jens Hansen", 0.0, "different name"),
+    ("", "Jens Hansen", 0.0, "no name"),
+])
+def test_name_signal(reviewer, customer, score, reason):
+    assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
+
+
+JOB = {
+    "id": "b:J-1", "job_id": "J-1", "customer_name": "Mette Kristensen", "address": "Rosenvænget 14",
+    "postcode": "8240", "city": "Risskov", "job_type": "Badeværelse", "crew": "Kasper, Mads",
+    "started_at": "2026-09-01", "completed_at": "2026-09-05", "invoice_no": "F-2211",
+}
+
+
+def signals(review: dict) -> dict:
+    index = JobIndex.build([JOB])
+    base = {"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}
+    return {k: v for k, v in features(index, 0, view(base | review)).items() if v and k != "log_days"}
+
+
+def test_text_signals_each_fire_on_their_own():
+    assert signals({}) == {"name": 1.0, "name_full": 1.0, "within_30_days": 1.0, "full_recent": 1.0,
+                           "common_surname": 1.0}
+    assert signals({"body": "Kasper var super"})["crew"] == 1.0
+    assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
+    assert signals({"body": "Arbejdet på Rosenvænget tog tid"})["street"] == 1.0
+    assert signals({"author_location": "Risskov, Danmark"})["location"] == 1.0
+    assert signals({"body": "Det nye badeværelset er flot"})["job_type_same"] == 1.0
+    assert signals({"body": "Das Badezimmer ist schön"})["job_type_same"] == 1.0
+    assert signals({"body": "Taget er utæt"})["job_type_other"] == 1.0
+    assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
+    assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
+    assert "within_30_days" not in signals({"published_at": "2026-12-20T10:00:00Z"})
+
+
+def test_reasons_explain_the_choice():
+    jobs = [JOB, JOB | {"id": "b:J-2", "job_id": "J-2", "completed_at": "2025-01-10", "started_at": "2025-01-08"}]
+    result = match_all([{"id": "r1", "author": "Mette K.", "body": "Kasper lavede badeværelset",
+                         "published_at": "2026-09-20T10:00:00Z"}], jobs)[0]
+    assert (result.status, result.job_id) == ("auto", "b:J-1")
+    assert result.reasons["explained"] == {
+        "name": "'Mette K.' ~ 'Mette Kristensen': first name exact, surname initial",
+        "date": "review 15 days after completion",
+        "job_type": "text is about bathroom like the job (Badeværelse)",
+        "crew": "names the crew: kasper",
+    }
+    assert result.reasons["candidates"] == 2
+    assert result.reasons["runner_up"]["job"] == "b:J-2"
+    assert set(result.reasons["signals"]) >= {"name", "crew", "job_type_same", "within_30_days"}
+
+
+def test_two_equal_candidates_are_ambiguous():
+    twin = JOB | {"id": "b:J-2", "job_id": "J-2", "crew": "Emil"}  # same customer, same day, another crew
+    result = match_all([{"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}], [JOB, twin])[0]
+    assert result.status == "ambiguous"
+
+
+def test_never_customer_is_unmatched():
+    result = match_all([{"id": "r1", "author": "Bo Lindqvist", "published_at": "2026-09-10T10:00:00Z"}], [JOB])[0]
+    assert (result.status, result.job_id, result.reasons) == ("unmatched", None, {"candidates": 0})
+
+
+def test_score_is_calibrated_on_unseen_data():
+    """Among each review's best candidate, the share that is right tracks the score."""
+    world = generate(seed=404, jobs=3000, reviews=3000)
+    results = match_all(world.reviews, world.jobs, settings=Settings(threshold=0.0, margin=0.0))
+    bins = {"low": [], "middle": [], "high": []}
+    for result in results:
+        right = result.job_id is not None and result.job_id == world.truth[result.review_id]
+        key = "low" if result.score < 0.3 else "middle" if result.score < 0.8 else "high"
+        bins[key].append(right)
+    rate = {key: sum(values) / len(values) for key, values in bins.items()}
+    assert rate["high"] >= 0.9
+    assert 0.3 <= rate["middle"] <= 0.85
+    assert rate["low"] <= 0.3
+
+
+def test_blocking_bounds_candidates_for_common_names():
+    world = generate(seed=9, jobs=20000, reviews=500)
+    index = JobIndex.build(world.jobs)
+    counts = [len(candidates(index, view(review), set())) for review in world.reviews]
+    bound = 4 * matching.MAX_STRONG_CANDIDATES + 4 * matching.MAX_WEAK_CANDIDATES
+    assert max(counts) <= bound
+    assert sum(counts) / len(counts) < 15
+
+
+def seed_database(db, business_id):
+    world = generate(seed=11, jobs=300, reviews=120, business_id=business_id)
+    save_jobs(db, business_id, [{k: v for k, v in job.items() if k not in ("id", "business_id")} for job in world.jobs])
+    save_reviews(db, world.reviews)
+    return world
+
+
+def test_run_matching_is_idempotent_and_keeps_decisions(db, business_id):
+    world = seed_database(db, business_id)
+    first = run_matching(db)
+    assert first["changed"] == 120
+    assert first["auto"] + first["ambiguous"] + first["unmatched"] == 120
+    assert run_matching(db)["changed"] == 0
+
+    auto = db.execute("SELECT review_id, job_id FROM matches WHERE status = 'auto' ORDER BY review_id LIMIT 2").fetchall()
+    (confirmed_review, proposed), (rejected_review, rejected_job) = auto
+    other_job = next(job["id"] for job in world.jobs if job["id"] != proposed)
+    decide_match(db, confirmed_review, other_job, "confirmed", "owner")
+    decide_match(db, rejected_review, rejected_job, "rejected", "owner")
+    run_matching(db)
+    run_matching(db)
+    assert db.execute("SELECT job_id, status, decided_by FROM matches WHERE review_id = ?", [confirmed_review]).fetchall() == [
+        (other_job, "confirmed", "owner")
+    ]
+    rows = db.execute("SELECT job_id, status FROM matches WHERE review_id = ? ORDER BY status", [rejected_review]).fetchall()
+    assert (rejected_job, "rejected") in rows
+    assert [r for r in rows if r[1] != "rejected"][0][0] != rejected_job
+    reasons = json.loads(db.execute("SELECT reasons FROM matches WHERE status = 'auto' LIMIT 1").fetchone()[0])
+    assert {"candidates", "signals", "job"} <= set(reasons)
