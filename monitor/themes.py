@@ -1,0 +1,185 @@
+"""Is a review a complaint, and about what? Multilingual cues and themes, stems, compounds, negation."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from monitor.text import fold, load_data
+
+STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
+LANGUAGES = ("da", "nb", "sv", "de", "en")
+LONG_STEM = 6
+MIN_COMPOUND = 4  # stems this long are also found inside longer words (vandskade, Wasserschaden)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?\n;]")
+_CLAUSE_END = re.compile(r"[.!?\n;:,]")
+
+
+@dataclass
+class Finding:
+    """What the text says: complaint or not, and each theme with the words that show it."""
+
+    complaint: bool
+    themes: dict[str, str] = field(default_factory=dict)
+    negative: int = 0
+    positive: int = 0
+
+
+@dataclass(frozen=True)
+class _Term:
+    kind: str  # a theme name, or "negative" / "positive" for cues
+
+
+class Vocabulary:
+    """Themes and cues compiled for fast lookup: stems, compound stems, phrases, negators."""
+
+    def __init__(self, themes: dict[str, dict], cues: dict[str, dict], extra: dict[str, dict[str, list[str]]] | None = None):
+        self.window = int(cues.get("negation_window", 3))
+        self.labels = {name: entry.get("label", {}) for name, entry in themes.items()}
+        self.stems: dict[str, dict[str, set[str]]] = {lang: {} for lang in LANGUAGES}  # lang -> folded stem -> kinds
+        self.long_stems: dict[str, set[str]] = {}  # stems long enough to trust in any language's text
+        self.phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word -> (words, kind)
+        self.negators: set[str] = set()
+        self._stemmers = {lang: Stemmer.Stemmer(name) for lang, name in STEMMERS.items()}
+        compound: dict[str, str] = {}
+        merged = {name: dict(entry) for name, entry in themes.items()}
+        for name, words_by_lang in (extra or {}).items():
+            target = merged.setdefault(name, {"label": {}})
+            for lang, words in words_by_lang.items():
+                target[lang] = list(target.get(lang, [])) + list(words)
+        for name, entry in merged.items():
+            for lang in LANGUAGES:
+                for term in entry.get(lang, []):
+                    self._add(term, lang, name, compound)
+        for lang in LANGUAGES:
+            section = cues.get(lang, {})
+            self.negators |= {fold(word) for word in section.get("negators", [])}
+            for kind in ("negative", "positive"):
+                for term in section.get(kind, []):
+                    self._add(term, lang, kind, None)
+        self.themes = tuple(merged)
+        self._compound = compound
+        self._compound_regex = re.compile("|".join(re.escape(s) for s in sorted(compound, key=len, reverse=True))) if compound else None
+        self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+
+    def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
+        words = _WORD.findall(term.lower())
+        if len(words) > 1:
+            folded = tuple(fold(w) for w in words)
+            self.phrases.setdefault(folded[0], []).append((folded, kind))
+            return
+        stem = fold(self._stemmers[lang].stemWord(words[0]))
+        for key in (stem, fold(words[0])):
+            self.stems[lang].setdefault(key, set()).add(kind)
+            if len(key) >= LONG_STEM:  # 'rude' is a window pane in Danish; 'wasserschaden' is nothing else
+                self.long_stems.setdefault(key, set()).add(kind)
+        if compound is not None and len(stem) >= MIN_COMPOUND + 1:
+            compound.setdefault(stem, kind)
+
+    def label(self, theme: str, lang: str) -> str:
+        labels = self.labels.get(theme, {})
+        return labels.get(lang) or labels.get("en") or theme
+
+    def analyse(self, text: str | None, rating: float | None, lang: str | None, complaint_max_rating: float = 2,
+                mask: tuple[str, ...] = ()) -> Finding:
+        """Complaint or not, and themes with evidence; ratings decide where they are clear.
+
+        `mask`: the business's own names, blanked first (Müller must not read as Müll, "mess").
+        """
+        text = text or ""
+        for name in mask:
+            text = re.sub(re.escape(name), lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
+        lowered = text.lower().replace("n't", " not").replace("n’t", " not")
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(lowered)]
+        ends = [m.start() for m in _CLAUSE_END.finditer(lowered)]
+        clause = [bisect.bisect_left(ends, start) for start, _ in spans]  # negation stops at punctuation
+        raw = [lowered[a:b] for a, b in spans]
+        folded = [fold(w) for w in raw]
+        stemmer = self._stemmers.get(lang or "", self._stemmers["en"])
+        stems = [fold(s) for s in stemmer.stemWords(raw)]
+        english = [fold(s) for s in self._stemmers["en"].stemWords(raw)] if lang != "en" else stems
+        finding = Finding(False)
+        covered: set[int] = set()
+        used: set[int] = set()
+        for i, word in enumerate(folded):  # phrases first: "kom ikke", "water damage", "nicht erschienen"
+            for words, kind in self.phrases.get(word, ()):
+                if tuple(folded[i:i + len(words)]) == words:
+                    covered.update(range(i, i + len(words)))
+                    self._count(finding, kind, negated=False, evidence=self._evidence(text, spans, i))
+        for i, word in enumerate(folded):
+            if i in covered:
+                continue
+            own = self.stems.get("nb" if lang == "nn" else lang or "", self.stems["en"])
+            kinds = (own.get(stems[i]) or own.get(word) or self.long_stems.get(stems[i]) or self.long_stems.get(word)
+                     or self.long_stems.get(english[i]))
+            if not kinds and self._compound_regex is not None and len(word) > MIN_COMPOUND + 2:
+                match = self._compound_regex.search(word)
+                kinds = {self._compound[match.group(0)]} if match else None
+            if not kinds:
+                continue
+            # A negator reaches the next cue or term in its clause, and only that one.
+            negator = next((j for j in range(i - 1, max(-1, i - self.window - 1), -1)
+                            if folded[j] in self.negators and clause[j] == clause[i] and j not in used), None)
+            negated = negator is not None
+            if negated:
+                used.add(negator)
+            for kind in kinds:
+                self._count(finding, kind, negated, self._evidence(text, spans, i))
+        finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
+        return finding
+
+    @staticmethod
+    def _count(finding: Finding, kind: str, negated: bool, evidence: str) -> None:
+        if kind == "positive":
+            if negated:
+                finding.negative += 1  # "ikke tilfreds", "inte nöjd"
+            else:
+                finding.positive += 1
+        elif kind == "negative":
+            if negated:
+                finding.positive += 1  # "ingen problemer", "not bad"
+            else:
+                finding.negative += 1
+        elif not negated:  # a theme
+            finding.negative += 1
+            finding.themes.setdefault(kind, evidence)
+
+    @staticmethod
+    def _evidence(text: str, spans: list[tuple[int, int]], index: int, width: int = 60) -> str:
+        """The sentence around word `index`, cut to about 2 x width characters."""
+        start, end = spans[index]
+        left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+        right_match = _SENTENCE_END.search(text, end)
+        right = right_match.start() + 1 if right_match else len(text)
+        left, right = max(left, start - width), min(right, end + width)
+        return " ".join(text[left:right].split())
+
+
+def _is_complaint(finding: Finding, rating: float | None, complaint_max_rating: float) -> bool:
+    """1-2 stars: a complaint; 3: when the text complains; 4-5: only when it clearly does; none: the text decides."""
+    negative, positive = finding.negative, finding.positive
+    if rating is None:
+        return negative >= 1 and negative > positive
+    if rating <= complaint_max_rating:
+        return True
+    if rating < 4:
+        return negative >= 1 and negative >= positive
+    return bool(finding.themes) and negative >= 2 and negative > positive
+
+
+@lru_cache(maxsize=8)
+def vocabulary(extra_json: str = "{}") -> Vocabulary:
+    """The shipped taxonomy and cues, plus themes a config adds ({"theme": {"da": [...], ...}})."""
+    return Vocabulary(load_data("themes.toml"), load_data("complaint_cues.toml"), json.loads(extra_json))
+
+
+def theme_names(extra_json: str = "{}") -> Iterable[str]:
+    return vocabulary(extra_json).themes
