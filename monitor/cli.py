@@ -291,3 +291,30 @@ def match(app: App) -> None:
         f"{totals['auto']} matched, {totals['ambiguous']} ambiguous, {totals['unmatched']} unmatched; "
         f"{totals['changed']} rows changed"
     )
+
+
+@cli.command()
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Analyse as of this day [default: today]")
+@pass_app
+def analyze(app: App, today) -> None:
+    """Find complaints, themes, matches, patterns, flags and follow-ups.
+
+    Recomputes only what changed; a stage that fails is reported and the
+    others still run (exit code 1).
+    """
+    from monitor.analyze import run_analysis
+
+    database = app.db()
+    summary = run_analysis(database, app.config, today.date() if today else None)
+    text, patterns = summary.stages.get("text", {}), summary.stages.get("patterns", {})
+    matched = summary.stages.get("match", {})
+    click.echo(
+        f"{text.get('analysed', 0)} reviews analysed ({text.get('unchanged', 0)} unchanged), "
+        f"{text.get('new_complaints', 0)} new complaints; matches: {matched.get('auto', 0)} auto, "
+        f"{matched.get('ambiguous', 0)} ambiguous, {matched.get('unmatched', 0)} unmatched; patterns: "
+        f"{patterns.get('emerging', 0)} emerging, {patterns.get('ongoing', 0)} ongoing, {patterns.get('resolved', 0)} resolved"
+    )
+    for stage, error in summary.failed.items():
+        click.echo(f"stage {stage} failed: {error}", err=True)
+    if summary.failed:
+        raise SystemExit(1)

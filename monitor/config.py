@@ -31,6 +31,8 @@ class Thresholds(Strict):
     follow_up_days: int = Field(14, ge=0)
     follow_up_days_by_job_type: dict[str, int] = Field(default_factory=dict)
     warranty_days: int = Field(365 * 5, ge=0)
+    burst_window_days: int = Field(14, ge=1)
+    burst_min_count: int = Field(3, ge=2)
     match_threshold: float = Field(0.55, gt=0, lt=1)
     match_margin: float = Field(0.15, ge=0, lt=1)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.schema import FTS, FTS_TOKENIZE, SCHEMA_VERSION, TABLES
+from monitor.schema import FTS, FTS_TOKENIZE, SCHEMA_VERSION, TABLES, VIEWS
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -48,6 +48,7 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
     with db.atomic():
         _create_indexes(db)
         _create_fts(db)
+        _create_views(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -86,6 +87,18 @@ def _create_indexes(db: sqlite_utils.Database) -> None:
     for table in TABLES:
         for columns in table.indexes:
             db.table(table.name).create_index(list(columns), if_not_exists=True, find_unique_name=False)
+
+
+def _create_views(db: sqlite_utils.Database) -> None:
+    """Views are replaced when their SQL changes, so upgrades pick up new definitions."""
+    for name, sql in VIEWS.items():
+        existing = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", [name]).fetchone()
+        wanted = f"CREATE VIEW [{name}] AS {sql}"
+        if existing and existing[0] == wanted:
+            continue
+        if existing:
+            db.execute(f"DROP VIEW [{name}]")
+        db.execute(wanted)
 
 
 def _create_fts(db: sqlite_utils.Database) -> None:

@@ -226,7 +226,7 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
     for word in rv.words + rv.location.split():
         if word.isdigit() and len(word) == 4:
             found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
-    return [p for p in found if index.jobs[p]["id"] not in rejected]
+    return sorted(p for p in found if index.jobs[p]["id"] not in rejected)
 
 
 def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
@@ -335,10 +335,10 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
         return MatchResult(review["id"], None, 0.0, "unmatched", {"candidates": 0})
     author = review.get("author")
     cheap = [(_name_similarity(author, index.jobs[p].get("customer_name"))[0], rv.day - index.completed[p], p) for p in found]
-    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6))
+    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
     pairs = [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
     add_rivals(pairs, cheap)
-    scored = sorted(((model.probability(f), position, f) for position, f in pairs), key=lambda item: -item[0])
+    scored = sorted(((model.probability(f), position, f) for position, f in pairs), key=lambda item: (-item[0], item[1]))
     best_p, best, best_f = scored[0]
     reasons: dict[str, Any] = {
         "candidates": len(found),

@@ -67,6 +67,7 @@ TABLES: tuple[Table, ...] = (
             "languages": str,
             "aliases": str,
             "timezone": str,
+            "reply_deadline_hours": int,
             "created_at": str,
             "updated_at": str,
         },
@@ -141,6 +142,7 @@ TABLES: tuple[Table, ...] = (
             "first_seen_at": str,
             "last_seen_at": str,
             "removed_at": str,
+            "analysis_key": str,
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"), ("source_id", "sources", "id")),
@@ -261,6 +263,22 @@ TABLES: tuple[Table, ...] = (
         description="The reviews that are evidence of each pattern.",
     ),
     Table(
+        "review_flags",
+        {"review_id": str, "flag": str, "detail": str, "job_id": str, "updated_at": str},
+        pk=("review_id", "flag"),
+        foreign_keys=(("review_id", "reviews", "id"),),
+        indexes=(("flag",),),
+        description="Context of a complaint: payment dispute risk, warranty case, no matching job.",
+    ),
+    Table(
+        "theme_candidates",
+        {"id": str, "business_id": str, "top_terms": str, "size": int, "examples": str, "review_ids": str,
+         "updated_at": str},
+        pk="id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        description="Complaints no theme covers, clustered: candidates for new themes.",
+    ),
+    Table(
         "alerts",
         {
             "id": str,
@@ -310,3 +328,19 @@ TABLES_BY_NAME = {table.name: table for table in TABLES}
 # "Muller" finds "Müller"; no stemmer, because reviews come in five languages.
 FTS = {"reviews": ("title", "body", "reply_body")}
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+
+# Views: findings that depend on the clock are computed when read.
+VIEWS = {
+    "unanswered_complaints": """
+SELECT r.id AS review_id, r.business_id, r.source, r.url, r.author, r.rating, r.title, r.body, r.lang,
+       r.published_at, CAST((julianday('now') - julianday(r.published_at)) * 24 AS INTEGER) AS age_hours,
+       m.job_id, j.customer_name, j.job_type, j.crew
+FROM reviews r
+JOIN businesses b ON b.id = r.business_id
+LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
+LEFT JOIN jobs j ON j.id = m.job_id
+WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL
+  AND r.source NOT LIKE 'http%'  -- a feed entry: nobody can reply there
+  AND julianday('now') - julianday(r.published_at) > COALESCE(b.reply_deadline_hours, 48) / 24.0
+""".strip(),
+}

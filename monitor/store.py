@@ -63,6 +63,7 @@ def ensure_business(db: sqlite_utils.Database, name: str, business: Business | N
             "languages": json.dumps(business.languages),
             "aliases": json.dumps(business.aliases, ensure_ascii=False),
             "timezone": business.timezone,
+            "reply_deadline_hours": business.thresholds.reply_deadline_hours,
         }
     table = db.table("businesses")
     with db.atomic():

@@ -51,7 +51,8 @@ def test_unknown_key_names_file_key_and_allowed_keys(tmp_path):
         f"{tmp_path / 'monitor.toml'}: invalid configuration:\n"
         "  business[0].thresholds.reply_deadline: unknown key, expected one of: complaint_max_rating, "
         "reply_deadline_hours, pattern_window_days, pattern_min_count, pattern_max_p_value, "
-        "follow_up_days, follow_up_days_by_job_type, warranty_days, match_threshold, match_margin"
+        "follow_up_days, follow_up_days_by_job_type, warranty_days, burst_window_days, burst_min_count, "
+        "match_threshold, match_margin"
     )
 
 
