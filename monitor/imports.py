@@ -18,7 +18,7 @@ REQUIRED_JOB_FIELDS = ("job_id", "customer_name", "completed_at")
 DATE_FIELDS = ("started_at", "completed_at", "due_at", "paid_at")
 REVIEW_IMPORT_FIELDS = tuple(
     c for c in TABLES_BY_NAME["reviews"].columns
-    if c not in ("business_id", "source_id", "complaint", "first_seen_at", "last_seen_at", "removed_at")
+    if c not in ("business_id", "source_id", "complaint", "first_seen_at", "last_seen_at", "removed_at", "analysis_key")
 )
 GOOGLE_STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 

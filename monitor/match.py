@@ -29,7 +29,7 @@ from monitor.text import fold, job_type_words, tokens
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
     "name", "name_full", "name_first_only", "name_surname_only", "before_start", "within_30_days", "within_120_days",
-    "log_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
+    "over_365_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
     "reference", "street", "rivals", "full_recent", "full_mid", "partial_recent", "common_surname", "only_name_fit",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
@@ -111,11 +111,10 @@ class JobIndex:
             elif key[0] == "street":
                 index.street_keys.add(key[1])
                 index.two_word_streets = index.two_word_streets or " " in key[1]
-        # How common the customer's surname is: a full-name match on Jensen says less than one on Friisdal.
-        scale = math.log1p(max(len(jobs), 1))
+        # How many other customers share the surname: a full-name match on Jensen says less than one on Friisdal.
         surnames = [parse_name(job.get("customer_name")).last for job in jobs]
         counts = {last: len(index.keys.get(("last", last), ())) for last in set(surnames) if last}
-        index.surname_share = [math.log1p(counts.get(last, 0)) / scale for last in surnames]
+        index.surname_share = [math.log1p(max(counts.get(last, 1) - 1, 0)) / _LOG_COMMON for last in surnames]
         return index
 
     def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
@@ -243,7 +242,7 @@ def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]
     f["before_start"] = float(rv.day < index.started[position] - 1)
     f["within_30_days"] = float(0 <= days <= 30)
     f["within_120_days"] = float(30 < days <= 120)
-    f["log_days"] = math.log1p(abs(days)) / _LOG_WINDOW
+    f["over_365_days"] = float(days > 365)
     f["full_recent"] = f["name_full"] * f["within_30_days"]
     f["full_mid"] = f["name_full"] * f["within_120_days"]
     f["partial_recent"] = float(0.5 <= similarity < 0.95) * f["within_30_days"]
@@ -270,7 +269,7 @@ def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]
     return f
 
 
-_LOG_WINDOW = math.log(WINDOW_BEFORE)
+_LOG_COMMON = math.log(1000)
 
 
 @lru_cache(maxsize=500_000)

@@ -4,9 +4,9 @@ For each business and theme, and each theme within a job type, crew member or ma
 (where complaints are matched to jobs), complaints are counted in a rolling window. A
 pattern emerges when the count reaches the minimum and is unlikely under the baseline:
 P(X >= count) for X ~ Poisson(expected) below the configured p. The baseline is the
-business's own rate of that theme before the window, with one event a year as a prior
-so a young business is not alarmed by its first complaints; a subgroup expects its share
-of the jobs. A pattern is emerging for its first 30 days, then ongoing, and resolved
+business's own rate of that theme before the window, with half an event per half year as a
+prior so a short history still gives a baseline; a subgroup expects its share
+of the jobs. History starts at the first review or job, whichever is earlier. A pattern is emerging for its first 30 days, then ongoing, and resolved
 once a whole window passes without new evidence. Bursts of low ratings from people who
 match no job are patterns of their own kind.
 """
@@ -29,6 +29,9 @@ EMERGING_DAYS = 30
 AFTER_COMPLETION_DAYS = 14  # median delay from completion to complaint that makes it "discovered after"
 SUBGROUP_LOOKBACK = 180  # jobs completed this long before a window still expose it (defects surface late)
 MIN_SHARE = 0.02
+# The baseline starts from a prior of one complaint of a theme per year (half a one in half a year), so
+# the first complaints of a young history are compared with something; the prior fades as history grows.
+PRIOR_EVENTS, PRIOR_DAYS = 0.5, 180
 
 
 def poisson_tail(count: int, expected: float) -> float:
@@ -84,9 +87,6 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float,
                 episode = Episode(event.day, event.day, count, expected, p_value)
             episode.last, episode.count, episode.expected, episode.p_value = event.day, count, expected, p_value
             episode.members = events[start:index + 1]
-        elif episode is not None and event.day - episode.last <= window:
-            episode.members = [e for e in events[start:index + 1]]  # still evidence of the same episode
-            episode.last = event.day
     return episode
 
 
@@ -116,10 +116,14 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
            ORDER BY r.published_at""",
         [business_id],
     ))
-    first_review = db.execute("SELECT MIN(published_at) FROM reviews WHERE business_id = ?", [business_id]).fetchone()[0]
-    if not first_review:
+    # History starts with the first review or the first job: months of jobs without complaints are evidence too.
+    first = db.execute(
+        "SELECT MIN(d) FROM (SELECT MIN(published_at) AS d FROM reviews WHERE business_id = ? "
+        "UNION ALL SELECT MIN(completed_at) FROM jobs WHERE business_id = ?)", [business_id, business_id]
+    ).fetchone()[0]
+    if not first:
         return {}
-    history_start = _day(first_review)
+    history_start = _day(first)
     jobs = [(_day(j["completed_at"]), j) for j in db.query(
         "SELECT completed_at, job_type, crew, materials FROM jobs WHERE business_id = ? ORDER BY completed_at", [business_id])]
     job_days = [day for day, _ in jobs]
@@ -143,7 +147,7 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
         def expected_at(day: int, before: list[int] = before, dimension: str = dimension, value: str = value) -> float:
             window_start = day - window
             earlier = bisect.bisect_right(before, window_start)
-            rate = (earlier + 1) / (max(window_start - history_start, 0) + 365)
+            rate = (earlier + PRIOR_EVENTS) / (max(window_start - history_start, 0) + PRIOR_DAYS)
             return rate * window * _share(jobs, job_days, dimension, value, window_start - SUBGROUP_LOOKBACK, day)
 
         episode = latest_episode(events, window, minimum, max_p, expected_at, today)
@@ -198,7 +202,7 @@ def _bursts(db: sqlite_utils.Database, business_id: str, thresholds: Any, today:
     def expected_at(day: int) -> float:
         window_start = day - window
         earlier = bisect.bisect_right(days, window_start)
-        return (earlier + 1) / (max(window_start - history_start, 0) + 365) * window
+        return (earlier + PRIOR_EVENTS) / (max(window_start - history_start, 0) + PRIOR_DAYS) * window
 
     episode = latest_episode(events, window, minimum, thresholds.pattern_max_p_value, expected_at, today)
     if episode is None:

@@ -67,6 +67,8 @@ CREW = ["Kasper", "Mads", "Jonas", "Emil", "Tobias", "Anton", "Oliver", "Malthe"
 PRAISE = {"da": "Tak for godt arbejde med {thing}.", "nb": "Takk for godt arbeid med {thing}.",
           "sv": "Tack för bra arbete med {thing}.", "de": "Danke für die gute Arbeit an {thing}.",
           "en": "Thanks for the good work on {thing}."}
+ALSO = {"da": "De kiggede også på {thing}.", "nb": "De så også på {thing}.", "sv": "De tittade också på {thing}.",
+        "de": "Sie haben sich auch {thing} angesehen.", "en": "They also looked at {thing}."}
 GENERIC = {"da": "Alt i alt en fin oplevelse.", "nb": "Alt i alt en fin opplevelse.", "sv": "Allt som allt en bra upplevelse.",
            "de": "Alles in allem eine gute Erfahrung.", "en": "All in all a good experience."}
 LANG_SHARE = [("da", 70), ("de", 10), ("sv", 8), ("nb", 5), ("en", 7)]
@@ -170,6 +172,9 @@ def generate(seed: int = 7, jobs: int = 1000, reviews: int = 400, non_customer_s
             parts = []
             if rng.random() < 0.6:
                 parts.append(PRAISE[lang].format(thing=JOB_TYPE_WORDS[job["job_type"]][lang]))
+            if rng.random() < 0.2:  # customers also mention other parts of the house
+                other = rng.choice([t for t, _ in JOB_TYPES if t != job["job_type"]])
+                parts.append(ALSO[lang].format(thing=JOB_TYPE_WORDS[other][lang]))
             if rng.random() < 0.25:
                 parts.append(f"{job['crew'].split(', ')[0]} var flink." if lang == "da" else f"{job['crew'].split(', ')[0]} 👍")
             if rng.random() < 0.1:

@@ -114,6 +114,7 @@ class Vocabulary:
                 if tuple(folded[i:i + len(words)]) == words:
                     covered.update(range(i, i + len(words)))
                     self._count(finding, kind, negated=False, evidence=self._evidence(text, spans, i))
+        used.update(covered)  # the "ikke" of "kom ikke" belongs to its phrase, not to the next word
         for i, word in enumerate(folded):
             if i in covered:
                 continue
