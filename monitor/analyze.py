@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,35 +59,70 @@ class TextSummary:
 
 
 def analyse_texts(db: sqlite_utils.Database, settings: dict[str, BusinessSettings], words: Vocabulary | None = None) -> TextSummary:
-    """Language, complaint and themes for every review whose input changed since it was last analysed."""
+    """Language, complaint and themes for every review whose input changed since it was last analysed.
+
+    Reviews are streamed in batches; with several cores each batch is shared out to forked workers.
+    """
+    global _WORK
     words = words or vocabulary()
     summary = TextSummary()
-    cursor = db.conn.execute(
-        "SELECT id, business_id, title, body, rating, lang, complaint, analysis_key FROM reviews ORDER BY rowid"
-    )
-    while rows := cursor.fetchmany(BATCH):
-        updates, themes, cleared = [], [], []
-        for review_id, business_id, title, body, rating, lang, complaint, old_key in rows:
-            options = settings.get(business_id) or BusinessSettings()
-            key = _analysis_key(title, body, rating, words.version, options)
-            if key == old_key:
-                summary.unchanged += 1
-                continue
-            text = "\n".join(filter(None, [title, body]))
-            detected = detect(text, options.languages, fallback=options.languages[0])
-            finding = words.analyse(text, rating, detected, options.thresholds.complaint_max_rating, mask=options.names)
-            updates.append((detected, int(finding.complaint), key, review_id))
-            cleared.append(review_id)
-            if finding.complaint:
-                themes += [(review_id, theme, evidence) for theme, evidence in finding.themes.items()]
-                summary.new_complaints += complaint != 1
-            summary.analysed += 1
-        if updates:
-            with db.atomic():
-                db.conn.executemany("UPDATE reviews SET lang = ?, complaint = ?, analysis_key = ? WHERE id = ?", updates)
-                db.conn.executemany("DELETE FROM review_themes WHERE review_id = ?", [(r,) for r in cleared])
-                db.conn.executemany("INSERT INTO review_themes (review_id, theme, evidence) VALUES (?, ?, ?)", themes)
+    _WORK = (words, settings)
+    workers = min(os.cpu_count() or 1, 4)
+    pool = None
+    try:
+        cursor = db.conn.execute(
+            "SELECT id, business_id, title, body, rating, lang, complaint, analysis_key FROM reviews ORDER BY rowid"
+        )
+        while rows := cursor.fetchmany(BATCH):
+            if workers > 1 and len(rows) >= PARALLEL_FROM:
+                pool = pool or multiprocessing.get_context("fork").Pool(workers)
+                size = -(-len(rows) // workers)
+                parts = pool.map(_analyse_rows, [rows[i:i + size] for i in range(0, len(rows), size)])
+            else:
+                parts = [_analyse_rows(rows)]
+            updates = [u for part in parts for u in part[0]]
+            themes = [t for part in parts for t in part[1]]
+            for part in parts:
+                summary.analysed += part[2]
+                summary.unchanged += part[3]
+                summary.new_complaints += part[4]
+            if updates:
+                with db.atomic():
+                    db.conn.executemany("UPDATE reviews SET lang = ?, complaint = ?, analysis_key = ? WHERE id = ?", updates)
+                    db.conn.executemany("DELETE FROM review_themes WHERE review_id = ?", [(u[3],) for u in updates])
+                    db.conn.executemany("INSERT INTO review_themes (review_id, theme, evidence) VALUES (?, ?, ?)", themes)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        _WORK = None
     return summary
+
+
+PARALLEL_FROM = 2000
+_WORK: tuple[Vocabulary, dict[str, BusinessSettings]] | None = None
+
+
+def _analyse_rows(rows: list[tuple]) -> tuple[list[tuple], list[tuple], int, int, int]:
+    """Updates and theme rows for a slice of reviews (runs in a worker or in-process)."""
+    words, settings = _WORK
+    updates, themes = [], []
+    analysed = unchanged = new_complaints = 0
+    for review_id, business_id, title, body, rating, _lang, complaint, old_key in rows:
+        options = settings.get(business_id) or BusinessSettings()
+        key = _analysis_key(title, body, rating, words.version, options)
+        if key == old_key:
+            unchanged += 1
+            continue
+        text = "\n".join(filter(None, [title, body]))
+        detected = detect(text, options.languages, fallback=options.languages[0])
+        finding = words.analyse(text, rating, detected, options.thresholds.complaint_max_rating, mask=options.names)
+        updates.append((detected, int(finding.complaint), key, review_id))
+        if finding.complaint:
+            themes += [(review_id, theme, evidence) for theme, evidence in finding.themes.items()]
+            new_complaints += complaint != 1
+        analysed += 1
+    return updates, themes, analysed, unchanged, new_complaints
 
 
 def _analysis_key(title: str | None, body: str | None, rating: float | None, version: str, options: BusinessSettings) -> str:

@@ -13,6 +13,12 @@ _TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
 
 
+@lru_cache(maxsize=200_000)
+def fold_word(word: str) -> str:
+    """fold() for single words, cached: texts repeat their words a great deal."""
+    return fold(word)
+
+
 def fold(text: str) -> str:
     """'Søren Müller' -> 'soeren mueller': lower case, æøå/äöüß transliterated, other accents removed."""
     folded = text.casefold().translate(_TRANSLITERATE)

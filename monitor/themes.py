@@ -6,13 +6,13 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import Stemmer
 
-from monitor.text import fold, load_data
+from monitor.text import fold, fold_word, load_data
 
 STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
 LANGUAGES = ("da", "nb", "sv", "de", "en")
@@ -102,10 +102,10 @@ class Vocabulary:
         ends = [m.start() for m in _CLAUSE_END.finditer(lowered)]
         clause = [bisect.bisect_left(ends, start) for start, _ in spans]  # negation stops at punctuation
         raw = [lowered[a:b] for a, b in spans]
-        folded = [fold(w) for w in raw]
+        folded = [fold_word(w) for w in raw]
         stemmer = self._stemmers.get(lang or "", self._stemmers["en"])
-        stems = [fold(s) for s in stemmer.stemWords(raw)]
-        english = [fold(s) for s in self._stemmers["en"].stemWords(raw)] if lang != "en" else stems
+        stems = [fold_word(s) for s in stemmer.stemWords(raw)]
+        english = [fold_word(s) for s in self._stemmers["en"].stemWords(raw)] if lang != "en" else stems
         finding = Finding(False)
         covered: set[int] = set()
         used: set[int] = set()
@@ -113,7 +113,7 @@ class Vocabulary:
             for words, kind in self.phrases.get(word, ()):
                 if tuple(folded[i:i + len(words)]) == words:
                     covered.update(range(i, i + len(words)))
-                    self._count(finding, kind, negated=False, evidence=self._evidence(text, spans, i))
+                    self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
         used.update(covered)  # the "ikke" of "kom ikke" belongs to its phrase, not to the next word
         for i, word in enumerate(folded):
             if i in covered:
@@ -133,12 +133,12 @@ class Vocabulary:
             if negated:
                 used.add(negator)
             for kind in kinds:
-                self._count(finding, kind, negated, self._evidence(text, spans, i))
+                self._count(finding, kind, negated, lambda i=i: self._evidence(text, spans, i))
         finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
         return finding
 
     @staticmethod
-    def _count(finding: Finding, kind: str, negated: bool, evidence: str) -> None:
+    def _count(finding: Finding, kind: str, negated: bool, evidence: Callable[[], str]) -> None:
         if kind == "positive":
             if negated:
                 finding.negative += 1  # "ikke tilfreds", "inte nöjd"
@@ -151,7 +151,8 @@ class Vocabulary:
                 finding.negative += 1
         elif not negated:  # a theme
             finding.negative += 1
-            finding.themes.setdefault(kind, evidence)
+            if kind not in finding.themes:
+                finding.themes[kind] = evidence()
 
     @staticmethod
     def _evidence(text: str, spans: list[tuple[int, int]], index: int, width: int = 60) -> str:

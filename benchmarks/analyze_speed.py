@@ -1,0 +1,64 @@
+"""Text analysis throughput (language, complaint, themes) and memory, streaming reviews in batches.
+
+    python benchmarks/analyze_speed.py [--reviews 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from monitor.analyze import BusinessSettings, analyse_texts
+from monitor.db import open_db
+from monitor.store import ensure_business
+
+TEXTS = [line.split("|", 4)[4] for path in sorted((Path(__file__).parent.parent / "tests/files/corpus").glob("*.psv"))
+         for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+
+
+def fill(db, business_id: str, count: int) -> None:
+    rng = random.Random(1)
+    columns = "id, business_id, source, external_id, rating, body, published_at, first_seen_at, last_seen_at"
+    batch = []
+    for number in range(count):
+        text = rng.choice(TEXTS) + (" " + rng.choice(TEXTS) if rng.random() < 0.5 else "")
+        batch.append((f"bench:{number}", business_id, "bench", str(number), rng.choice([None, 1, 2, 3, 4, 5]), text,
+                      "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"))
+        if len(batch) == 50_000:
+            with db.atomic():
+                db.conn.executemany(f"INSERT INTO reviews ({columns}) VALUES ({', '.join('?' * 9)})", batch)
+            batch = []
+    if batch:
+        with db.atomic():
+            db.conn.executemany(f"INSERT INTO reviews ({columns}) VALUES ({', '.join('?' * 9)})", batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reviews", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_db(Path(folder) / "bench.db")
+        business_id = ensure_business(db, "Hansen VVS ApS")
+        start = time.perf_counter()
+        fill(db, business_id, args.reviews)
+        print(f"stored {args.reviews:,} reviews in {time.perf_counter() - start:.1f} s")
+        settings = {business_id: BusinessSettings(names=("Hansen VVS",))}
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        summary = analyse_texts(db, settings)
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"language + complaint + themes: {summary.analysed:,} reviews in {seconds:.1f} s = "
+              f"{summary.analysed / seconds:,.0f} reviews/s; peak RSS {peak / 1024:.0f} MB (before {before / 1024:.0f} MB)")
+        start = time.perf_counter()
+        again = analyse_texts(db, settings)
+        print(f"second run, nothing changed: {again.unchanged:,} reviews checked in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
