@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import sqlite_utils
 from monitor import crawl as crawling
 from monitor import imports
 from monitor import match as matching
+from monitor import schedule as schedule_module
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
 from monitor.db import open_db
@@ -318,3 +321,159 @@ def analyze(app: App, today) -> None:
         click.echo(f"stage {stage} failed: {error}", err=True)
     if summary.failed:
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; record nothing")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
+@pass_app
+def alert(app: App, dry_run: bool, today) -> None:
+    """Send alerts for findings not yet alerted, once per channel.
+
+    Deliveries that failed are retried on the next call.
+    """
+    from monitor.alerts import run_alerts
+
+    database = app.db()
+    summary = run_alerts(database, app.config, today.date() if today else None, dry_run, app.db_path.stem, click.echo)
+    if dry_run:
+        click.echo(f"{summary.pending} alerts would be sent")
+        return
+    click.echo(f"{summary.raised} new alerts, {summary.sent} sent, {summary.failed} failed")
+    if summary.failed:
+        raise SystemExit(1)
+
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Walk every page of every source")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Log file [default: beside the database]")
+@pass_app
+def run(app: App, full: bool, today, log_path: Path | None) -> None:
+    """Crawl, analyse and alert: the weekly job a scheduler calls.
+
+    Exit codes: 0 done, 1 a stage failed (the others' work is kept), 75 another run is in progress.
+    """
+    import fcntl
+    import logging
+    import time
+
+    from monitor.alerts import run_alerts
+    from monitor.analyze import run_analysis
+
+    started = time.monotonic()
+    app.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(app.db_path.with_suffix(".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        click.echo(f"another repmon run is using {app.db_path} (lock {lock.name}); try again later", err=True)
+        raise SystemExit(EXIT_LOCKED) from None
+    log_path = log_path or app.db_path.with_suffix(".log")
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log = logging.getLogger("repmon")
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    progress = sys.stdout.isatty()
+    failed: dict[str, str] = {}
+    figures: dict[str, object] = {}
+    try:
+        database = app.db()
+        day = today.date() if today else None
+        targets = crawling.targets_from_config(database, app.config, full)
+        if progress:
+            click.echo(f"crawling {len(targets)} sources ...")
+        try:
+            crawl = crawling.run_crawl(app.db_path, targets, app.config.crawl) if targets else crawling.CrawlSummary()
+            figures |= {"sources": len(crawl.runs), "pages": crawl.total("pages"), "new": crawl.total("new"),
+                        "updated": crawl.total("updated")}
+            for bad in crawl.failed + crawl.degraded:
+                log.warning("crawl %s %s: %s", bad["status"], bad["url"], (bad["message"] or "").split("\n", 1)[0])
+        except Exception as error:  # the crawl failed; analysis still runs on what is stored
+            failed["crawl"] = str(error)
+        if progress:
+            click.echo("analysing ...")
+        analysis = run_analysis(database, app.config, day)
+        failed |= {f"analyze.{k}": v for k, v in analysis.failed.items()}
+        figures["complaints"] = analysis.stages.get("text", {}).get("new_complaints", 0)
+        figures["patterns"] = analysis.stages.get("patterns", {})
+        if progress:
+            click.echo("alerting ...")
+        try:
+            alerts = run_alerts(database, app.config, day, db_name=app.db_path.stem, echo=log.info)
+            figures |= {"sent": alerts.sent, "alert_failures": alerts.failed}
+            if alerts.failed:
+                failed["alert"] = f"{alerts.failed} deliveries failed; they are retried on the next run"
+        except Exception as error:
+            failed["alert"] = str(error)
+        for stage, error in failed.items():
+            log.error("stage %s failed: %s", stage, error)
+            click.echo(f"stage {stage} failed: {error}", err=True)
+        patterns = figures.get("patterns") or {}
+        line = (f"repmon run: {figures.get('sources', 0)} sources, {figures.get('pages', 0)} pages, "
+                f"{figures.get('new', 0)} new and {figures.get('updated', 0)} updated reviews, "
+                f"{figures.get('complaints', 0)} new complaints, {patterns.get('emerging', 0)} emerging and "
+                f"{patterns.get('ongoing', 0)} ongoing patterns, {figures.get('sent', 0)} alerts sent, "
+                f"{time.monotonic() - started:.1f} s")
+        log.info(line)
+        click.echo(line)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        lock.close()
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.group()
+def schedule() -> None:
+    """The weekly run: install, show or remove it (cron or systemd)."""
+
+
+@schedule.command(name="install")
+@click.option("--weekly", nargs=2, default=("mon", "06:00"), show_default=True, metavar="DAY HH:MM", help="When to run")
+@click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab entry (default)")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer")
+@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Edit this crontab file instead of yours")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR,
+              show_default=True, help="Where systemd user units go")
+@pass_app
+def schedule_install(app: App, weekly: tuple[str, str], kind: str, crontab_file: Path | None, unit_dir: Path) -> None:
+    """Run `repmon run` every week (replacing what repmon installed before)."""
+    try:
+        when = schedule_module.Weekly.parse(*weekly)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--weekly") from None
+    app.config  # refuse an invalid configuration now rather than at 6 in the morning
+    log_path = app.db_path.with_suffix(".log")
+    if kind == "cron":
+        line = schedule_module.install_cron(app.db_path, app.config_path, log_path, when, crontab_file)
+        click.echo(f"installed in {crontab_file or 'your crontab'}: {line}")
+    else:
+        for path in schedule_module.install_systemd(app.db_path, app.config_path, log_path, when, unit_dir):
+            click.echo(f"wrote {path}")
+    click.echo(f"next run: {when.next_after(datetime.now()):%Y-%m-%d %H:%M} ({when.describe()} every week)")
+
+
+@schedule.command(name="show")
+@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Read this crontab file")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR)
+@pass_app
+def schedule_show(app: App, crontab_file: Path | None, unit_dir: Path) -> None:
+    """Print what repmon installed for this database and when it runs next."""
+    lines = schedule_module.show_cron(app.db_path, crontab_file) + schedule_module.show_systemd(app.db_path, unit_dir)
+    click.echo("\n".join(lines) if lines else f"nothing scheduled for {app.db_path}")
+
+
+@schedule.command(name="remove")
+@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Edit this crontab file")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR)
+@pass_app
+def schedule_remove(app: App, crontab_file: Path | None, unit_dir: Path) -> None:
+    """Remove exactly what repmon installed for this database."""
+    removed = schedule_module.remove_cron(app.db_path, crontab_file) + schedule_module.remove_systemd(app.db_path, unit_dir)
+    click.echo(f"removed {removed} entries" if removed else f"nothing scheduled for {app.db_path}")

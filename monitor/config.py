@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +50,39 @@ class Channel(Strict):
     url: str = Field(min_length=3)
     min_severity: Severity = "info"
     name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _apprise_can_use(cls, value: str) -> str:
+        import apprise
+
+        resolved = expand_env(value)
+        if not apprise.Apprise().add(resolved):
+            scheme = value.split("://", 1)[0]
+            raise ValueError(f"apprise cannot use this {scheme}:// URL; see the apprise wiki for its form")
+        return value
+
+    def resolved_url(self) -> str:
+        """The URL with ${VARIABLES} taken from the environment (secrets stay out of the config file)."""
+        return expand_env(self.url)
+
+    def label(self, position: int) -> str:
+        """A name for logs and the alerts table that never carries a secret."""
+        return self.name or f"{self.url.split('://', 1)[0]}-{position + 1}"
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str) -> str:
+    """Replace ${NAME} with the environment variable NAME; a missing one is an error."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV.sub(value, text)
 
 
 class Business(Strict):

@@ -293,6 +293,7 @@ TABLES: tuple[Table, ...] = (
             "status": str,
             "attempts": int,
             "last_error": str,
+            "detail": str,
             "created_at": str,
             "delivered_at": str,
         },

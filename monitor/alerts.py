@@ -1,0 +1,292 @@
+"""Alerts: findings not yet alerted -> messages in the business's language -> apprise, exactly once per channel.
+
+Every alert has a stable key (kind, subject, state). A row per key and channel in
+`alerts` records status, attempts, last error and delivery time; failed deliveries
+are retried on the next run; `dry_run` records nothing. Secrets in channel URLs come
+from the environment and never reach logs, messages or the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import sqlite_utils
+
+from monitor.config import Business, Channel, Config
+from monitor.db import utc_now
+from monitor.text import load_data
+from monitor.themes import vocabulary
+
+SEVERITY = {"info": 0, "warning": 1, "critical": 2}
+LANGUAGES = ("da", "nb", "sv", "de", "en")
+logger = logging.getLogger("repmon.alerts")
+
+
+@dataclass
+class Alert:
+    key: str
+    kind: str
+    business_id: str
+    subject: str
+    severity: str
+    title: str
+    body: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass
+class AlertSummary:
+    raised: int = 0
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+def language_of(business: Business | None, row: dict[str, Any]) -> str:
+    """The business's first language, if repmon has texts in it; English otherwise."""
+    languages = business.languages if business else (json.loads(row["languages"]) if row.get("languages") else [])
+    return next((lang for lang in languages if lang in LANGUAGES), "en")
+
+
+class Texts:
+    """Message templates of one language, with the theme names in that language."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.templates = load_data("messages.toml")[lang]
+        self.words = vocabulary()
+
+    def render(self, kind: str, **values: Any) -> tuple[str, str]:
+        template = self.templates[kind]
+        return template["title"].format(**values), template["body"].format(**values)
+
+    def fragment(self, name: str, **values: Any) -> str:
+        return self.templates[name].format(**values)
+
+    def theme(self, theme: str) -> str:
+        return self.words.label(theme, self.lang)
+
+
+def collect(db: sqlite_utils.Database, config: Config, today: date | None = None, db_name: str = "monitor") -> list[Alert]:
+    """Every alert the current findings call for (delivered or not)."""
+    today = today or date.today()
+    configured = {b.name.casefold(): b for b in config.business}
+    alerts: list[Alert] = []
+    for row in db.query("SELECT * FROM businesses"):
+        business = configured.get(row["name"].casefold())
+        texts = Texts(language_of(business, row))
+        link = _linker(config.explorer.public_url, db_name, texts)
+        alerts += _pattern_alerts(db, row["id"], texts, link)
+        alerts += _unanswered_alerts(db, row["id"], texts, link)
+        alerts += _follow_up_alerts(db, row["id"], texts, today)
+        alerts += _crawl_alerts(db, row["id"], texts)
+        alerts.append(_digest(db, row["id"], texts, today))
+    return alerts
+
+
+def _linker(public_url: str | None, db_name: str, texts: Texts):
+    def link(path: str) -> str:
+        return "\n" + texts.fragment("link", url=f"{public_url.rstrip('/')}/{db_name}/{path}") if public_url else ""
+    return link
+
+
+def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, link) -> list[Alert]:
+    alerts = []
+    for pattern in db.query(
+        "SELECT * FROM patterns WHERE business_id = ? AND status IN ('emerging', 'ongoing') AND closed_at IS NULL",
+        [business_id],
+    ):
+        evidence = list(db.query(
+            """SELECT r.author, substr(r.published_at, 1, 10) AS day, COALESCE(t.evidence, r.body, '') AS quote,
+                      j.job_id, j.crew FROM pattern_members p JOIN reviews r ON r.id = p.review_id
+               LEFT JOIN review_themes t ON t.review_id = r.id AND t.theme = ?
+               LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
+               LEFT JOIN jobs j ON j.id = m.job_id
+               WHERE p.pattern_id = ? ORDER BY r.published_at DESC LIMIT 3""", [pattern["theme"], pattern["id"]]))
+        quotes = "\n".join(
+            f"- «{_short(e['quote'])}» ({e['author'] or '?'}, {e['day']}" + (f", {e['job_id']}, {e['crew']}" if e["job_id"] else "") + ")"
+            for e in evidence
+        )
+        values = _pattern_values(pattern, texts)
+        if pattern["kind"] == "non_customer_burst":
+            kind, severity = "non_customer_burst", "warning"
+        else:
+            kind, severity = "pattern_emerged", "critical" if pattern["theme"] in ("safety", "electrical") else "warning"
+        title, body = texts.render(kind, **values)
+        body = f"{body}\n\n{texts.fragment('evidence')}\n{quotes}{link('patterns/' + quote(pattern['id'], safe=''))}"
+        state = pattern["detected_at"]
+        alerts.append(Alert(f"{kind}:{pattern['id']}:{state}", kind, business_id, pattern["id"], severity, title, body,
+                            {"count": values["count"]}))
+        if kind == "pattern_emerged":
+            # Growth is an alert of its own, once per count above the count it emerged with.
+            emerged = db.execute("SELECT detail FROM alerts WHERE key = ? LIMIT 1", [alerts[-1].key]).fetchone()
+            first_count = json.loads(emerged[0]).get("count") if emerged and emerged[0] else None
+            if first_count is not None and values["count"] > first_count:
+                title, body = texts.render("pattern_grew", **values)
+                alerts.append(Alert(f"pattern_grew:{pattern['id']}:{state}:{values['count']}", "pattern_grew", business_id,
+                                    pattern["id"], "warning", title, f"{body}\n\n{texts.fragment('evidence')}\n{quotes}",
+                                    {"count": values["count"]}))
+    return alerts
+
+
+def _pattern_values(pattern: dict[str, Any], texts: Texts) -> dict[str, Any]:
+    where = texts.fragment(f"where_{pattern['dimension']}", value=pattern["dimension_value"]) if pattern["dimension"] != "business" else ""
+    after = ""
+    if pattern["after_completion"]:
+        after = texts.fragment("after", days=int(pattern["median_days_after_completion"]))
+    theme = texts.theme(pattern["theme"]) if pattern["theme"] else ""
+    return {"theme": theme, "theme_lower": theme.lower(), "where": where, "count": pattern["evidence_count"],
+            "window": pattern["window_days"], "expected": f"{pattern['baseline_rate']:.1f}",
+            "first": pattern["first_evidence_at"], "last": pattern["last_evidence_at"], "after": after}
+
+
+def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, link) -> list[Alert]:
+    alerts = []
+    for row in db.query("SELECT * FROM unanswered_complaints WHERE business_id = ? ORDER BY published_at", [business_id]):
+        job = texts.fragment("job", job_id=row["job_id"].split(":", 1)[-1], crew=row["crew"] or "?") if row["job_id"] else ""
+        rating = f"{row['rating']:g}/5" if row["rating"] is not None else "-"
+        title, body = texts.render("unanswered", author=row["author"] or "?", age=row["age_hours"], source=row["source"],
+                                   rating=rating, quote=_short(row["body"] or row["title"] or ""), job=job)
+        if row["url"]:
+            body += f"\n{row['url']}"
+        alerts.append(Alert(f"unanswered:{row['review_id']}", "unanswered", business_id, row["review_id"], "warning", title, body))
+    return alerts
+
+
+def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, today: date) -> list[Alert]:
+    """Overdue urgent calls, one alert each; routine calls due are counted in the weekly digest instead."""
+    alerts = []
+    for row in db.query(
+        """SELECT f.id, f.kind, f.due_at, j.job_id, j.customer_name, j.job_type FROM follow_ups f JOIN jobs j ON j.id = f.job_id
+           WHERE f.business_id = ? AND f.kind = 'urgent' AND f.done_at IS NULL AND substr(f.due_at, 1, 10) < ?
+           AND substr(f.due_at, 1, 10) >= ? ORDER BY f.due_at""",
+        [business_id, today.isoformat(), (today - timedelta(days=30)).isoformat()],  # a month back: not the whole history
+    ):
+        reason = texts.fragment("urgent") if row["kind"] == "urgent" else ""
+        title, body = texts.render("follow_up_overdue", customer=row["customer_name"], job_type=row["job_type"] or "",
+                                   job_id=row["job_id"], due=row["due_at"][:10], reason=reason)
+        severity = "warning" if row["kind"] == "urgent" else "info"
+        alerts.append(Alert(f"follow_up_overdue:{row['id']}", "follow_up_overdue", business_id, row["id"], severity, title, body))
+    return alerts
+
+
+def _crawl_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts) -> list[Alert]:
+    alerts = []
+    for source in db.query("SELECT * FROM sources WHERE business_id = ? AND last_status IN ('degraded', 'failed')", [business_id]):
+        runs = list(db.query("SELECT id, status, message FROM crawl_runs WHERE source_id = ? ORDER BY id DESC", [source["id"]]))
+        streak = runs[0]
+        for run in runs:  # the first run of the current bad streak: one alert per streak
+            if run["status"] == "ok":
+                break
+            streak = run
+        title, body = texts.render("crawl_degraded", source=source["name"] or source["kind"], status=runs[0]["status"],
+                                   url=source["url"], message=(runs[0]["message"] or "").split("\n", 1)[0])
+        severity = "critical" if runs[0]["status"] == "failed" else "warning"
+        alerts.append(Alert(f"crawl_{runs[0]['status']}:{source['id']}:{streak['id']}", "crawl_degraded", business_id,
+                            source["id"], severity, title, body))
+    return alerts
+
+
+def _digest(db: sqlite_utils.Database, business_id: str, texts: Texts, today: date) -> Alert:
+    year, week, _ = today.isocalendar()
+    since = (today - timedelta(days=7)).isoformat()
+    reviews, average = db.execute("SELECT COUNT(*), AVG(rating) FROM reviews WHERE business_id = ? AND published_at >= ?",
+                                  [business_id, since]).fetchone()
+    by_theme = db.execute(
+        """SELECT t.theme, COUNT(*) FROM reviews r JOIN review_themes t ON t.review_id = r.id
+           WHERE r.business_id = ? AND r.complaint = 1 AND r.published_at >= ? GROUP BY t.theme ORDER BY 2 DESC""",
+        [business_id, since]).fetchall()
+    complaints = db.execute("SELECT COUNT(*) FROM reviews WHERE business_id = ? AND complaint = 1 AND published_at >= ?",
+                            [business_id, since]).fetchone()[0]
+    themes = (" (" + ", ".join(f"{texts.theme(theme).lower()} {count}" for theme, count in by_theme) + ")") if by_theme else ""
+    unanswered = db.execute("SELECT COUNT(*) FROM unanswered_complaints WHERE business_id = ?", [business_id]).fetchone()[0]
+    patterns = db.execute("SELECT COUNT(*) FROM patterns WHERE business_id = ? AND status IN ('emerging', 'ongoing')",
+                          [business_id]).fetchone()[0]
+    follow_ups = db.execute("SELECT COUNT(*) FROM follow_ups WHERE business_id = ? AND done_at IS NULL AND substr(due_at, 1, 10) <= ?",
+                            [business_id, (today + timedelta(days=7)).isoformat()]).fetchone()[0]
+    label = f"{year}-W{week:02d}"
+    title, body = texts.render("digest", week=label, reviews=reviews, average=f"{average:.1f}" if average else "-",
+                               complaints=complaints, themes=themes, unanswered=unanswered, patterns=patterns,
+                               follow_ups=follow_ups)
+    return Alert(f"digest:{business_id}:{label}", "digest", business_id, label, "info", title, body)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def channels_for(config: Config, business_name: str) -> list[tuple[str, Channel]]:
+    business = config.find_business(business_name)
+    return [(channel.label(i), channel) for i, channel in enumerate(business.channel)] if business else []
+
+
+def run_alerts(db: sqlite_utils.Database, config: Config, today: date | None = None, dry_run: bool = False,
+               db_name: str = "monitor", echo=print) -> AlertSummary:
+    """Raise what the findings call for and deliver every pending or failed alert once per channel."""
+    import apprise
+
+    summary = AlertSummary()
+    alerts = collect(db, config, today, db_name)
+    names = {row["id"]: row["name"] for row in db.query("SELECT id, name FROM businesses")}
+    now = utc_now()
+    for alert in alerts:
+        for label, channel in channels_for(config, names[alert.business_id]):
+            if SEVERITY[alert.severity] < SEVERITY[channel.min_severity]:
+                continue
+            row_id = f"{alert.key}@{label}"
+            existing = next(db.table("alerts").rows_where("id = ?", [row_id]), None)
+            if existing and existing["status"] == "sent":
+                continue
+            if dry_run:
+                echo(f"[{alert.severity}] {label}: {alert.title}\n{alert.body}\n")
+                summary.pending += 1
+                continue
+            if existing is None:
+                db.table("alerts").insert({"id": row_id, "key": alert.key, "kind": alert.kind, "business_id": alert.business_id,
+                                           "subject": alert.subject, "channel": label, "severity": alert.severity,
+                                           "title": alert.title, "body": alert.body, "status": "pending", "attempts": 0,
+                                           "detail": json.dumps(alert.detail) if alert.detail else None,
+                                           "created_at": now})
+                summary.raised += 1
+            attempts = (existing["attempts"] if existing else 0) + 1
+            ok, error = _deliver(apprise, channel, alert)
+            db.table("alerts").update(row_id, {"status": "sent" if ok else "failed", "attempts": attempts,
+                                               "last_error": None if ok else error,
+                                               "delivered_at": utc_now() if ok else None})
+            summary.sent += ok
+            summary.failed += not ok
+    return summary
+
+
+def _deliver(apprise_module: Any, channel: Channel, alert: Alert) -> tuple[bool, str | None]:
+    """Send through apprise; the error kept is apprise's own log with secrets blanked."""
+    url = channel.resolved_url()
+    notifier = apprise_module.Apprise()
+    notifier.add(url)
+    with apprise_module.LogCapture(level=logging.WARNING) as captured:
+        ok = notifier.notify(title=alert.title, body=alert.body)
+        log = captured.getvalue()
+    if ok:
+        return True, None
+    secrets = [part for part in _secret_parts(channel) if part]
+    for secret in secrets:
+        log = log.replace(secret, "***")
+    return False, (" ".join(log.split())[-500:] or "delivery failed")
+
+
+def _secret_parts(channel: Channel) -> list[str]:
+    """Values that came from the environment, and any user:password in the URL."""
+    import os
+    import re
+
+    values = [os.environ.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", channel.url)]
+    credentials = re.match(r"^[a-z0-9+]+://([^@/]+)@", channel.resolved_url())
+    if credentials:
+        values += credentials.group(1).split(":")
+    return values

@@ -1,0 +1,299 @@
+"""Alerts delivered for real to local receivers, the weekly run, and its schedule."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import socket
+import threading
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from click.testing import CliRunner
+
+from monitor.alerts import LANGUAGES, Texts, run_alerts
+from monitor.cli import EXIT_LOCKED, cli
+from monitor.config import ConfigError, parse_config
+from monitor.store import save_reviews
+from tests.test_findings import START, analyse, complaint, seed_jobs
+
+TODAY = START + timedelta(days=140)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Webhook:
+    """A JSON webhook receiver on 127.0.0.1 that answers with the statuses it is given, then 200."""
+
+    def __init__(self, statuses: list[int] | None = None):
+        self.received: list[dict] = []
+        self.statuses = list(statuses or [])
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                payload = json.loads(self.rfile.read(length))
+                status = hook.statuses.pop(0) if hook.statuses else 200
+                if status == 200:
+                    hook.received.append(payload)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages: list[bytes] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=True)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def smtp():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), authenticator=mailbox.authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+def config_with(*channels: dict, language: str = "da"):
+    return parse_config({"business": [{"name": "Hansen VVS ApS", "languages": [language, "en"],
+                                       "channel": list(channels)}]})
+
+
+@pytest.fixture
+def findings(db, business_id):
+    """An emerging leak pattern (Mads, bathroom jobs) whose complaints are all unanswered."""
+    seed_jobs(db, business_id)
+    save_reviews(db, [complaint(business_id, n, START + timedelta(days=120 + 10 * n), job=job)
+                      for n, job in enumerate((241, 261, 281))])
+    analyse(db, TODAY)
+    return db
+
+
+def titles(hook: Webhook) -> list[str]:
+    return sorted(message["title"] for message in hook.received)
+
+
+def test_pattern_unanswered_and_digest_reach_the_webhook_once(findings, webhook):
+    config = config_with({"url": webhook.url})
+    first = run_alerts(findings, config, TODAY)
+    assert (first.raised, first.sent, first.failed) == (7, 7, 0)
+    assert titles(webhook) == [
+        "Nyt mønster: Vandskade og fugt",
+        "Nyt mønster: Vandskade og fugt, montør Mads",
+        "Nyt mønster: Vandskade og fugt, opgavetype Badeværelse",
+        "Ubesvaret klage fra Kunde 241",
+        "Ubesvaret klage fra Kunde 261",
+        "Ubesvaret klage fra Kunde 281",
+        "Ugeoversigt 2025-W21",
+    ]
+    crew = next(m for m in webhook.received if m["title"].endswith("montør Mads"))
+    assert crew["message"].startswith("3 klager om vandskade og fugt, montør Mads på 90 dage (forventet 0.")
+    assert "«Vand under gulvet efter arbejdet.» (Kunde 281, 2025-05-21, J281, Mads)" in crew["message"]
+    second = run_alerts(findings, config, TODAY)
+    assert (second.raised, second.sent) == (0, 0)
+    assert len(webhook.received) == 7
+
+
+def test_failed_delivery_is_retried_on_the_next_run(findings, monkeypatch):
+    hook = Webhook(statuses=[500] * 6)
+    try:
+        config = config_with({"url": hook.url, "min_severity": "warning"})
+        first = run_alerts(findings, config, TODAY)
+        assert (first.sent, first.failed) == (0, 6)  # the digest is info: below this channel's minimum
+        rows = findings.execute("SELECT status, attempts, last_error FROM alerts").fetchall()
+        assert {(status, attempts) for status, attempts, _ in rows} == {("failed", 1)}
+        assert "500" in rows[0][2]
+        second = run_alerts(findings, config, TODAY)
+        assert (second.raised, second.sent, second.failed) == (0, 6, 0)
+        assert findings.execute("SELECT DISTINCT status, attempts FROM alerts").fetchall() == [("sent", 2)]
+    finally:
+        hook.close()
+
+
+def test_connection_refused_is_recorded_not_fatal(findings):
+    config = config_with({"url": f"json://127.0.0.1:{free_port()}/hook"})
+    summary = run_alerts(findings, config, TODAY)
+    assert (summary.sent, summary.failed) == (0, 7)
+
+
+def test_email_through_local_smtp_keeps_the_password_secret(findings, smtp, monkeypatch):
+    controller, mailbox = smtp
+    monkeypatch.setenv("REPMON_SMTP_PASSWORD", "hemmeligt-kodeord")
+    url = (f"mailto://repmon:${{REPMON_SMTP_PASSWORD}}@127.0.0.1:{controller.port}"
+           "?from=repmon@hansen-vvs.dk&to=ejer@hansen-vvs.dk&mode=insecure")
+    config = config_with({"url": url, "name": "ejer-mail", "min_severity": "warning"})
+    summary = run_alerts(findings, config, TODAY)
+    assert summary.sent == 6
+    assert len(mailbox.messages) == 6
+    assert mailbox.logins[0] == (b"repmon", b"hemmeligt-kodeord")  # the password came from the environment
+    dump = "\n".join(str(row) for row in findings.execute("SELECT * FROM alerts").fetchall())
+    assert "hemmeligt-kodeord" not in dump
+    assert findings.execute("SELECT DISTINCT channel FROM alerts").fetchall() == [("ejer-mail",)]
+
+
+def test_dry_run_records_nothing(findings, webhook):
+    printed = []
+    summary = run_alerts(findings, config_with({"url": webhook.url}), TODAY, dry_run=True, echo=printed.append)
+    assert summary.pending == 7
+    assert printed[0].startswith("[")
+    assert webhook.received == []
+    assert findings.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
+
+
+def test_pattern_growth_is_its_own_alert(findings, business_id, webhook):
+    config = config_with({"url": webhook.url, "min_severity": "warning"})
+    run_alerts(findings, config, TODAY)
+    save_reviews(findings, [complaint(business_id, 9, TODAY + timedelta(days=3), job=285)])  # Mads, bathroom, day 142
+    analyse(findings, TODAY + timedelta(days=3))
+    run_alerts(findings, config, TODAY + timedelta(days=3))
+    grew = [m["title"] for m in webhook.received if m["title"].startswith("Mønsteret vokser")]
+    assert "Mønsteret vokser: Vandskade og fugt, montør Mads" in grew
+
+
+def test_channel_url_errors_at_load_time(monkeypatch):
+    with pytest.raises(ConfigError, match=r"business\[0\]\.channel\[0\]\.url: apprise cannot use this nonsense:// URL"):
+        config_with({"url": "nonsense://x"})
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    with pytest.raises(ConfigError, match=r"environment variable NO_SUCH_SECRET is not set"):
+        config_with({"url": "json://127.0.0.1/${NO_SUCH_SECRET}"})
+
+
+KINDS_VALUES = {
+    "pattern_emerged": dict(theme="T", theme_lower="t", where="", count=3, window=90, expected="0.2", first="a", last="b", after=""),
+    "pattern_grew": dict(theme="T", theme_lower="t", where="", count=4, window=90, expected="0.2", first="a", last="b", after=""),
+    "non_customer_burst": dict(count=4, window=14),
+    "unanswered": dict(author="A", age=50, source="trustpilot", rating="1/5", quote="q", job=""),
+    "follow_up_overdue": dict(customer="C", job_type="Bad", job_id="J1", due="2026-01-01", reason=""),
+    "crawl_degraded": dict(source="trustpilot", status="degraded", url="u", message="m"),
+    "digest": dict(week="2026-W01", reviews=1, average="4.0", complaints=0, themes="", unanswered=0, patterns=0, follow_ups=0),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(KINDS_VALUES))
+def test_every_message_kind_in_every_language(kind, lang):
+    title, body = Texts(lang).render(kind, **KINDS_VALUES[kind])
+    english = Texts("en").render(kind, **KINDS_VALUES[kind])
+    assert title and body
+    if lang != "en":
+        assert (title, body) != english
+    assert Texts(lang).theme("leak") == {"da": "Vandskade og fugt", "nb": "Vannskade og fukt", "sv": "Vattenskada och fukt",
+                                         "de": "Wasserschaden und Feuchtigkeit", "en": "Water leak and moisture"}[lang]
+
+
+def write_config(tmp_path: Path, channel_url: str) -> Path:
+    path = tmp_path / "monitor.toml"
+    path.write_text(f'[[business]]\nname = "Hansen VVS ApS"\n\n  [[business.channel]]\n  url = "{channel_url}"\n')
+    return path
+
+
+def test_run_does_everything_and_logs(findings, db_path, tmp_path, webhook):
+    config = write_config(tmp_path, webhook.url)
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(config), "run", "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("repmon run: 0 sources, 0 pages, 0 new and 0 updated reviews, 0 new complaints, "
+                           "3 emerging and 0 ongoing patterns, 9 alerts sent, ")  # 7 as above + 2 overdue urgent follow-ups
+    assert line in db_path.with_suffix(".log").read_text()
+    again = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(config), "run", "--today", TODAY.isoformat()])
+    assert "0 alerts sent" in again.output
+
+
+def test_second_run_waits_for_the_first(db, db_path, tmp_path):
+    with open(db_path.with_suffix(".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "run"])
+    assert result.exit_code == EXIT_LOCKED
+    assert "another repmon run is using" in result.output
+
+
+def test_run_exits_non_zero_when_alerts_fail(findings, db_path, tmp_path):
+    config = write_config(tmp_path, f"json://127.0.0.1:{free_port()}/hook")
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(config), "run", "--today", TODAY.isoformat()])
+    assert result.exit_code == 1
+    assert "stage alert failed: 9 deliveries failed; they are retried on the next run" in result.output
+
+
+def test_schedule_with_cron(tmp_path, db_path):
+    crontab = tmp_path / "crontab"
+    crontab.write_text("0 3 * * * /usr/bin/backup # someone else's\n")
+    base = ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "schedule"]
+    installed = CliRunner().invoke(cli, [*base, "install", "--weekly", "tue", "07:30", "--crontab", str(crontab)])
+    assert installed.exit_code == 0, installed.output
+    lines = crontab.read_text().splitlines()
+    assert lines[0] == "0 3 * * * /usr/bin/backup # someone else's"
+    assert lines[1].startswith("30 7 * * 2 ")
+    assert lines[1].endswith(f"run >> {db_path.with_suffix('.log')} 2>&1 # repmon:{db_path}")
+    CliRunner().invoke(cli, [*base, "install", "--weekly", "wed", "06:00", "--crontab", str(crontab)])
+    assert [line[:11] for line in crontab.read_text().splitlines()] == ["0 3 * * * /", "0 6 * * 3 /"]
+    shown = CliRunner().invoke(cli, [*base, "show", "--crontab", str(crontab)])
+    assert shown.output.startswith("cron: 0 6 * * 3 ")
+    assert "next run: " in shown.output
+    removed = CliRunner().invoke(cli, [*base, "remove", "--crontab", str(crontab)])
+    assert removed.output == "removed 1 entries\n"
+    assert crontab.read_text().splitlines() == ["0 3 * * * /usr/bin/backup # someone else's"]
+
+
+def test_schedule_with_systemd(tmp_path, db_path):
+    units = tmp_path / "units"
+    base = ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "schedule"]
+    result = CliRunner().invoke(cli, [*base, "install", "--systemd", "--weekly", "mon", "06:00", "--unit-dir", str(units)])
+    assert result.exit_code == 0, result.output
+    timer = (units / "repmon-monitor.timer").read_text()
+    assert "OnCalendar=Mon *-*-* 06:00:00" in timer and "Persistent=true" in timer
+    assert " run >> " in (units / "repmon-monitor.service").read_text()
+    (units / "other.timer").write_text("[Timer]\n")
+    shown = CliRunner().invoke(cli, [*base, "show", "--unit-dir", str(units)])
+    assert "OnCalendar=Mon *-*-* 06:00:00" in shown.output
+    removed = CliRunner().invoke(cli, [*base, "remove", "--unit-dir", str(units)])
+    assert removed.output == "removed 2 entries\n"
+    assert sorted(p.name for p in units.iterdir()) == ["other.timer"]
+
+
+def test_weekly_next_run():
+    from monitor.schedule import Weekly
+
+    when = Weekly.parse("Monday", "06:00")
+    assert when.next_after(datetime(2026, 11, 23, 5, 0)) == datetime(2026, 11, 23, 6, 0)
+    assert when.next_after(datetime(2026, 11, 23, 6, 0)) == datetime(2026, 11, 30, 6, 0)
+    with pytest.raises(ValueError, match="not a weekday"):
+        Weekly.parse("someday", "06:00")
+    assert date(2026, 11, 23).weekday() == 0
