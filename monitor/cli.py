@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from datetime import datetime
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -477,3 +479,75 @@ def schedule_remove(app: App, crontab_file: Path | None, unit_dir: Path) -> None
     """Remove exactly what repmon installed for this database."""
     removed = schedule_module.remove_cron(app.db_path, crontab_file) + schedule_module.remove_systemd(app.db_path, unit_dir)
     click.echo(f"removed {removed} entries" if removed else f"nothing scheduled for {app.db_path}")
+
+
+@cli.command()
+@click.option("--no-serve", is_flag=True, help="Stop after the pipeline and print the summary")
+@click.option("-p", "--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Explorer port")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the generated world")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
+              help="Where demo.db and the demo's files go")
+def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
+    """Run the whole product offline on a generated Danish plumbing firm.
+
+    Serves its review sites on 127.0.0.1, then imports jobs, crawls, analyses
+    and alerts exactly as `repmon run` would, and opens the explorer.
+    """
+    import time
+    from datetime import date
+
+    from monitor import demo as demo_world
+    from monitor.alerts import run_alerts
+    from monitor.analyze import run_analysis
+    from monitor.loopback import LoopbackSite
+
+    started = time.monotonic()
+    today = date.today()
+    db_path, files = folder / "demo.db", folder / "demo"
+    files.mkdir(parents=True, exist_ok=True)
+    world = demo_world.build(today, seed)
+    export = files / "ordrer.csv"
+    export.write_bytes(world.jobs_csv)
+    with LoopbackSite(world.pages) as site:
+        config_path = files / "monitor.toml"
+        config_path.write_text(demo_world.config_text(site), encoding="utf-8")
+        app = App(db_path=db_path, config_path=config_path, config_required=True)
+        database = app.db()
+        business_id = app.business_id(database, demo_world.BUSINESS)
+        report = imports.import_jobs(database, export, business_id, app.config.business[0].jobs_columns)
+        click.echo(f"jobs import: {report.rows} rows from {export} ({report.saved.new} new, {report.saved.updated} updated)")
+        targets = crawling.targets_from_config(database, app.config)
+        crawl = crawling.run_crawl(db_path, targets, app.config.crawl)
+        for row in crawl.runs:
+            click.echo(f"crawl {row['status']:<8} {row['url']}: {row['pages']} pages, {row['reviews_seen']} reviews, "
+                       f"{row['new']} new, {row['errors']} errors")
+        analysis = run_analysis(database, app.config, today)
+        alerts = run_alerts(database, app.config, today, db_name=db_path.stem, echo=lambda *_: None)
+        inbox = files / "alerts.txt"
+        with inbox.open("a", encoding="utf-8") as out:
+            for _, body in site.posts:
+                message = json.loads(body)
+                out.write(f"{message['title']}\n{message['message']}\n\n")
+    patterns = analysis.stages.get("patterns", {})
+    click.echo(f"analyze: {analysis.stages['text']['analysed']} reviews read, {patterns.get('emerging', 0)} emerging patterns; "
+               f"alerts: {alerts.sent} sent to {inbox}")
+    for stage, error in analysis.failed.items():
+        click.echo(f"stage {stage} failed: {error}", err=True)
+    pattern = database.execute(
+        "SELECT id FROM patterns WHERE status = 'emerging' AND dimension = 'crew' ORDER BY evidence_count DESC LIMIT 1"
+    ).fetchone()
+    base = f"http://127.0.0.1:{port}"
+    click.echo(f"pipeline finished in {time.monotonic() - started:.1f} s; database {db_path}")
+    click.echo("Look first at:")
+    click.echo(f"  overview:              {base}/{db_path.stem}")
+    click.echo(f"  unanswered complaints: {base}/{db_path.stem}/unanswered_complaints")
+    if pattern:
+        click.echo(f"  the emerging pattern:  {base}/{db_path.stem}/patterns/{quote(pattern[0], safe='')}")
+    database.close()
+    if no_serve:
+        return
+    import uvicorn
+
+    datasette = explorer.build_datasette(db_path, app.config)
+    click.echo(f"repmon explorer on {base}/  (Ctrl+C to stop)")
+    uvicorn.run(datasette.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on")

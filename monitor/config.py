@@ -129,6 +129,7 @@ class Crawl(Strict):
     http_cache: bool = False
     timeout_seconds: float = Field(30, gt=0)
     max_error_rate: float = Field(0.25, ge=0, le=1)
+    autothrottle: bool = True
 
 
 class Explorer(Strict):

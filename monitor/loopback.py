@@ -34,6 +34,7 @@ class LoopbackSite:
     def __init__(self, pages: dict[str, Page] | None = None):
         self.pages: dict[str, Page] = dict(pages or {})
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posts: list[tuple[str, bytes]] = []  # what was POSTed, e.g. alerts sent to a json:// channel
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +54,11 @@ class LoopbackSite:
                     head.append(f"ETag: {page.etag}")
                 head += [f"{k}: {v}" for k, v in page.headers.items()]
                 self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                site.posts.append((self.path, body))
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -139,9 +139,12 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
             groups[(row["theme"], dimension, value)].append(event)
 
     found: dict[str, tuple[dict, list[Event]]] = {}
-    for (theme, dimension, value), events in groups.items():
-        if len(events) < minimum:
-            continue
+    # Every group with enough events is a test; across many themes, crews and job types some would
+    # pass p < 0.05 by chance, so the threshold is shared out among them (Bonferroni).
+    tested = [key for key, events in groups.items() if len(events) >= minimum]
+    max_p = max_p / max(len(tested), 1)
+    for theme, dimension, value in tested:
+        events = groups[(theme, dimension, value)]
         before = theme_days[theme]
 
         def expected_at(day: int, before: list[int] = before, dimension: str = dimension, value: str = value) -> float:

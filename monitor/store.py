@@ -76,21 +76,19 @@ def ensure_business(db: sqlite_utils.Database, name: str, business: Business | N
 
 
 def ensure_source(db: sqlite_utils.Database, business_id: str, kind: str, url: str, name: str | None = None) -> str:
-    """Create the source row for this business, kind and URL if missing; return its id."""
-    source_id = stable_id(business_id, kind, url)
+    """Create the source row for this business, kind and URL (or name, when given) if missing; return its id.
+
+    A named source keeps its id, history and health when its URL changes.
+    """
+    source_id = stable_id(business_id, kind, name or url)
     table = db.table("sources")
-    if next(table.rows_where("id = ?", [source_id]), None) is None:
-        with db.atomic():
-            table.insert(
-                {
-                    "id": source_id,
-                    "business_id": business_id,
-                    "kind": kind,
-                    "url": url,
-                    "name": name,
-                    "created_at": utc_now(),
-                }
-            )
+    existing = next(table.rows_where("id = ?", [source_id]), None)
+    with db.atomic():
+        if existing is None:
+            table.insert({"id": source_id, "business_id": business_id, "kind": kind, "url": url, "name": name,
+                          "created_at": utc_now()})
+        elif existing["url"] != url:
+            table.update(source_id, {"url": url})
     return source_id
 
 
