@@ -147,8 +147,9 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
     settings = business_settings(db, config)
     summary = AnalysisSummary()
     match_settings = {bid: match.Settings(s.thresholds.match_threshold, s.thresholds.match_margin) for bid, s in settings.items()}
+    words = vocabulary(json.dumps(config.themes, sort_keys=True, ensure_ascii=False))
     stages: list[tuple[str, Callable[[], Any]]] = [
-        ("text", lambda: analyse_texts(db, settings).__dict__),
+        ("text", lambda: analyse_texts(db, settings, words).__dict__),
         ("match", lambda: match.run_matching(db, match_settings)),
         ("patterns", lambda: patterns.run_patterns(db, settings, today)),
         ("flags", lambda: followups.run_flags(db, settings)),

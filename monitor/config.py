@@ -140,6 +140,8 @@ class Explorer(Strict):
 class Config(Strict):
     crawl: Crawl = Field(default_factory=Crawl)
     explorer: Explorer = Field(default_factory=Explorer)
+    # Extra complaint themes or words: theme -> language -> words, added to monitor/data/themes.toml.
+    themes: dict[str, dict[Literal["da", "nb", "sv", "de", "en"], list[str]]] = Field(default_factory=dict)
     business: list[Business] = Field(default_factory=list)
 
     def find_business(self, name: str) -> Business | None:

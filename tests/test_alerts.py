@@ -297,3 +297,23 @@ def test_weekly_next_run():
     with pytest.raises(ValueError, match="not a weekday"):
         Weekly.parse("someday", "06:00")
     assert date(2026, 11, 23).weekday() == 0
+
+
+def test_degraded_crawl_alerts_once_per_streak(db, business_id, webhook):
+    from monitor.store import ensure_source, record_crawl_run
+
+    source = ensure_source(db, business_id, "trustpilot", "https://dk.trustpilot.com/review/hansen-vvs.dk", "Trustpilot")
+    run = {"source_id": source, "business_id": business_id, "url": "https://dk.trustpilot.com/review/hansen-vvs.dk",
+           "started_at": "2026-11-16T06:00:00Z", "finished_at": "2026-11-16T06:01:00Z", "pages": 1, "reviews_seen": 0,
+           "new": 0, "updated": 0, "removed": 0, "errors": 0, "status": "degraded",
+           "message": "no reviews found where the previous crawl found 20: the page may have changed its format"}
+    record_crawl_run(db, run, None, None)
+    config = config_with({"url": webhook.url, "min_severity": "warning"})
+    run_alerts(db, config, date(2026, 11, 16))
+    record_crawl_run(db, run | {"started_at": "2026-11-23T06:00:00Z"}, None, None)  # still degraded a week later
+    run_alerts(db, config, date(2026, 11, 23))
+    assert [(m["title"], m["message"]) for m in webhook.received] == [(
+        "Indsamling fra Trustpilot virker ikke (degraded)",
+        "Seneste indsamling fra https://dk.trustpilot.com/review/hansen-vvs.dk: no reviews found where the previous "
+        "crawl found 20: the page may have changed its format",
+    )]

@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.findings_quality import evaluate, prf
 from monitor.analyze import BusinessSettings, analyse_texts, run_analysis
-from monitor.config import Config, Thresholds
+from monitor.config import Config, Thresholds, parse_config
 from monitor.followups import run_flags, run_follow_ups
 from monitor.patterns import poisson_tail, run_patterns
 from monitor.store import decide_match, save_jobs, save_reviews
@@ -206,3 +206,10 @@ def test_theme_discovery_clusters_uncovered_complaints(db, business_id):
     rows = db.execute("SELECT size, top_terms FROM theme_candidates").fetchall()
     assert len(rows) == 1 and rows[0][0] == 3
     assert "kælderen" in rows[0][1]
+
+
+def test_config_adds_themes(db, business_id):
+    config = parse_config({"themes": {"radon": {"da": ["radonsikring"]}, "leak": {"da": ["vandpyt"]}}})
+    save_reviews(db, [complaint(business_id, 1, date(2026, 3, 1), "Radonsikringen virker ikke og der er en vandpyt.")])
+    run_analysis(db, config)
+    assert db.execute("SELECT theme FROM review_themes ORDER BY theme").fetchall() == [("leak",), ("not_working",), ("radon",)]
