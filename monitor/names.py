@@ -61,36 +61,32 @@ def _plain(word: str) -> str:
     return word.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("aa", "a")
 
 
-def same_first_name(a: str, b: str) -> str | None:
-    """'exact', 'nickname', 'initial' or 'spelling' when two first names can be one person."""
+def _same_word(a: str, b: str, spelling: float, nicknames: bool) -> str | None:
     if not a or not b:
         return None
     if a == b:
         return "exact"
     if len(a) == 1 or len(b) == 1:
         return "initial" if a[0] == b[0] else None
-    groups = _nickname_groups()
     if _plain(a) == _plain(b):
         return "transliteration"
-    if a in groups and groups.get(b) == groups[a]:
-        return "nickname"
-    if JaroWinkler.similarity(a, b) >= 0.9 and min(len(a), len(b)) >= 4:
+    if nicknames:
+        groups = _nickname_groups()
+        if a in groups and groups.get(b) == groups[a]:
+            return "nickname"
+    if JaroWinkler.similarity(a, b) >= spelling and min(len(a), len(b)) >= 4:
         return "spelling"
     return None
+
+
+def same_first_name(a: str, b: str) -> str | None:
+    """'exact', 'transliteration', 'nickname', 'initial' or 'spelling' when two first names can be one person."""
+    return _same_word(a, b, 0.9, nicknames=True)
 
 
 def same_last_name(a: str, b: str) -> str | None:
-    if not a or not b:
-        return None
-    if a == b:
-        return "exact"
-    if len(a) == 1 or len(b) == 1:
-        return "initial" if a[0] == b[0] else None
-    if _plain(a) == _plain(b):
-        return "transliteration"
-    if JaroWinkler.similarity(a, b) >= 0.92 and min(len(a), len(b)) >= 4:
-        return "spelling"
-    return None
+    """'exact', 'transliteration', 'initial' or 'spelling' when two surnames can be one family's."""
+    return _same_word(a, b, 0.92, nicknames=False)
 
 
 _FIRST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "nickname": 0.9, "spelling": 0.85, "initial": 0.55}
