@@ -9,16 +9,16 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.schema import JOB_IMPORT_FIELDS, TABLES_BY_NAME
+from monitor.schema import JOB_IMPORT_FIELDS, REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
 from monitor.store import SaveResult, save_jobs, save_reviews
 from monitor.tabular import ImportProblem, decode, parse_amount, parse_day, read_rows
 from spiders.dates import parse_date
 
 REQUIRED_JOB_FIELDS = ("job_id", "customer_name", "completed_at")
 DATE_FIELDS = ("started_at", "completed_at", "due_at", "paid_at")
+# What an export may carry: the fields a source owns, plus the keys (analysis and people's columns are repmon's).
 REVIEW_IMPORT_FIELDS = tuple(
-    c for c in TABLES_BY_NAME["reviews"].columns
-    if c not in ("business_id", "source_id", "complaint", "first_seen_at", "last_seen_at", "removed_at", "analysis_key")
+    c for c in TABLES_BY_NAME["reviews"].columns if c in {"id", "source", "external_id", "lang", *REVIEW_SOURCE_FIELDS}
 )
 GOOGLE_STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 

@@ -143,6 +143,8 @@ TABLES: tuple[Table, ...] = (
             "last_seen_at": str,
             "removed_at": str,
             "analysis_key": str,
+            "handled_at": str,
+            "handled_by": str,
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"), ("source_id", "sources", "id")),
@@ -340,8 +342,23 @@ FROM reviews r
 JOIN businesses b ON b.id = r.business_id
 LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
 LEFT JOIN jobs j ON j.id = m.job_id
-WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL
+WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL
   AND r.source NOT LIKE 'http%'  -- a feed entry: nobody can reply there
   AND julianday('now') - julianday(r.published_at) > COALESCE(b.reply_deadline_hours, 48) / 24.0
 """.strip(),
+}
+
+# Triggers that keep a person's decisions whole whichever way they are written (explorer actions
+# are single SQL statements).
+TRIGGERS = {
+    "matches_confirmed_replaces_proposals": """
+CREATE TRIGGER IF NOT EXISTS [matches_confirmed_replaces_proposals] AFTER INSERT ON [matches]
+WHEN new.status = 'confirmed' BEGIN
+  DELETE FROM matches WHERE review_id = new.review_id AND id != new.id AND status IN ('auto', 'ambiguous', 'unmatched');
+END""".strip(),
+    "matches_confirmed_update_replaces_proposals": """
+CREATE TRIGGER IF NOT EXISTS [matches_confirmed_update_replaces_proposals] AFTER UPDATE OF status ON [matches]
+WHEN new.status = 'confirmed' BEGIN
+  DELETE FROM matches WHERE review_id = new.review_id AND id != new.id AND status IN ('auto', 'ambiguous', 'unmatched');
+END""".strip(),
 }

@@ -1,0 +1,143 @@
+"""The explorer's canned queries and actions, through a real Datasette (its test client), CSRF included."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import pytest
+import yaml
+from datasette_auth_passwords.utils import hash_password
+
+from monitor.analyze import run_analysis
+from monitor.config import Config, parse_config
+from monitor.explorer import DEFAULT_METADATA, build_datasette
+from monitor.store import save_reviews
+from tests.test_findings import START, complaint, seed_jobs
+
+TODAY = START + timedelta(days=140)
+QUERIES = yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))["databases"]["monitor"]["queries"]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def explorer(db, db_path, business_id):
+    seed_jobs(db, business_id)
+    save_reviews(db, [complaint(business_id, n, START + timedelta(days=120 + 10 * n), job=job)
+                      for n, job in enumerate((241, 261, 281))])
+    run_analysis(db, Config(), TODAY)
+    return build_datasette(db_path, Config())
+
+
+def rows(datasette, query: str, **params) -> list[dict]:
+    response = run(datasette.client.get(f"/monitor/{query}.json", params={"_shape": "array", **params}))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_every_query_has_a_title_and_a_description():
+    assert len(QUERIES) == 18
+    for name, query in QUERIES.items():
+        assert query["title"] and len(query["description"]) > 30, name
+
+
+def test_unanswered_complaints_oldest_first_with_job_and_crew(explorer):
+    found = rows(explorer, "unanswered_complaints", business="")
+    assert [(r["review_id"], r["job_id"], r["crew"]) for r in found] == [
+        ("trustpilot:c0", "hansen-vvs-aps:J241", "Mads"),
+        ("trustpilot:c1", "hansen-vvs-aps:J261", "Mads"),
+        ("trustpilot:c2", "hansen-vvs-aps:J281", "Mads"),
+    ]
+
+
+def test_patterns_and_their_evidence(explorer):
+    assert [r["id"] for r in rows(explorer, "patterns_open")] == [
+        "hansen-vvs-aps:defect:leak:business:", "hansen-vvs-aps:defect:leak:crew:Mads",
+        "hansen-vvs-aps:defect:leak:job_type:Badeværelse",
+    ]
+    evidence = rows(explorer, "pattern_evidence", pattern_id="hansen-vvs-aps:defect:leak:crew:Mads")
+    assert [(r["author"], r["job_id"], r["days_after_completion"], r["evidence"]) for r in evidence] == [
+        ("Kunde 241", "hansen-vvs-aps:J241", 0, "Vand under gulvet efter arbejdet."),
+        ("Kunde 261", "hansen-vvs-aps:J261", 0, "Vand under gulvet efter arbejdet."),
+        ("Kunde 281", "hansen-vvs-aps:J281", 0, "Vand under gulvet efter arbejdet."),
+    ]
+
+
+def test_job_timeline(explorer):
+    timeline = rows(explorer, "job_timeline", job_id="J241")
+    assert [(r["at"][:10], r["what"]) for r in timeline] == [
+        ("2025-05-01", "completed"),
+        ("2025-05-01", "review 1.0/5 complaint"),
+        ("2025-05-03", "urgent follow-up"),
+        ("2025-05-15", "routine follow-up"),
+    ]
+    assert timeline[1]["detail"].endswith("[leak]")
+
+
+def test_other_read_queries_answer(explorer):
+    assert rows(explorer, "complaints_without_job") == []
+    due = rows(explorer, "follow_ups_due", today=TODAY.isoformat(), days_ahead="0")
+    assert due[0]["kind"] == "urgent"
+    assert all(r["state"] == "overdue" or r["due_at"][:10] == TODAY.isoformat() for r in due)
+    assert rows(explorer, "payment_dispute_risk") == []
+    assert rows(explorer, "response_times")[0] == {"month": "2025-05", "source": "trustpilot", "complaints": 3,
+                                                  "replied": 0, "reply_rate_percent": 0.0, "median_hours": None}
+    assert rows(explorer, "rating_trend") == [{"month": "2025-05", "source": "trustpilot", "reviews": 3,
+                                              "average_rating": 1.0, "complaints": 3}]
+    assert rows(explorer, "theme_trend") == [{"month": "2025-05", "theme": "leak", "complaints": 3}]
+    assert rows(explorer, "crawl_health") == []
+    found = rows(explorer, "search_reviews", q="gulvet")
+    assert [(r["id"], r["found"], r["job_id"]) for r in found][0] == (
+        "trustpilot:c0", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J241")
+
+
+def post_action(datasette, query: str, data: dict, cookies: dict | None = None):
+    form = run(datasette.client.get(f"/monitor/{query}", cookies=cookies or {}))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
+    return run(datasette.client.post(f"/monitor/{query}", data=data | {"csrftoken": token},
+                                     cookies=(cookies or {}) | {"ds_csrftoken": form.cookies["ds_csrftoken"]}))
+
+
+def test_actions_record_who_and_when_and_survive_analysis(explorer, db):
+    review = "trustpilot:c0"
+    other_job = "hansen-vvs-aps:J240"
+    assert post_action(explorer, "confirm_match", {"review_id": review, "job_id": other_job}).status_code == 302
+    assert post_action(explorer, "mark_complaint_handled", {"review_id": "trustpilot:c1"}).status_code == 302
+    pattern = "hansen-vvs-aps:defect:leak:crew:Mads"
+    assert post_action(explorer, "acknowledge_pattern", {"pattern_id": pattern}).status_code == 302
+    follow_up = db.execute("SELECT id FROM follow_ups WHERE kind = 'urgent' ORDER BY id LIMIT 1").fetchone()[0]
+    assert post_action(explorer, "follow_up_done", {"follow_up_id": follow_up, "note": "Ringet, kommer mandag"}).status_code == 302
+    run_analysis(db, Config(), TODAY)
+    assert db.execute("SELECT job_id, status, decided_by FROM matches WHERE review_id = ?", [review]).fetchall() == [
+        (other_job, "confirmed", "local user")
+    ]
+    assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c1'").fetchone() == ("local user",)
+    assert [r["review_id"] for r in rows(explorer, "unanswered_complaints", business="")] == ["trustpilot:c0", "trustpilot:c2"]
+    assert db.execute("SELECT acknowledged_by, status FROM patterns WHERE id = ?", [pattern]).fetchone()[0] == "local user"
+    assert db.execute("SELECT done_by, note FROM follow_ups WHERE id = ?", [follow_up]).fetchone() == (
+        "local user", "Ringet, kommer mandag")
+    assert post_action(explorer, "close_pattern", {"pattern_id": pattern}).status_code == 302
+    assert "hansen-vvs-aps:defect:leak:crew:Mads" not in [r["id"] for r in rows(explorer, "patterns_open")]
+
+
+def test_action_without_csrf_token_is_refused(explorer, db):
+    # A browser always sends its cookies; a form posted from another site cannot know the token.
+    response = run(explorer.client.post("/monitor/mark_complaint_handled", data={"review_id": "trustpilot:c0"},
+                                        cookies={"ds_csrftoken": "forged"}))
+    assert response.status_code == 403
+    assert db.execute("SELECT handled_at FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == (None,)
+
+
+def test_anonymous_cannot_act_when_a_password_is_set(db, db_path, business_id, monkeypatch):
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
+    assert run(locked.client.get("/monitor/mark_complaint_handled")).status_code == 403
+    signed_in = {"ds_actor": locked.sign({"a": {"id": "owner"}}, "actor")}
+    save_reviews(db, [complaint(business_id, 0, START)])
+    run_analysis(db, Config(), TODAY)
+    assert post_action(locked, "mark_complaint_handled", {"review_id": "trustpilot:c0"}, signed_in).status_code == 302
+    assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == ("owner",)
