@@ -64,6 +64,10 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
     databases = metadata.get("databases", {})
     if METADATA_DATABASE in databases:
         databases[db_path.stem] = databases.pop(METADATA_DATABASE)
+    for dashboard in (metadata.get("plugins", {}).get("datasette-dashboards") or {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if chart.get("db") == METADATA_DATABASE:
+                chart["db"] = db_path.stem
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {

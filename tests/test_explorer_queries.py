@@ -141,3 +141,26 @@ def test_anonymous_cannot_act_when_a_password_is_set(db, db_path, business_id, m
     run_analysis(db, Config(), TODAY)
     assert post_action(locked, "mark_complaint_handled", {"review_id": "trustpilot:c0"}, signed_in).status_code == 302
     assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == ("owner",)
+
+
+def test_dashboard_page_and_every_chart_query(explorer, db):
+    page = run(explorer.client.get("/-/dashboards/repmon"))
+    assert page.status_code == 200
+    for title in ("Patterns forming", "Average rating by month and source", "Complaints by theme over time",
+                  "Share of complaints answered, by month", "Median hours to reply (last 90 days)", "Open patterns"):
+        assert title in page.text
+    charts = yaml.safe_load(DEFAULT_METADATA.read_text())["plugins"]["datasette-dashboards"]["repmon"]["charts"]
+    assert len(charts) == 8
+    for name, chart in charts.items():
+        db.execute(chart["query"]).fetchall()  # every chart's SQL runs on a real database
+    assert db.execute(charts["open-patterns"]["query"]).fetchone() == (3,)
+
+
+def test_untrusted_text_is_escaped_and_links_are_nofollow(db, db_path, business_id):
+    save_reviews(db, [complaint(business_id, 0, START, '<script>alert("x")</script> <a href="javascript:alert(1)">klik</a>')
+                      | {"url": "https://dk.trustpilot.com/reviews/abc"}])
+    page = run(build_datasette(db_path, Config()).client.get("/monitor/reviews"))
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    assert '<a href="javascript:' not in page.text
+    assert '<a href="https://dk.trustpilot.com/reviews/abc" rel="nofollow noopener">' in page.text
