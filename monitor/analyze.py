@@ -153,7 +153,7 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
         ("match", lambda: match.run_matching(db, match_settings)),
         ("patterns", lambda: patterns.run_patterns(db, settings, today)),
         ("flags", lambda: followups.run_flags(db, settings)),
-        ("follow_ups", lambda: followups.run_follow_ups(db, settings)),
+        ("follow_ups", lambda: followups.run_follow_ups(db, settings, today)),
         ("discovery", lambda: discovery.run_discovery(db)),
     ]
     for name, stage in stages:

@@ -60,11 +60,18 @@ def run_flags(db: sqlite_utils.Database, settings: dict[str, Any]) -> dict[str, 
     return counts | {"changed": len(changed) + len(stored.keys() - wanted.keys())}
 
 
-def run_follow_ups(db: sqlite_utils.Database, settings: dict[str, Any]) -> dict[str, int]:
-    """A routine call after every completed job; an urgent one for each complaint on a job.
+HISTORY_DAYS = 30  # routine calls that fell due longer ago than this are history, not work to do
 
-    Due dates follow the data; done_at, done_by and note are a person's and never touched.
+
+def run_follow_ups(db: sqlite_utils.Database, settings: dict[str, Any], today: date | None = None) -> dict[str, int]:
+    """A routine call after every recently completed job; an urgent one for each complaint on a job.
+
+    Routine calls due more than HISTORY_DAYS before `today` are not created (an export of two
+    years of jobs is not two years of calls to make). Due dates follow the data; done_at,
+    done_by and note are a person's and never touched.
     """
+    today = today or date.today()
+    oldest = today - timedelta(days=HISTORY_DAYS)
     from monitor.config import Thresholds
 
     wanted: dict[str, dict[str, Any]] = {}
@@ -72,6 +79,8 @@ def run_follow_ups(db: sqlite_utils.Database, settings: dict[str, Any]) -> dict[
         thresholds = settings[job["business_id"]].thresholds if job["business_id"] in settings else Thresholds()
         days = thresholds.follow_up_days_by_job_type.get((job["job_type"] or "").strip(), thresholds.follow_up_days)
         due = date.fromisoformat(job["completed_at"][:10]) + timedelta(days=days)
+        if due < oldest:
+            continue
         wanted[f"{job['id']}:routine"] = {"business_id": job["business_id"], "job_id": job["id"], "review_id": None,
                                           "kind": "routine", "due_at": due.isoformat()}
     for row in db.query(

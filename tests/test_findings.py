@@ -159,7 +159,7 @@ def test_flags_and_follow_ups(db, business_id):
         ("trustpilot:c2", "warranty", "40 days after completion, inside the warranty"),
         ("trustpilot:c3", "no_job", "matches no job: another business, a fake, or a customer under another name"),
     ]
-    run_follow_ups(db, settings)
+    run_follow_ups(db, settings, date(2026, 10, 1))
     assert db.execute("SELECT id, kind, due_at FROM follow_ups ORDER BY id").fetchall() == [
         (f"{business_id}:J1:routine", "routine", "2026-09-15"),
         (f"{business_id}:J1:urgent:trustpilot:c1", "urgent", "2026-10-22T12:00:00Z"),
@@ -167,7 +167,8 @@ def test_flags_and_follow_ups(db, business_id):
         (f"{business_id}:J2:urgent:trustpilot:c2", "urgent", "2026-10-22T12:00:00Z"),
     ]
     db.execute("UPDATE follow_ups SET done_at = '2026-09-16', done_by = 'owner' WHERE kind = 'routine'")
-    assert run_follow_ups(db, settings)["changed"] == 0
+    assert run_follow_ups(db, settings, date(2026, 10, 1))["changed"] == 0
+    assert run_follow_ups(db, settings, date(2026, 12, 1))["routine"] == 0  # long past: history, not work
     assert db.execute("SELECT COUNT(*) FROM follow_ups WHERE done_by = 'owner'").fetchone()[0] == 2
     decide_match(db, "trustpilot:c3", f"{business_id}:J2", "confirmed", "owner")
     run_flags(db, settings)

@@ -1,0 +1,115 @@
+"""What a person sees: the explorer in a real headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.store import save_reviews
+from tests.test_findings import START, complaint
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
+HOSTILE = '<script>window.hacked = 1</script><a href="javascript:window.hacked=2">klik her</a> Vand under gulvet!'
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The demo firm's database, plus one review with hostile markup, served by `repmon serve`."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from monitor.db import open_db
+
+    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    db_path = tmp_path / "data" / "demo.db"
+    db = open_db(db_path)
+    business_id = db.execute("SELECT id FROM businesses").fetchone()[0]
+    save_reviews(db, [complaint(business_id, 9, START, HOSTILE) | {"url": "https://dk.trustpilot.com/reviews/x"}])
+    db.close()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPMON_")}
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "--db", str(db_path), "serve", "--port", str(port)],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(process.communicate()[0].decode()[-2000:])
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs: list[str] = []
+        tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        tab.dialogs = dialogs
+        yield tab
+        browser.close()
+
+
+def test_dashboard_shows_the_charts(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server + "/-/dashboards/repmon")
+    page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=20000)
+    assert page.locator("h1").first.inner_text() == "Reputation at a glance"
+    metric = page.locator("#chart-open-patterns p")
+    metric.wait_for(timeout=20000)
+    assert metric.inner_text() == "4"  # the demo's leak pattern (business, crew, job type) and the burst
+    for title in ("Patterns forming", "Average rating by month and source", "Complaints by theme over time", "Open patterns"):
+        assert page.get_by_text(title, exact=True).first.is_visible()
+    assert page.locator(".vega-embed").count() >= 3
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+
+def test_unanswered_complaints_page(server, page):
+    page.goto(server + "/demo/unanswered_complaints?business=")
+    rows = page.locator("table.rows-and-columns tbody tr")
+    assert rows.count() == 4  # the demo's planted unanswered complaints
+    assert "Vand og fugt efter badeværelset" in rows.nth(0).inner_text()
+    page.screenshot(path=str(ARTIFACTS / "unanswered.png"), full_page=True)
+
+
+def test_hostile_review_text_stays_text(server, page):
+    page.goto(server + "/demo/reviews?body__contains=klik")
+    assert page.get_by_text("<script>window.hacked = 1</script>", exact=False).count() >= 1
+    assert page.evaluate("window.hacked") is None
+    assert page.locator('a[href^="javascript:"]').count() == 0
+    link = page.locator('a[href="https://dk.trustpilot.com/reviews/x"]')
+    assert link.get_attribute("rel") == "nofollow noopener"
+    assert page.dialogs == []
