@@ -1,4 +1,4 @@
-"""`repmon analyze`: language -> complaint -> themes -> match -> patterns -> flags -> follow-ups -> discovery.
+"""`repmon analyze`: language -> complaint -> themes -> match -> patterns -> flags -> follow-ups -> discovery -> summaries.
 
 Each stage reads the database and writes its own tables, idempotently; a stage that
 fails leaves the others' work in place. The text stage streams reviews in batches
@@ -141,7 +141,7 @@ class AnalysisSummary:
 
 def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None = None) -> AnalysisSummary:
     """Every stage in order; one that fails is recorded and the next stages still run."""
-    from monitor import discovery, followups, match, patterns
+    from monitor import discovery, followups, match, patterns, summaries
 
     today = today or date.today()
     settings = business_settings(db, config)
@@ -155,6 +155,7 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
         ("flags", lambda: followups.run_flags(db, settings)),
         ("follow_ups", lambda: followups.run_follow_ups(db, settings, today)),
         ("discovery", lambda: discovery.run_discovery(db)),
+        ("summaries", lambda: summaries.run_summaries(db)),
     ]
     for name, stage in stages:
         try:

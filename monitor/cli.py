@@ -539,7 +539,7 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     click.echo(f"pipeline finished in {time.monotonic() - started:.1f} s; database {db_path}")
     click.echo("Look first at:")
-    click.echo(f"  overview:              {base}/{db_path.stem}")
+    click.echo(f"  dashboard:             {base}/-/dashboards/repmon")
     click.echo(f"  unanswered complaints: {base}/{db_path.stem}/unanswered_complaints")
     if pattern:
         click.echo(f"  the emerging pattern:  {base}/{db_path.stem}/patterns/{quote(pattern[0], safe='')}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.schema import FTS, FTS_TOKENIZE, SCHEMA_VERSION, TABLES, TRIGGERS, VIEWS
+from monitor.schema import FTS, FTS_TOKENIZE, PARTIAL_INDEXES, SCHEMA_VERSION, TABLES, TRIGGERS, VIEWS
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -49,7 +49,7 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         _create_indexes(db)
         _create_fts(db)
         _create_views(db)
-        for sql in TRIGGERS.values():
+        for sql in (*PARTIAL_INDEXES.values(), *TRIGGERS.values()):
             db.execute(sql)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -150,6 +150,7 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(("business_id", "businesses", "id"), ("source_id", "sources", "id")),
         not_null=frozenset({"business_id", "source", "external_id", "published_at"}),
         indexes=(
+            ("published_at",),
             ("business_id", "published_at"),
             ("source", "published_at"),
             ("source_id",),
@@ -190,6 +191,8 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(("business_id", "businesses", "id"),),
         not_null=frozenset({"business_id", "job_id", "customer_name", "completed_at"}),
         indexes=(
+            ("completed_at",),
+            ("job_id",),
             ("business_id", "completed_at"),
             ("postcode",),
             ("job_type",),
@@ -281,6 +284,21 @@ TABLES: tuple[Table, ...] = (
         description="Complaints no theme covers, clustered: candidates for new themes.",
     ),
     Table(
+        "summary_monthly",
+        {"month": str, "business_id": str, "source": str, "reviews": int, "rated": int, "average_rating": float,
+         "complaints": int, "replied": int, "median_reply_hours": float},
+        pk=("month", "business_id", "source"),
+        indexes=(("month",),),
+        description="Reviews, ratings, complaints and replies per month and source, kept by analyze for the explorer.",
+    ),
+    Table(
+        "summary_themes",
+        {"month": str, "business_id": str, "theme": str, "complaints": int},
+        pk=("month", "business_id", "theme"),
+        indexes=(("month",),),
+        description="Complaints per month and theme, kept by analyze for the explorer.",
+    ),
+    Table(
         "alerts",
         {
             "id": str,
@@ -320,7 +338,7 @@ TABLES: tuple[Table, ...] = (
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"), ("job_id", "jobs", "id"), ("review_id", "reviews", "id")),
-        indexes=(("due_at",), ("job_id",), ("done_at",)),
+        indexes=(("due_at",), ("job_id",), ("done_at", "due_at")),
         description="Calls to make after a job, routine or urgent after a complaint.",
     ),
 )
@@ -342,10 +360,16 @@ FROM reviews r
 JOIN businesses b ON b.id = r.business_id
 LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
 LEFT JOIN jobs j ON j.id = m.job_id
-WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL
+WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL  -- reviews_open_complaints
   AND r.source NOT LIKE 'http%'  -- a feed entry: nobody can reply there
   AND julianday('now') - julianday(r.published_at) > COALESCE(b.reply_deadline_hours, 48) / 24.0
 """.strip(),
+}
+
+# Partial indexes for what the explorer asks most: open complaints are a sliver of a million reviews.
+PARTIAL_INDEXES = {
+    "reviews_open_complaints": "CREATE INDEX IF NOT EXISTS [reviews_open_complaints] ON [reviews] (published_at) "
+    "WHERE complaint = 1 AND reply_body IS NULL AND removed_at IS NULL AND handled_at IS NULL",
 }
 
 # Triggers that keep a person's decisions whole whichever way they are written (explorer actions
