@@ -436,13 +436,19 @@ def schedule() -> None:
     """The weekly run: install, show or remove it (cron or systemd)."""
 
 
+def schedule_places(fn):
+    """--crontab and --unit-dir: where the schedule lives, for every schedule command."""
+    fn = click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path),
+                      default=schedule_module.DEFAULT_UNIT_DIR, show_default=True, help="Where systemd user units go")(fn)
+    return click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Use this crontab file instead of yours")(fn)
+
+
 @schedule.command(name="install")
 @click.option("--weekly", nargs=2, default=("mon", "06:00"), show_default=True, metavar="DAY HH:MM", help="When to run")
 @click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab entry (default)")
 @click.option("--systemd", "kind", flag_value="systemd", help="A systemd user service and timer")
-@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Edit this crontab file instead of yours")
-@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR,
-              show_default=True, help="Where systemd user units go")
+@schedule_places
 @pass_app
 def schedule_install(app: App, weekly: tuple[str, str], kind: str, crontab_file: Path | None, unit_dir: Path) -> None:
     """Run `repmon run` every week (replacing what repmon installed before)."""
@@ -462,8 +468,7 @@ def schedule_install(app: App, weekly: tuple[str, str], kind: str, crontab_file:
 
 
 @schedule.command(name="show")
-@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Read this crontab file")
-@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR)
+@schedule_places
 @pass_app
 def schedule_show(app: App, crontab_file: Path | None, unit_dir: Path) -> None:
     """Print what repmon installed for this database and when it runs next."""
@@ -472,8 +477,7 @@ def schedule_show(app: App, crontab_file: Path | None, unit_dir: Path) -> None:
 
 
 @schedule.command(name="remove")
-@click.option("--crontab", "crontab_file", type=click.Path(dir_okay=False, path_type=Path), help="Edit this crontab file")
-@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=schedule_module.DEFAULT_UNIT_DIR)
+@schedule_places
 @pass_app
 def schedule_remove(app: App, crontab_file: Path | None, unit_dir: Path) -> None:
     """Remove exactly what repmon installed for this database."""
