@@ -49,6 +49,7 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         _create_indexes(db)
         _create_fts(db)
         _create_views(db)
+        db.execute("DROP INDEX IF EXISTS [reviews_open_complaints]")  # replaced by reviews_open_complaints_v2
         for sql in (*PARTIAL_INDEXES.values(), *TRIGGERS.values()):
             db.execute(sql)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -368,7 +368,9 @@ WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.ha
 
 # Partial indexes for what the explorer asks most: open complaints are a sliver of a million reviews.
 PARTIAL_INDEXES = {
-    "reviews_open_complaints": "CREATE INDEX IF NOT EXISTS [reviews_open_complaints] ON [reviews] (published_at) "
+    # Covers what the unanswered count reads, so counting needs no table lookups.
+    "reviews_open_complaints_v2": "CREATE INDEX IF NOT EXISTS [reviews_open_complaints_v2] ON [reviews] "
+    "(published_at, business_id, source) "
     "WHERE complaint = 1 AND reply_body IS NULL AND removed_at IS NULL AND handled_at IS NULL",
 }
 
