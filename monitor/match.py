@@ -31,6 +31,7 @@ FEATURES = (
     "name", "name_full", "name_first_only", "name_surname_only", "before_start", "within_30_days", "within_120_days",
     "over_365_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
     "reference", "street", "rivals", "full_recent", "full_mid", "partial_recent", "common_surname", "only_name_fit",
+    "name_commonness", "surname_commonness", "surname_recent", "first_only_recent",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
@@ -84,6 +85,7 @@ class JobIndex:
     references: list[set[str]] = field(default_factory=list)
     places: list[tuple[str, str]] = field(default_factory=list)
     surname_share: list[float] = field(default_factory=list)
+    surname_count: list[int] = field(default_factory=list)
     reference_keys: set[str] = field(default_factory=set)
     street_keys: set[str] = field(default_factory=set)
     two_word_streets: bool = False
@@ -114,7 +116,8 @@ class JobIndex:
         # How many other customers share the surname: a full-name match on Jensen says less than one on Friisdal.
         surnames = [parse_name(job.get("customer_name")).last for job in jobs]
         counts = {last: len(index.keys.get(("last", last), ())) for last in set(surnames) if last}
-        index.surname_share = [math.log1p(max(counts.get(last, 1) - 1, 0)) / _LOG_COMMON for last in surnames]
+        index.surname_count = [counts.get(last, 0) for last in surnames]
+        index.surname_share = [math.log1p(max(count - 1, 0)) / _LOG_COMMON for count in index.surname_count]
         return index
 
     def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
@@ -175,6 +178,20 @@ class ReviewView:
     text: str
     location: str
     categories: set[str]
+    name_count: int | None = None  # jobs whose customer fits the name as written; filled in per index
+
+
+def name_count(index: "JobIndex", name: Name) -> int:
+    """How many jobs have a customer the reviewer's name, as written, fits: the fewer, the more a fit says."""
+    if name.company:
+        return len(index.keys.get(("company", " ".join(name.words)), ()))
+    if not name.last:
+        return len(index.keys.get(("first", name.first), ())) + len(index.keys.get(("last", name.first), ()))
+    if name.last_is_initial:
+        return len(index.keys.get(("first+initial", name.first, name.last), ()))
+    if name.first_is_initial:
+        return len(index.keys.get(("initial+last", name.first, name.last), ()))
+    return len(index.keys.get(("full", name.first, name.last), ())) + len(index.keys.get(("full", name.last, name.first), ()))
 
 
 def view(review: dict[str, Any]) -> ReviewView:
@@ -247,6 +264,12 @@ def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]
     f["full_mid"] = f["name_full"] * f["within_120_days"]
     f["partial_recent"] = float(0.5 <= similarity < 0.95) * f["within_30_days"]
     f["common_surname"] = index.surname_share[position] * float(similarity >= 0.5)
+    if rv.name_count is None:
+        rv.name_count = name_count(index, rv.name)
+    f["name_commonness"] = math.log1p(rv.name_count) / _LOG_COMMON * float(similarity >= 0.5)
+    f["surname_commonness"] = math.log1p(index.surname_count[position]) / _LOG_COMMON * f["name_surname_only"]
+    f["surname_recent"] = f["name_surname_only"] * f["within_30_days"]
+    f["first_only_recent"] = f["name_first_only"] * f["within_30_days"]
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
         f["experienced_near"] = float(offset <= 7)

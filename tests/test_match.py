@@ -1,12 +1,13 @@
 """Review-to-job matching: each signal, the calibration, blocking, and people's decisions."""
 
 import json
+import math
 
 import pytest
 
 from monitor import match as matching
-from monitor.match import JobIndex, Settings, candidates, features, match_all, run_matching, view
-from monitor.names import name_similarity
+from monitor.match import JobIndex, Settings, candidates, features, match_all, name_count, run_matching, view
+from monitor.names import name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
 
@@ -44,7 +45,9 @@ def signals(review: dict) -> dict:
 
 
 def test_text_signals_each_fire_on_their_own():
-    assert signals({}) == {"name": 1.0, "name_full": 1.0, "within_30_days": 1.0, "full_recent": 1.0}
+    # One job in the index has this customer's name: log(1 + 1) / log(1000).
+    assert signals({}) == {"name": 1.0, "name_full": 1.0, "within_30_days": 1.0, "full_recent": 1.0,
+                           "name_commonness": pytest.approx(math.log(2) / math.log(1000))}
     assert signals({"body": "Kasper var super"})["crew"] == 1.0
     assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
     assert signals({"body": "Arbejdet på Rosenvænget tog tid"})["street"] == 1.0
@@ -55,6 +58,19 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
     assert "within_30_days" not in signals({"published_at": "2026-12-20T10:00:00Z"})
+
+
+def test_commonness_counts_customers_the_name_as_written_fits():
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name} for n, name in enumerate(
+        ["Mette Kristensen", "Mette Kristensen", "Mette Karlsen", "Jens Kristensen", "Mette"])]
+    index = JobIndex.build(jobs)
+    assert name_count(index, parse_name("Mette Kristensen")) == 2
+    assert name_count(index, parse_name("Mette K.")) == 3
+    assert name_count(index, parse_name("M. Kristensen")) == 2
+    assert name_count(index, parse_name("Mette")) == 4
+    spouse = features(index, 3, view({"id": "r", "author": "Anne Kristensen", "published_at": "2026-09-10"}))
+    assert spouse["name_surname_only"] == 1.0 and spouse["surname_recent"] == 1.0
+    assert spouse["surname_commonness"] == pytest.approx(math.log(4) / math.log(1000))  # three Kristensen jobs
 
 
 def test_reasons_explain_the_choice():
