@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from weakref import WeakKeyDictionary
+
 from datasette import hookimpl
 
 LOCAL_USER = "local user"  # serving on 127.0.0.1 without a password: whoever sits at this machine
@@ -19,6 +22,22 @@ def register_magic_parameters(datasette):
     return [("who", _who)]
 
 
+_SERVED: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+
+
+def serve_metadata(datasette, described: dict[str, Any]) -> None:
+    """Serve `described` (databases, plugins) as metadata of this Datasette; see explorer.split_metadata."""
+    _SERVED[datasette] = described
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The descriptive metadata of a repmon explorer; permission checks (key 'tables') read none of it."""
+    if key == "tables":
+        return None
+    return _SERVED.get(datasette)
+
+
 @hookimpl
 def render_cell(value, column, table, database, datasette):
     """Links from review sites are untrusted: they open without handing over the page (noopener) or rank (nofollow)."""
@@ -27,3 +46,46 @@ def render_cell(value, column, table, database, datasette):
 
         return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
     return None
+
+
+SEARCH_QUERY = "search_reviews"
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """The search box on the reviews table opens the search_reviews query.
+
+    Datasette's table search counts and sorts every match (half a second for a common word in a
+    million reviews); the canned query shows the newest matches with snippets and their jobs, at
+    once. Searches combined with other filters, and the JSON API, keep Datasette's own search.
+    """
+
+    def wrap(app):
+        async def search_to_canned_query(scope, receive, send):
+            target = await _search_target(datasette, scope) if scope["type"] == "http" else None
+            if target is None:
+                await app(scope, receive, send)
+                return
+            await send({"type": "http.response.start", "status": 302,
+                        "headers": [(b"location", target.encode()), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+
+        return search_to_canned_query
+
+    return wrap
+
+
+async def _search_target(datasette, scope) -> str | None:
+    from urllib.parse import parse_qsl, urlencode
+
+    if scope.get("method") != "GET":
+        return None
+    parts = scope["path"].strip("/").split("/")
+    if len(parts) != 2 or parts[1] != "reviews" or parts[0] not in datasette.databases:
+        return None
+    args = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"))
+    if len(args) != 1 or args[0][0] != "_search":
+        return None
+    if SEARCH_QUERY not in await datasette.get_canned_queries(parts[0], None):
+        return None
+    return datasette.urls.path(f"/{parts[0]}/{SEARCH_QUERY}?" + urlencode({"q": args[0][1]}))

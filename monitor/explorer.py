@@ -22,6 +22,7 @@ SETTINGS = {
     "suggest_facets": False,
     "sql_time_limit_ms": 3000,
     "default_page_size": 50,
+    "num_sql_threads": 0,
 }
 
 
@@ -78,10 +79,34 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
     return metadata
 
 
+def split_metadata(metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(what Datasette keeps, what the repmon plugin serves), or (all, None) when the split is unsafe.
+
+    Datasette 0.65 deep-copies its own metadata on every table permission check, dozens of times per
+    database page: with descriptions for every column that is half the page time. The descriptive
+    part (databases, plugins) is served by the plugin's get_metadata hook instead, which permission
+    checks do not ask. That is only safe when no `allow` rule lives below the top level.
+    """
+    described = {key: metadata[key] for key in ("databases", "plugins") if key in metadata}
+    if _has_permission_rule(described):
+        return metadata, None
+    return {key: value for key, value in metadata.items() if key not in described}, described
+
+
+def _has_permission_rule(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(key in ("allow", "allow_sql") or _has_permission_rule(value) for key, value in node.items())
+    if isinstance(node, list):
+        return any(_has_permission_rule(item) for item in node)
+    return False
+
+
 def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT_METADATA) -> Datasette:
     """A Datasette instance serving `db_path` with repmon's metadata and settings."""
-    return Datasette(
-        [str(db_path)],
-        metadata=load_metadata(db_path, config, metadata_path),
-        settings=SETTINGS,
-    )
+    from monitor.datasette_plugin import serve_metadata
+
+    kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
+    datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS)
+    if described is not None:
+        serve_metadata(datasette, described)
+    return datasette

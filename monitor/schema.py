@@ -372,6 +372,9 @@ PARTIAL_INDEXES = {
     "reviews_open_complaints_v2": "CREATE INDEX IF NOT EXISTS [reviews_open_complaints_v2] ON [reviews] "
     "(published_at, business_id, source) "
     "WHERE complaint = 1 AND reply_body IS NULL AND removed_at IS NULL AND handled_at IS NULL",
+    # Open follow-ups in the order the follow_ups_due query lists them: urgent first, then by due date.
+    "follow_ups_open": "CREATE INDEX IF NOT EXISTS [follow_ups_open] ON [follow_ups] ((kind = 'routine'), due_at) "
+    "WHERE done_at IS NULL",
 }
 
 # Triggers that keep a person's decisions whole whichever way they are written (explorer actions

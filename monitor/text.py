@@ -57,19 +57,31 @@ class WordCategories:
                     prefixes.append((folded, category))
         self.by_prefix = dict(prefixes)
         self._regex = re.compile("|".join(re.escape(p) for p, _ in sorted(prefixes, key=lambda x: -len(x[0]))))
+        self._of_word: dict[str, frozenset[str]] = {}  # texts repeat their words: each is looked at once
 
     def find(self, words: list[str]) -> set[str]:
         """Categories named by any of the folded `words`."""
         found: set[str] = set()
+        of_word = self._of_word
         for word in words:
-            found |= self.short.get(word, set())
-            for suffix in _INFLECTIONS:  # badet, taket, Dach(e)s: short words with their endings
-                if word.endswith(suffix) and len(word) - len(suffix) >= 2:
-                    found |= self.short.get(word[: -len(suffix)], set())
-            if len(word) >= 4:
-                for match in self._regex.finditer(word):
-                    found.add(self.by_prefix[match.group(0)])
+            categories = of_word.get(word)
+            if categories is None:
+                categories = self._word(word)
+                if len(of_word) < 500_000:  # bounded: crawled text has an open vocabulary
+                    of_word[word] = categories
+            if categories:
+                found |= categories
         return found
+
+    def _word(self, word: str) -> frozenset[str]:
+        found = set(self.short.get(word, ()))
+        for suffix in _INFLECTIONS:  # badet, taket, Dach(e)s: short words with their endings
+            if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+                found |= self.short.get(word[: -len(suffix)], set())
+        if len(word) >= 4:
+            for match in self._regex.finditer(word):
+                found.add(self.by_prefix[match.group(0)])
+        return frozenset(found)
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 
 from monitor.config import Config, parse_config
-from monitor.explorer import ExplorerRefused, build_datasette, check_host, is_loopback
+from monitor.explorer import ExplorerRefused, build_datasette, check_host, is_loopback, split_metadata
 from monitor.store import save_reviews
 
 TITLE = "repmon: reputation and follow-up monitor"
@@ -41,6 +41,25 @@ def test_table_page_has_description_and_no_internal_tables(db, db_path, review):
     assert "_migrations" in hidden and "reviews_fts" in hidden
     rows = run(datasette.client.get("/monitor/reviews.json?_shape=array&_col=title")).json()
     assert rows == [{"id": "trustpilot:64f1c0a2b3", "title": "Utæt afløb"}]
+
+
+def test_descriptions_are_served_apart_from_permission_rules(db, db_path):
+    metadata = {"title": "t", "allow": {"id": "owner"}, "databases": {"monitor": {"tables": {"jobs": {"description": "d"}}}},
+                "plugins": {"datasette-dashboards": {}}}
+    kept, described = split_metadata(metadata)
+    assert kept == {"title": "t", "allow": {"id": "owner"}}
+    assert described == {"databases": {"monitor": {"tables": {"jobs": {"description": "d"}}}}, "plugins": {"datasette-dashboards": {}}}
+    # A rule on a table, a database or a query must stay where every permission check reads it.
+    for rule in ({"tables": {"jobs": {"allow": False}}}, {"allow_sql": False}, {"queries": {"q": {"sql": "", "allow": {}}}}):
+        guarded = metadata | {"databases": {"monitor": rule}}
+        assert split_metadata(guarded) == (guarded, None)
+    datasette = build_datasette(db_path, Config())
+    assert datasette.table_metadata("monitor", "jobs")["description"] == "Completed jobs from your own job/invoice export."
+    assert datasette.plugin_config("datasette-dashboards")["repmon"]["title"]
+    # Another Datasette in the same Python gets nothing from repmon's plugin.
+    from datasette.app import Datasette
+
+    assert Datasette([str(db_path)]).metadata("databases") is None
 
 
 def test_metadata_follows_the_database_file_name(tmp_path):

@@ -90,9 +90,43 @@ def test_other_read_queries_answer(explorer):
                                               "average_rating": 1.0, "complaints": 3}]
     assert rows(explorer, "theme_trend") == [{"month": "2025-05", "theme": "leak", "complaints": 3}]
     assert rows(explorer, "crawl_health") == []
+
+
+def test_search_newest_first_with_snippet_and_job(explorer):
     found = rows(explorer, "search_reviews", q="gulvet")
-    assert [(r["id"], r["found"], r["job_id"]) for r in found][0] == (
-        "trustpilot:c0", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J241")
+    assert [(r["id"], r["found"], r["job_id"]) for r in found] == [
+        ("trustpilot:c2", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J281"),
+        ("trustpilot:c1", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J261"),
+        ("trustpilot:c0", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J241"),
+    ]
+
+
+@pytest.mark.parametrize("typed,count", [
+    ("gulv*", 3),  # a word start
+    ("VAND   gulvet", 3),  # every word, any case, however spaced
+    ('"vand', 3),  # a stray quote is not FTS syntax
+    ("vand OR tag", 0),  # OR, NOT, column: are words here, not operators
+    ("body:gulvet", 0),
+    ("*", 0),
+    ("", 0),
+])
+def test_search_takes_what_people_type(explorer, typed, count):
+    assert len(rows(explorer, "search_reviews", q=typed)) == count
+
+
+def test_table_search_box_opens_the_search_query(explorer):
+    page = run(explorer.client.get("/monitor/reviews", params={"_search": "gulv* vand"}))
+    assert (page.status_code, page.headers["location"]) == (302, "/monitor/search_reviews?q=gulv%2A+vand")
+    # With other filters, or through the JSON API, Datasette's own table search answers.
+    filtered = run(explorer.client.get("/monitor/reviews.json", params={"_search": "gulvet", "rating": "1", "_shape": "array"}))
+    assert sorted(r["id"] for r in filtered.json()) == ["trustpilot:c0", "trustpilot:c1", "trustpilot:c2"]
+    assert run(explorer.client.get("/monitor/reviews", params={"_search": "gulvet", "rating": "5"})).status_code == 200
+
+
+def test_follow_ups_due_reads_the_open_follow_ups_index(explorer, db):
+    sql = QUERIES["follow_ups_due"]["sql"]
+    plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", {"today": TODAY.isoformat(), "days_ahead": "7"}))
+    assert "USING INDEX follow_ups_open" in plan and "TEMP B-TREE" not in plan
 
 
 def post_action(datasette, query: str, data: dict, cookies: dict | None = None):
