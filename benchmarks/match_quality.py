@@ -35,7 +35,7 @@ def labelled_pairs(seed: int, jobs: int, reviews: int) -> tuple[list[list[float]
         pairs = [(p, features(index, p, rv)) for p in found]
         add_rivals(pairs, cheap)
         for position, f in pairs:
-            rows.append([f[name] for name in FEATURES])
+            rows.append([f.get(name, 0.0) for name in FEATURES])
             labels.append(int(world.truth[review["id"]] == index.jobs[position]["id"]))
     return rows, labels
 

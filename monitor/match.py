@@ -10,11 +10,14 @@ turns them into a probability. Pure functions here; run_matching reads and write
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import math
 import multiprocessing
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -24,7 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.names import Name, name_similarity, parse_name
-from monitor.text import fold, job_type_words, tokens
+from monitor.text import fold, fold_word, job_type_words, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
@@ -50,8 +53,7 @@ class Model:
         weights = self.weights
         z = self.intercept
         for name, value in features.items():
-            if value:
-                z += weights.get(name, 0.0) * value
+            z += weights.get(name, 0.0) * value
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
@@ -88,34 +90,47 @@ class JobIndex:
     surname_count: list[int] = field(default_factory=list)
     reference_keys: set[str] = field(default_factory=set)
     street_keys: set[str] = field(default_factory=set)
-    two_word_streets: bool = False
+    street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
         index = cls(jobs)
+        keys = index.keys
+        surnames = []
         for position, job in enumerate(jobs):
             day = _day(job["completed_at"])
             index.completed.append(day)
             index.started.append(_day(job.get("started_at")) or day)
             name = parse_name(job.get("customer_name"))
-            street = tuple(t for t in tokens(job.get("address")) if not t[0].isdigit())
-            index.streets.append(" ".join(street))
+            surnames.append(name.last)
+            street = _street(job.get("address") or "")
+            index.streets.append(street)
             index.crews.append(_crew(job.get("crew") or ""))
             index.categories.append(_categories(job.get("job_type") or ""))
-            index.references.append({fold(str(job[k])) for k in ("job_id", "invoice_no") if job.get(k)})
-            index.places.append((fold(job.get("city") or ""), str(job.get("postcode") or "").strip()))
-            for key in _job_keys(job, name, street):
-                index.keys[key].append((day, position))
-        for key, entries in index.keys.items():
-            entries.sort()
+            references = {fold(str(job[k])) for k in ("job_id", "invoice_no") if job.get(k)}
+            index.references.append(references)
+            postcode = str(job.get("postcode") or "").strip()
+            index.places.append((fold_word(job.get("city") or ""), postcode))
+            entry = (day, position)
+            for key in _name_keys(name):
+                keys[key].append(entry)
+            for reference in references:
+                keys[("ref", reference)].append(entry)
+            if street:
+                keys[("street", street)].append(entry)
+            if postcode:
+                keys[("postcode", postcode)].append(entry)
+        for key, entries in keys.items():
+            if len(entries) > 1:
+                entries.sort()
             if key[0] == "ref":
                 index.reference_keys.add(key[1])
             elif key[0] == "street":
                 index.street_keys.add(key[1])
-                index.two_word_streets = index.two_word_streets or " " in key[1]
+                if " " in key[1]:
+                    index.street_first_words.add(key[1].split(" ", 1)[0])
         # How many other customers share the surname: a full-name match on Jensen says less than one on Friisdal.
-        surnames = [parse_name(job.get("customer_name")).last for job in jobs]
-        counts = {last: len(index.keys.get(("last", last), ())) for last in set(surnames) if last}
+        counts = {last: len(keys.get(("last", last), ())) for last in set(surnames) if last}
         index.surname_count = [counts.get(last, 0) for last in surnames]
         index.surname_share = [math.log1p(max(count - 1, 0)) / _LOG_COMMON for count in index.surname_count]
         return index
@@ -146,7 +161,9 @@ def _categories(job_type: str) -> frozenset[str]:
     return frozenset(job_type_words().find(tokens(job_type)))
 
 
-def _job_keys(job: dict[str, Any], name: Name, street: tuple[str, ...]) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=100_000)
+def _name_keys(name: Name) -> tuple[tuple[str, ...], ...]:
+    """The name keys a job is found under; customers come back, so each name is keyed once."""
     keys: list[tuple[str, ...]] = []
     if name.first:
         keys.append(("first", name.first))
@@ -155,14 +172,13 @@ def _job_keys(job: dict[str, Any], name: Name, street: tuple[str, ...]) -> list[
                  ("initial+last", name.first[0], name.last), ("last", name.last)]
     if name.company:
         keys.append(("company", " ".join(name.words)))
-    for reference in (job.get("job_id"), job.get("invoice_no")):
-        if reference:
-            keys.append(("ref", fold(str(reference))))
-    if street:
-        keys.append(("street", " ".join(street)))
-    if job.get("postcode"):
-        keys.append(("postcode", str(job["postcode"]).strip()))
-    return keys
+    return tuple(keys)
+
+
+@lru_cache(maxsize=100_000)
+def _street(address: str) -> str:
+    """'Gammel Kongevej 12B' -> 'gammel kongevej': the words of an address without its numbers."""
+    return " ".join(t for t in tokens(address) if not t[0].isdigit())
 
 
 @dataclass
@@ -218,7 +234,10 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
     name = rv.name
     for word in rv.word_set & index.reference_keys:  # order and invoice numbers written in the text
         found.update(index.lookup(("ref", word), *wide, MAX_STRONG_CANDIDATES, rv.day))
-    phrases = rv.word_set | {f"{a} {b}" for a, b in zip(rv.words, rv.words[1:])} if index.two_word_streets else rv.word_set
+    phrases = rv.word_set
+    if index.street_first_words:  # "Gammel Kongevej": pairs of words, only where a street's first word occurs
+        words = rv.words
+        phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
     for street in phrases & index.street_keys:  # many customers live on Vestergade: keep the nearest in time
         found.update(index.lookup(("street", street), *wide, MAX_WEAK_CANDIDATES, rv.day))
     if name.first and name.last:
@@ -246,34 +265,53 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
 
 
 def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
-    """The signals for one review-job pair (rivals is filled in by match_review)."""
+    """The signals that fired for one review-job pair, by name (absent ones are 0; rivals is added by match_review)."""
     job = index.jobs[position]
     similarity, name_reason = _name_similarity(rv.review.get("author"), job.get("customer_name"))
     completed = index.completed[position]
     days = rv.day - completed
-    f = dict.fromkeys(FEATURES, 0.0)
-    f["name"] = similarity
-    f["name_full"] = float(similarity >= 0.95)
-    f["name_first_only"] = float(name_reason.startswith("first name only"))
-    f["name_surname_only"] = float(name_reason in ("surname only", "same surname, other first name"))
-    f["before_start"] = float(rv.day < index.started[position] - 1)
-    f["within_30_days"] = float(0 <= days <= 30)
-    f["within_120_days"] = float(30 < days <= 120)
-    f["over_365_days"] = float(days > 365)
-    f["full_recent"] = f["name_full"] * f["within_30_days"]
-    f["full_mid"] = f["name_full"] * f["within_120_days"]
-    f["partial_recent"] = float(0.5 <= similarity < 0.95) * f["within_30_days"]
-    f["common_surname"] = index.surname_share[position] * float(similarity >= 0.5)
-    if rv.name_count is None:
-        rv.name_count = name_count(index, rv.name)
-    f["name_commonness"] = math.log1p(rv.name_count) / _LOG_COMMON * float(similarity >= 0.5)
-    f["surname_commonness"] = math.log1p(index.surname_count[position]) / _LOG_COMMON * f["name_surname_only"]
-    f["surname_recent"] = f["name_surname_only"] * f["within_30_days"]
-    f["first_only_recent"] = f["name_first_only"] * f["within_30_days"]
+    f: dict[str, float] = {}
+    if similarity:
+        f["name"] = similarity
+    recent = 0 <= days <= 30
+    if similarity >= 0.95:
+        f["name_full"] = 1.0
+        if recent:
+            f["full_recent"] = 1.0
+        elif 30 < days <= 120:
+            f["full_mid"] = 1.0
+    elif similarity >= 0.5 and recent:
+        f["partial_recent"] = 1.0
+    if similarity >= 0.5:
+        if index.surname_share[position]:
+            f["common_surname"] = index.surname_share[position]
+        if rv.name_count is None:
+            rv.name_count = name_count(index, rv.name)
+        if rv.name_count:
+            f["name_commonness"] = math.log1p(rv.name_count) / _LOG_COMMON
+    if name_reason.startswith("first name only"):
+        f["name_first_only"] = 1.0
+        if recent:
+            f["first_only_recent"] = 1.0
+    elif name_reason in ("surname only", "same surname, other first name"):
+        f["name_surname_only"] = 1.0
+        f["surname_commonness"] = math.log1p(index.surname_count[position]) / _LOG_COMMON
+        if recent:
+            f["surname_recent"] = 1.0
+    if rv.day < index.started[position] - 1:
+        f["before_start"] = 1.0
+    if recent:
+        f["within_30_days"] = 1.0
+    elif 30 < days <= 120:
+        f["within_120_days"] = 1.0
+    elif days > 365:
+        f["over_365_days"] = 1.0
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
-        f["experienced_near"] = float(offset <= 7)
-        f["experienced_far"] = float(offset > 30)
+        if offset <= 7:
+            f["experienced_near"] = 1.0
+        elif offset > 30:
+            f["experienced_far"] = 1.0
     city, postcode = index.places[position]
     if (city and (city in rv.location or f" {city} " in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
@@ -306,23 +344,23 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float])
     days = rv.day - index.completed[position]
     why = {"name": f"{rv.review.get('author')!r} ~ {job.get('customer_name')!r}: "
                    f"{_name_similarity(rv.review.get('author'), job.get('customer_name'))[1]}"}
-    why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f["before_start"]
+    why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f.get("before_start")
                    else f"review {days} days after completion")
     if rv.experienced is not None:
         why["experienced"] = f"date of experience {abs(rv.experienced - index.completed[position])} days from completion"
-    if f["location"]:
+    if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
-    if f["job_type_same"]:
+    if f.get("job_type_same"):
         why["job_type"] = f"text is about {', '.join(sorted(rv.categories & index.categories[position]))} like the job ({job.get('job_type')})"
-    elif f["job_type_other"]:
+    elif f.get("job_type_other"):
         why["job_type"] = f"text is about {', '.join(sorted(rv.categories))}, the job was {job.get('job_type')}"
-    if f["crew"]:
+    if f.get("crew"):
         why["crew"] = f"names the crew: {', '.join(sorted(index.crews[position] & rv.word_set))}"
-    if f["reference"]:
+    if f.get("reference"):
         why["reference"] = f"quotes {', '.join(sorted(index.references[position] & rv.word_set))}"
-    if f["street"]:
+    if f.get("street"):
         why["street"] = f"names the street {(job.get('address') or '').rsplit(' ', 1)[0]}"
-    if f["rivals"]:
+    if f.get("rivals"):
         why["rivals"] = f"{round(math.expm1(f['rivals']))} other job(s) fit the name as well and are closer in time"
     return why
 
@@ -332,11 +370,13 @@ def add_rivals(scored: list[tuple[int, dict[str, float]]], cheap: list[tuple[flo
     fitting = sum(1 for name, _, _ in cheap if name >= 0.5)
     gap_of = {position: gap for _, gap, position in cheap}
     for position, f in scored:
-        name, gap = f["name"], gap_of[position]
+        name, gap = f.get("name", 0.0), gap_of[position]
         limit = gap if gap >= 0 else 10**6
         closer = sum(1 for other_name, other_gap, _ in cheap if other_name >= name - 0.05 and 0 <= other_gap < limit)
-        f["rivals"] = math.log1p(closer)
-        f["only_name_fit"] = float(fitting == 1 and name >= 0.5)
+        if closer:
+            f["rivals"] = math.log1p(closer)
+        if fitting == 1 and name >= 0.5:
+            f["only_name_fit"] = 1.0
 
 
 @dataclass
@@ -385,29 +425,48 @@ def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: 
     """Match every review of one business against that business's jobs."""
     model = model or default_model()
     settings = settings or Settings()
-    index = JobIndex.build(jobs)
     rejected = rejected or {}
-    workers = min(os.cpu_count() or 1, 4)
-    if len(reviews) < PARALLEL_FROM or workers < 2:
-        return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
-    # Forked workers share the index copy-on-write; each matches a slice of the reviews.
-    global _SHARED
-    _SHARED = (index, model, settings, rejected)
-    size = -(-len(reviews) // (workers * 4))
-    chunks = [reviews[start:start + size] for start in range(0, len(reviews), size)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.map(_match_chunk, chunks)
-    _SHARED = None
-    return [result for part in parts for result in part]
+    with _collector_paused():
+        index = JobIndex.build(jobs)
+        workers = min(os.cpu_count() or 1, 4)
+        if len(reviews) < PARALLEL_FROM or workers < 2:
+            return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
+        # Forked workers share the index and the reviews copy-on-write; each matches a range of the
+        # reviews, so only the results cross between processes.
+        global _SHARED
+        _SHARED = (index, model, settings, rejected, reviews)
+        size = -(-len(reviews) // (workers * 4))
+        ranges = [(start, min(start + size, len(reviews))) for start in range(0, len(reviews), size)]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_match_range, ranges)
+        finally:
+            _SHARED = None
+        return [result for part in parts for result in part]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Matching makes millions of small tuples and no reference cycles: the cyclic garbage collector
+    would only re-scan the growing index (a third of the index build time). Reference counting still
+    frees everything; the collector runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 PARALLEL_FROM = 20_000
-_SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]]] | None = None
+_SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]], list[dict[str, Any]]] | None = None
 
 
-def _match_chunk(reviews: list[dict[str, Any]]) -> list[MatchResult]:
-    index, model, settings, rejected = _SHARED
-    return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
+def _match_range(bounds: tuple[int, int]) -> list[MatchResult]:
+    index, model, settings, rejected, reviews = _SHARED
+    return [match_review(index, review, model, settings, rejected.get(review["id"], set()))
+            for review in reviews[bounds[0]:bounds[1]]]
 
 
 def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:

@@ -79,11 +79,13 @@ def _same_word(a: str, b: str, spelling: float, nicknames: bool) -> str | None:
     return None
 
 
+@lru_cache(maxsize=200_000)  # people share a few hundred first names: the same pairs come back all the time
 def same_first_name(a: str, b: str) -> str | None:
     """'exact', 'transliteration', 'nickname', 'initial' or 'spelling' when two first names can be one person."""
     return _same_word(a, b, 0.9, nicknames=True)
 
 
+@lru_cache(maxsize=200_000)
 def same_last_name(a: str, b: str) -> str | None:
     """'exact', 'transliteration', 'initial' or 'spelling' when two surnames can be one family's."""
     return _same_word(a, b, 0.92, nicknames=False)
@@ -105,7 +107,10 @@ def name_similarity(reviewer: str | None, customer: str | None) -> tuple[float, 
         if similarity >= 0.9:
             return 0.95, "company name"
     best = (0.0, "different name")
-    for words, reversed_order in ((r.words, False), (tuple(reversed(r.words)), True)):
+    orders = ((r.words, False), (r.words[::-1], True)) if len(r.words) > 1 else ((r.words, False),)
+    for words, reversed_order in orders:
+        if reversed_order and best[0] >= 0.97:  # a reversed reading scores at most 0.97
+            break
         rn = Name(words, r.company)
         first = same_first_name(rn.first, c.first)
         if not rn.last:  # one word: a first name only, or a surname only
