@@ -258,10 +258,13 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
         found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if name.company or (name.words and len(name.words) <= 3):
         found.update(index.lookup(("company", " ".join(name.words)), *wide, MAX_STRONG_CANDIDATES, rv.day))
-    for word in rv.words + rv.location.split():
-        if word.isdigit() and len(word) == 4:
-            found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
-    return sorted(p for p in found if index.jobs[p]["id"] not in rejected)
+    for words in (rv.words, rv.location.split()):
+        for word in words:
+            if len(word) == 4 and word.isdigit():
+                found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    if rejected:
+        return sorted(p for p in found if index.jobs[p]["id"] not in rejected)
+    return sorted(found)
 
 
 def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler
@@ -14,20 +14,19 @@ LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "gmbh", "ag"
 _PARTICLES = {"von", "van", "der", "de", "la", "af", "zu"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
-    """A folded person or company name split into what matching uses."""
+    """A folded person or company name split into what matching uses (first and last are set from words)."""
 
     words: tuple[str, ...]
     company: bool
+    first: str = field(init=False, compare=False)
+    last: str = field(init=False, compare=False)
 
-    @property
-    def first(self) -> str:
-        return self.words[0] if self.words else ""
-
-    @property
-    def last(self) -> str:
-        return self.words[-1] if len(self.words) > 1 else ""
+    def __post_init__(self) -> None:
+        # Matching reads these for every candidate: computed once, not per access.
+        object.__setattr__(self, "first", self.words[0] if self.words else "")
+        object.__setattr__(self, "last", self.words[-1] if len(self.words) > 1 else "")
 
     @property
     def first_is_initial(self) -> bool:
@@ -106,31 +105,29 @@ def name_similarity(reviewer: str | None, customer: str | None) -> tuple[float, 
         similarity = JaroWinkler.similarity(" ".join(r.words), " ".join(c.words))
         if similarity >= 0.9:
             return 0.95, "company name"
-    best = (0.0, "different name")
-    orders = ((r.words, False), (r.words[::-1], True)) if len(r.words) > 1 else ((r.words, False),)
-    for words, reversed_order in orders:
-        if reversed_order and best[0] >= 0.97:  # a reversed reading scores at most 0.97
-            break
-        rn = Name(words, r.company)
-        first = same_first_name(rn.first, c.first)
-        if not rn.last:  # one word: a first name only, or a surname only
-            if first:
-                candidate = (0.5 * _FIRST_WEIGHT[first], f"first name only ({first})")
-            elif same_last_name(rn.first, c.last) in ("exact", "transliteration") and not reversed_order:
-                candidate = (0.35, "surname only")
-            else:
-                candidate = (0.0, "different name")
-        else:
-            last = same_last_name(rn.last, c.last)
-            if first and last:
-                score = _FIRST_WEIGHT[first] * _LAST_WEIGHT[last]
-                if first == "initial" and last == "initial":
-                    score = 0.3
-                reason = f"first name {first}, surname {last}" + (", reversed" if reversed_order else "")
-                candidate = (score * (0.97 if reversed_order else 1.0), reason)
-            elif last in ("exact", "transliteration"):
-                candidate = (0.3, "same surname, other first name")
-            else:
-                candidate = (0.0, "different name")
-        best = max(best, candidate, key=lambda pair: pair[0])
+    best = _in_order(r.first, r.last, c.first, c.last, False)
+    if len(r.words) > 1 and best[0] < 0.97:  # a reversed reading scores at most 0.97
+        reversed_reading = _in_order(r.words[-1], r.words[0], c.first, c.last, True)
+        if reversed_reading[0] > best[0]:
+            best = reversed_reading
     return best
+
+
+@lru_cache(maxsize=200_000)  # a few hundred first names, a few thousand surnames: the same pairs recur
+def _in_order(first: str, last: str, customer_first: str, customer_last: str, reversed_order: bool) -> tuple[float, str]:
+    """The likeness of a reviewer's (first, last) to a customer's, read in one order."""
+    first_kind = same_first_name(first, customer_first)
+    if not last:  # one word: a first name only, or a surname only
+        if first_kind:
+            return 0.5 * _FIRST_WEIGHT[first_kind], f"first name only ({first_kind})"
+        if not reversed_order and same_last_name(first, customer_last) in ("exact", "transliteration"):
+            return 0.35, "surname only"
+        return 0.0, "different name"
+    last_kind = same_last_name(last, customer_last)
+    if first_kind and last_kind:
+        score = 0.3 if first_kind == last_kind == "initial" else _FIRST_WEIGHT[first_kind] * _LAST_WEIGHT[last_kind]
+        reason = f"first name {first_kind}, surname {last_kind}" + (", reversed" if reversed_order else "")
+        return score * (0.97 if reversed_order else 1.0), reason
+    if last_kind in ("exact", "transliteration"):
+        return 0.3, "same surname, other first name"
+    return 0.0, "different name"
