@@ -9,6 +9,7 @@ With --db the database is built once into that file and reused by later runs.
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
 import random
 import sqlite3
@@ -95,6 +96,8 @@ async def measure(datasette, path: str, params: dict, repeat: int) -> list[float
 
 async def run_all(db_path: Path, repeat: int, only: str = "") -> list[tuple[str, float, float]]:
     datasette = build_datasette(db_path, Config())
+    await datasette.client.get("/")
+    gc.freeze()  # as explorer.serve_forever does
     metadata = yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))
     name_of_db = db_path.stem
     targets = [("home page", "/", {}), ("database page", f"/{name_of_db}", {})]

@@ -137,8 +137,6 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
 
     Serves on 127.0.0.1 only, unless a password is configured in [explorer].
     """
-    import uvicorn
-
     try:
         explorer.check_host(host, app.config)
     except explorer.ExplorerRefused as error:
@@ -146,7 +144,7 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
     app.db().close()
     datasette = explorer.build_datasette(app.db_path, app.config, metadata_path)
     click.echo(f"repmon explorer on http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+    explorer.serve_forever(datasette, host, port)
 
 
 @cli.command()
@@ -550,8 +548,6 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
     database.close()
     if no_serve:
         return
-    import uvicorn
-
     datasette = explorer.build_datasette(db_path, app.config)
     click.echo(f"repmon explorer on {base}/  (Ctrl+C to stop)")
-    uvicorn.run(datasette.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    explorer.serve_forever(datasette, "127.0.0.1", port)

