@@ -35,8 +35,14 @@ class Thresholds(Strict):
     warranty_days: int = Field(365 * 5, ge=0)
     burst_window_days: int = Field(14, ge=1)
     burst_min_count: int = Field(3, ge=2)
-    match_threshold: float = Field(0.55, gt=0, lt=1)
+    match_threshold: float = Field(default_factory=lambda: _model_threshold(), gt=0, lt=1)
     match_margin: float = Field(0.15, ge=0, lt=1)
+
+
+def _model_threshold() -> float:
+    from monitor.match import model_threshold
+
+    return model_threshold()
 
 
 class Source(Strict):

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.names import Name, name_similarity, parse_name
+from monitor.names import Name, email_name, name_similarity, parse_name
 from monitor.text import fold, fold_word, job_type_words, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
@@ -34,7 +34,7 @@ FEATURES = (
     "name", "name_full", "name_first_only", "name_surname_only", "before_start", "within_30_days", "within_120_days",
     "over_365_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
     "reference", "street", "rivals", "full_recent", "full_mid", "partial_recent", "common_surname", "only_name_fit",
-    "name_commonness", "surname_commonness", "surname_recent", "first_only_recent",
+    "name_commonness", "surname_commonness", "surname_recent", "first_only_recent", "name_by_email",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
@@ -63,9 +63,15 @@ def default_model() -> Model:
     return Model(data["intercept"], data["weights"])
 
 
+@lru_cache(maxsize=1)
+def model_threshold() -> float:
+    """The default match threshold, chosen with the model on a world of its own (see match_quality.py --fit)."""
+    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["threshold"]
+
+
 @dataclass
 class Settings:
-    threshold: float = 0.55  # at or above: a match
+    threshold: float = field(default_factory=model_threshold)  # at or above: a match
     margin: float = 0.15  # a runner-up this close, the two together above threshold, makes it ambiguous
 
 
@@ -88,6 +94,7 @@ class JobIndex:
     places: list[tuple[str, str]] = field(default_factory=list)
     surname_share: list[float] = field(default_factory=list)
     surname_count: list[int] = field(default_factory=list)
+    aliases: list[str | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
     reference_keys: set[str] = field(default_factory=set)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
@@ -112,8 +119,18 @@ class JobIndex:
             postcode = str(job.get("postcode") or "").strip()
             index.places.append((fold_word(job.get("city") or ""), postcode))
             entry = (day, position)
-            for key in _name_keys(name):
+            name_keys = _name_keys(name)
+            for key in name_keys:
                 keys[key].append(entry)
+            # A company's contact person, or the partner who booked, writes the review under their own name.
+            alias = email_name(job.get("customer_email"))
+            if alias is not None and parse_name(alias).words == name.words:
+                alias = None
+            index.aliases.append(alias)
+            if alias is not None:
+                for key in _name_keys(parse_name(alias)):
+                    if key not in name_keys:
+                        keys[key].append(entry)
             for reference in references:
                 keys[("ref", reference)].append(entry)
             if street:
@@ -134,6 +151,16 @@ class JobIndex:
         index.surname_count = [counts.get(last, 0) for last in surnames]
         index.surname_share = [math.log1p(max(count - 1, 0)) / _LOG_COMMON for count in index.surname_count]
         return index
+
+    def name_fit(self, author: str | None, position: int) -> tuple[float, str]:
+        """How well a reviewer's name fits the job's customer, or the person its e-mail address names."""
+        fit = _name_similarity(author, self.jobs[position].get("customer_name"))
+        alias = self.aliases[position]
+        if alias is not None and fit[0] < 1.0:
+            by_email = _name_similarity(author, alias)
+            if by_email[0] > fit[0]:
+                return by_email[0], f"{by_email[1]} (e-mail address)"
+        return fit
 
     def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
         """Jobs under `key` completed within [low, high]; the `limit` nearest to `around` for weak keys."""
@@ -269,13 +296,14 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
 
 def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
     """The signals that fired for one review-job pair, by name (absent ones are 0; rivals is added by match_review)."""
-    job = index.jobs[position]
-    similarity, name_reason = _name_similarity(rv.review.get("author"), job.get("customer_name"))
+    similarity, name_reason = index.name_fit(rv.review.get("author"), position)
     completed = index.completed[position]
     days = rv.day - completed
     f: dict[str, float] = {}
     if similarity:
         f["name"] = similarity
+        if name_reason.endswith("(e-mail address)"):
+            f["name_by_email"] = 1.0
     recent = 0 <= days <= 30
     if similarity >= 0.95:
         f["name_full"] = 1.0
@@ -345,8 +373,9 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float])
     """Each signal that fired, in words, for the reasons a person reads."""
     job = index.jobs[position]
     days = rv.day - index.completed[position]
-    why = {"name": f"{rv.review.get('author')!r} ~ {job.get('customer_name')!r}: "
-                   f"{_name_similarity(rv.review.get('author'), job.get('customer_name'))[1]}"}
+    fit = index.name_fit(rv.review.get("author"), position)[1]
+    named = job.get("customer_email") if fit.endswith("(e-mail address)") else job.get("customer_name")
+    why = {"name": f"{rv.review.get('author')!r} ~ {named!r}: {fit}"}
     why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f.get("before_start")
                    else f"review {days} days after completion")
     if rv.experienced is not None:
@@ -399,7 +428,7 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     if not found:
         return MatchResult(review["id"], None, 0.0, "unmatched", {"candidates": 0})
     author = review.get("author")
-    cheap = [(_name_similarity(author, index.jobs[p].get("customer_name"))[0], rv.day - index.completed[p], p) for p in found]
+    cheap = [(index.name_fit(author, p)[0], rv.day - index.completed[p], p) for p in found]
     best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
     pairs = [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
     add_rivals(pairs, cheap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -47,6 +48,24 @@ def parse_name(text: str | None) -> Name:
     company = any(w in LEGAL_FORMS for w in words if w not in ("og", "und", "and", "&", "co"))
     kept = tuple(w for w in words if w and w not in LEGAL_FORMS and w not in _PARTICLES)
     return Name(kept, company)
+
+
+# Mailboxes of a firm, not of a person: no name in them.
+_ROLE_MAILBOXES = {"info", "kontakt", "contact", "mail", "post", "admin", "office", "kontor", "faktura", "invoice",
+                   "regnskab", "bogholderi", "service", "booking", "salg", "sales", "support", "hello", "hej"}
+
+
+@lru_cache(maxsize=100_000)
+def email_name(email: str | None) -> str | None:
+    """The person an e-mail address names: 'peter.hansen@holmbyg.dk' -> 'peter hansen'; None for 'ph1975@...' or 'info@...'."""
+    if not email or "@" not in email:
+        return None
+    local = fold(email.split("@", 1)[0])
+    parts = ["".join(ch for ch in part if ch.isalpha()) for part in re.split(r"[._\-+]", local)]
+    parts = [part for part in parts if part]
+    if len(parts) < 2 or any(part in _ROLE_MAILBOXES for part in parts):
+        return None
+    return " ".join(parts)
 
 
 @lru_cache(maxsize=1)

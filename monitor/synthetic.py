@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from monitor.text import fold
+
 # Surnames with their rough share in Denmark/Germany/Sweden: a few very common, a long tail.
 COMMON_SURNAMES = [("Jensen", 45), ("Nielsen", 45), ("Hansen", 40), ("Pedersen", 30), ("Andersen", 30),
                    ("Christensen", 22), ("Larsen", 22), ("Sørensen", 20), ("Rasmussen", 17), ("Jørgensen", 15),
@@ -101,6 +103,20 @@ def _typo(rng: random.Random, word: str) -> str:
     return word[:at] + word[at + 1:] if rng.random() < 0.5 else word[:at] + word[at + 1] + word[at] + word[at + 2:]
 
 
+def _email(rng: random.Random, first: str, last: str, company: str | None) -> str | None:
+    """A customer's address as invoicing systems hold it: often a name, sometimes not, sometimes none."""
+    person = fold(f"{first}.{last}").replace(" ", "")
+    if company:  # the contact person's mailbox, or the firm's
+        domain = fold(company.split()[0]) + ".dk"
+        return f"{person}@{domain}" if rng.random() < 0.6 else f"info@{domain}"
+    roll = rng.random()
+    if roll < 0.45:
+        return f"{person}@{rng.choice(['gmail.com', 'hotmail.com', 'mail.dk', 'outlook.dk'])}"
+    if roll < 0.75:
+        return f"{fold(first)}{rng.randint(1950, 2005)}@gmail.com"
+    return None
+
+
 def display_name(rng: random.Random, first: str, last: str, company: str | None) -> tuple[str, str]:
     """How a customer shows up on a review site, and which kind of noise that is."""
     if company:
@@ -137,7 +153,7 @@ def generate(seed: int = 7, jobs: int = 1000, reviews: int = 400, non_customer_s
             first, last = rng.choice(FIRST_NAMES), _surname(rng)
             company = f"{rng.choice(RARE_STEMS)}{rng.choice(['byg', ' Ejendomme', ' Invest'])} ApS" if rng.random() < 0.04 else None
             postcode, city = rng.choice(CITIES)
-            customer = {"first": first, "last": last, "company": company,
+            customer = {"first": first, "last": last, "company": company, "email": _email(rng, first, last, company),
                         "address": f"{rng.choice(STREETS)} {rng.randint(1, 140)}", "postcode": postcode, "city": city}
             customers.append(customer)
         completed = start + timedelta(days=rng.randrange(days))
@@ -147,7 +163,7 @@ def generate(seed: int = 7, jobs: int = 1000, reviews: int = 400, non_customer_s
             "id": f"{business_id}:J-{10000 + number}", "business_id": business_id,
             "job_id": f"J-{10000 + number}",
             "customer_name": customer["company"] or f"{customer['first']} {customer['last']}",
-            "customer_email": None, "customer_phone": None,
+            "customer_email": customer["email"], "customer_phone": None,
             "address": customer["address"], "postcode": customer["postcode"], "city": customer["city"],
             "job_type": job_type, "crew": ", ".join(crew), "materials": None,
             "started_at": (completed - timedelta(days=rng.randint(0, 6))).isoformat(),

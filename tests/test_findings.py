@@ -143,7 +143,7 @@ def test_flags_and_follow_ups(db, business_id):
          "due_at": "2026-10-10", "paid_at": "2026-10-05"},
     ])
     save_reviews(db, [
-        complaint(business_id, 1, date(2026, 10, 20), "Nu sender de en rykker, men afløbet er utæt.") | {"author": "Mette Kristensen"},
+        complaint(business_id, 1, date(2026, 10, 20), "Nu sender de en rykker, men badeværelset er utæt.") | {"author": "Mette Kristensen"},
         complaint(business_id, 2, date(2026, 10, 20)) | {"author": "Ole Lund"},
         complaint(business_id, 3, date(2026, 10, 21)) | {"author": "Bo Fremmed"},
     ])

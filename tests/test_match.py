@@ -7,7 +7,7 @@ import pytest
 
 from monitor import match as matching
 from monitor.match import JobIndex, Settings, candidates, features, match_all, name_count, run_matching, view
-from monitor.names import name_similarity, parse_name
+from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
 
@@ -87,6 +87,33 @@ def test_reasons_explain_the_choice():
     assert result.reasons["candidates"] == 2
     assert result.reasons["runner_up"]["job"] == "b:J-2"
     assert set(result.reasons["signals"]) >= {"name", "crew", "job_type_same", "within_30_days"}
+
+
+@pytest.mark.parametrize("email,name", [
+    ("peter.hansen@holmbyg.dk", "peter hansen"),
+    ("Søren_Müller@example.de", "soeren mueller"),
+    ("jens.h@example.dk", "jens h"),
+    ("ph1975@gmail.com", None),  # initials and a year: no name
+    ("info@holmbyg.dk", None),  # the firm's mailbox
+    ("faktura.holmbyg@example.dk", None),
+    ("not an address", None),
+    (None, None),
+])
+def test_name_in_an_email_address(email, name):
+    assert email_name(email) == name
+
+
+def test_company_contact_found_through_the_email_address():
+    company = JOB | {"customer_name": "Holmbyg ApS", "customer_email": "peter.hansen@holmbyg.dk"}
+    result = match_all([{"id": "r1", "author": "Peter Hansen", "body": "Kasper lavede badeværelset",
+                         "published_at": "2026-09-10T10:00:00Z"}], [company])[0]
+    assert (result.status, result.job_id) == ("auto", "b:J-1")
+    assert result.reasons["explained"]["name"] == (
+        "'Peter Hansen' ~ 'peter.hansen@holmbyg.dk': first name exact, surname exact (e-mail address)")
+    assert result.reasons["signals"]["name_by_email"] < 0  # weighed a little below the name on the invoice
+    # A customer's own address adds nothing: the name on the job already says it.
+    index = JobIndex.build([JOB | {"customer_email": "mette.kristensen@mail.dk"}])
+    assert index.aliases == [None] and name_count(index, parse_name("Mette Kristensen")) == 1
 
 
 def test_two_equal_candidates_are_ambiguous():
