@@ -38,12 +38,24 @@ def get_metadata(datasette, key, database, table):
     return _SERVED.get(datasette)
 
 
+# In the canned queries' results these columns hold a review's or a job's primary key.
+ROW_LINKS = {"review_id": "reviews", "job_id": "jobs"}
+
+
 @hookimpl
 def render_cell(value, column, table, database, datasette):
-    """Links from review sites are untrusted: they open without handing over the page (noopener) or rank (nofollow)."""
-    if isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value:
-        from markupsafe import Markup, escape
+    """Review and job ids in query results link to their rows; links from review sites are untrusted:
+    they open without handing over the page (noopener) or passing on rank (nofollow)."""
+    from markupsafe import Markup, escape
 
+    if not isinstance(value, str):
+        return None
+    if table is None and column in ROW_LINKS and value:
+        from datasette.utils import tilde_encode
+
+        href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if value.startswith(("http://", "https://")) and " " not in value:
         return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
     return None
 

@@ -94,11 +94,22 @@ def test_other_read_queries_answer(explorer):
 
 def test_search_newest_first_with_snippet_and_job(explorer):
     found = rows(explorer, "search_reviews", q="gulvet")
-    assert [(r["id"], r["found"], r["job_id"]) for r in found] == [
+    assert [(r["review_id"], r["found"], r["job_id"]) for r in found] == [
         ("trustpilot:c2", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J281"),
         ("trustpilot:c1", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J261"),
         ("trustpilot:c0", "Vand under [gulvet] efter arbejdet.", "hansen-vvs-aps:J241"),
     ]
+
+
+def test_query_results_link_to_the_review_and_its_job(explorer):
+    page = run(explorer.client.get("/monitor/search_reviews", params={"q": "gulvet"})).text
+    assert '<a href="/monitor/reviews/trustpilot~3Ac2">trustpilot:c2</a>' in page
+    assert '<a href="/monitor/jobs/hansen-vvs-aps~3AJ281">hansen-vvs-aps:J281</a>' in page
+    row = run(explorer.client.get("/monitor/reviews/trustpilot~3Ac2.json?_shape=objects")).json()
+    assert row["rows"][0]["author"] == "Kunde 281"
+    # The same ids on a table page are Datasette's own: foreign keys link there already, nothing doubled.
+    table = run(explorer.client.get("/monitor/matches")).text
+    assert table.count('href="/monitor/reviews/trustpilot~3Ac2"') == 1
 
 
 @pytest.mark.parametrize("typed,count", [
