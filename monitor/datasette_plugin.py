@@ -6,6 +6,8 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
+from datasette.utils import tilde_encode
+from markupsafe import Markup, escape
 
 LOCAL_USER = "local user"  # serving on 127.0.0.1 without a password: whoever sits at this machine
 
@@ -46,13 +48,9 @@ ROW_LINKS = {"review_id": "reviews", "job_id": "jobs"}
 def render_cell(value, column, table, database, datasette):
     """Review and job ids in query results link to their rows; links from review sites are untrusted:
     they open without handing over the page (noopener) or passing on rank (nofollow)."""
-    from markupsafe import Markup, escape
-
     if not isinstance(value, str):
         return None
     if table is None and column in ROW_LINKS and value:
-        from datasette.utils import tilde_encode
-
         href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
         return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     if value.startswith(("http://", "https://")) and " " not in value:

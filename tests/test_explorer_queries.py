@@ -209,3 +209,11 @@ def test_untrusted_text_is_escaped_and_links_are_nofollow(db, db_path, business_
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
     assert '<a href="javascript:' not in page.text
     assert '<a href="https://dk.trustpilot.com/reviews/abc" rel="nofollow noopener">' in page.text
+
+
+def test_no_markdown_rendering_even_for_markdown_named_columns(db, db_path, business_id):
+    save_reviews(db, [complaint(business_id, 0, START, "**fed** [klik](javascript:alert(1))")])
+    page = run(build_datasette(db_path, Config()).client.get(
+        "/monitor", params={"sql": "select body as body_markdown from reviews"})).text
+    assert "**fed** [klik](javascript:alert(1))" in page
+    assert "<strong>" not in page and 'href="javascript' not in page
