@@ -84,6 +84,10 @@ class JobIndex:
     """The jobs of one business, indexed by the keys reviews are blocked on, with what scoring needs."""
 
     jobs: list[dict[str, Any]]
+    # What matching reads for every candidate, in lists: forked workers then copy these few pages,
+    # not every job's dict (copy-on-write follows reference counts).
+    ids: list[str] = field(default_factory=list)
+    customers: list[str | None] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     started: list[int] = field(default_factory=list)
     keys: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
@@ -106,6 +110,8 @@ class JobIndex:
         surnames = []
         for position, job in enumerate(jobs):
             day = _day(job["completed_at"])
+            index.ids.append(job["id"])
+            index.customers.append(job.get("customer_name"))
             index.completed.append(day)
             index.started.append(_day(job.get("started_at")) or day)
             name = parse_name(job.get("customer_name"))
@@ -154,7 +160,7 @@ class JobIndex:
 
     def name_fit(self, author: str | None, position: int) -> tuple[float, str]:
         """How well a reviewer's name fits the job's customer, or the person its e-mail address names."""
-        fit = _name_similarity(author, self.jobs[position].get("customer_name"))
+        fit = _name_similarity(author, self.customers[position])
         alias = self.aliases[position]
         if alias is not None and fit[0] < 1.0:
             by_email = _name_similarity(author, alias)
@@ -290,7 +296,7 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
             if len(word) == 4 and word.isdigit():
                 found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if rejected:
-        return sorted(p for p in found if index.jobs[p]["id"] not in rejected)
+        return sorted(p for p in found if index.ids[p] not in rejected)
     return sorted(found)
 
 
@@ -437,19 +443,19 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     reasons: dict[str, Any] = {
         "candidates": len(found),
         "signals": {name: round(model.weights.get(name, 0.0) * value, 3) for name, value in best_f.items() if value},
-        "job": index.jobs[best]["id"],
+        "job": index.ids[best],
     }
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
         reasons["explained"] = explain(index, best, rv, best_f)
     runner_up = scored[1] if len(scored) > 1 else None
     if runner_up:
-        reasons["runner_up"] = {"job": index.jobs[runner_up[1]]["id"], "score": round(runner_up[0], 3)}
+        reasons["runner_up"] = {"job": index.ids[runner_up[1]], "score": round(runner_up[0], 3)}
     # Two close candidates that together are likely: the review is about one of them, a person picks.
     if runner_up and best_p - runner_up[0] < settings.margin and best_p + runner_up[0] >= settings.threshold:
-        return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "ambiguous", reasons)
+        return MatchResult(review["id"], index.ids[best], round(best_p, 4), "ambiguous", reasons)
     if best_p < settings.threshold:
         return MatchResult(review["id"], None, round(best_p, 4), "unmatched", reasons)
-    return MatchResult(review["id"], index.jobs[best]["id"], round(best_p, 4), "auto", reasons)
+    return MatchResult(review["id"], index.ids[best], round(best_p, 4), "auto", reasons)
 
 
 def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
