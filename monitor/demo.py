@@ -29,9 +29,10 @@ DOMAIN = "hansen-vvs.dk"
 PATTERN_CREW = "Kasper"
 PATTERN_JOB_TYPE = "Badeværelse"
 EXPORT_COLUMNS = {
-    "Ordrenr.": "job_id", "Kunde": "customer_name", "Adresse": "address", "Postnr.": "postcode", "By": "city",
-    "Opgavetype": "job_type", "Montør": "crew", "Materialer": "materials", "Startdato": "started_at",
-    "Afsluttet": "completed_at", "Fakturanr.": "invoice_no", "Beløb": "amount", "Forfald": "due_at", "Betalt": "paid_at",
+    "Ordrenr.": "job_id", "Kunde": "customer_name", "E-mail": "customer_email", "Adresse": "address",
+    "Postnr.": "postcode", "By": "city", "Opgavetype": "job_type", "Montør": "crew", "Materialer": "materials",
+    "Startdato": "started_at", "Afsluttet": "completed_at", "Fakturanr.": "invoice_no", "Beløb": "amount",
+    "Forfald": "due_at", "Betalt": "paid_at",
 }
 PRAISE = {
     "da": ["Super service og flot arbejde, kan varmt anbefales.", "Hurtig, venlig og ordentlig. Tak for hjælpen.",
