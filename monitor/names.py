@@ -57,7 +57,7 @@ _ROLE_MAILBOXES = {"info", "kontakt", "contact", "mail", "post", "admin", "offic
 
 @lru_cache(maxsize=100_000)
 def email_name(email: str | None) -> str | None:
-    """The person an e-mail address names: 'peter.hansen@holmbyg.dk' -> 'peter hansen'; None for 'ph1975@...' or 'info@...'."""
+    """The person an e-mail address names: 'peter.hansen@x.dk' -> 'peter hansen'; None for 'ph1975@' or 'info@'."""
     if not email or "@" not in email:
         return None
     local = fold(email.split("@", 1)[0])
