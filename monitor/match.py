@@ -417,13 +417,21 @@ def add_rivals(scored: list[tuple[int, dict[str, float]]], cheap: list[tuple[flo
             f["only_name_fit"] = 1.0
 
 
-@dataclass
+@dataclass(slots=True)
 class MatchResult:
     review_id: str
     job_id: str | None
     score: float
     status: str  # auto, ambiguous or unmatched
-    reasons: dict[str, Any]
+    reasons_json: str  # as matches.reasons stores it: made in the workers, a fifth of a dict's memory
+
+    @classmethod
+    def of(cls, review_id: str, job_id: str | None, score: float, status: str, reasons: dict[str, Any]) -> "MatchResult":
+        return cls(review_id, job_id, score, status, json.dumps(reasons, ensure_ascii=False, sort_keys=True))
+
+    @property
+    def reasons(self) -> dict[str, Any]:
+        return json.loads(self.reasons_json)
 
 
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
@@ -432,7 +440,7 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     rv = view(review)
     found = candidates(index, rv, set(rejected))
     if not found:
-        return MatchResult(review["id"], None, 0.0, "unmatched", {"candidates": 0})
+        return MatchResult.of(review["id"], None, 0.0, "unmatched", {"candidates": 0})
     author = review.get("author")
     cheap = [(index.name_fit(author, p)[0], rv.day - index.completed[p], p) for p in found]
     best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
@@ -452,10 +460,10 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
         reasons["runner_up"] = {"job": index.ids[runner_up[1]], "score": round(runner_up[0], 3)}
     # Two close candidates that together are likely: the review is about one of them, a person picks.
     if runner_up and best_p - runner_up[0] < settings.margin and best_p + runner_up[0] >= settings.threshold:
-        return MatchResult(review["id"], index.ids[best], round(best_p, 4), "ambiguous", reasons)
+        return MatchResult.of(review["id"], index.ids[best], round(best_p, 4), "ambiguous", reasons)
     if best_p < settings.threshold:
-        return MatchResult(review["id"], None, round(best_p, 4), "unmatched", reasons)
-    return MatchResult(review["id"], index.ids[best], round(best_p, 4), "auto", reasons)
+        return MatchResult.of(review["id"], None, round(best_p, 4), "unmatched", reasons)
+    return MatchResult.of(review["id"], index.ids[best], round(best_p, 4), "auto", reasons)
 
 
 def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
@@ -524,7 +532,7 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
             "SELECT id, author, author_location, title, body, reply_body, published_at, experienced_at "
             "FROM reviews WHERE business_id = ?", [business_id]) if r["id"] not in confirmed]
         results = match_all(reviews, jobs, settings=settings_by_business.get(business_id), rejected=rejected) if jobs else [
-            MatchResult(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews
+            MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews
         ]
         for result in results:
             totals[result.status] += 1

@@ -340,7 +340,7 @@ def save_matches(db: sqlite_utils.Database, results: list[Any], now: str | None 
                 "job_id": result.job_id,
                 "score": result.score,
                 "status": result.status,
-                "reasons": json.dumps(result.reasons, ensure_ascii=False, sort_keys=True),
+                "reasons": result.reasons_json,
             }
             old = stored.get(result.review_id)
             if old is not None and all(old[key] == row[key] for key in row):
