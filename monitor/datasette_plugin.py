@@ -52,7 +52,9 @@ def render_cell(value, column, table, database, datasette):
         return None
     if table is None and column in ROW_LINKS and value:
         href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
-        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+        # A job's id is "<business>:<job number>": the number is what the owner knows it by.
+        text = value.split(":", 1)[1] if column == "job_id" and ":" in value else value
+        return Markup(f'<a href="{escape(href)}" title="{escape(value)}">{escape(text)}</a>')
     if value.startswith(("http://", "https://")) and " " not in value:
         return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
     return None

@@ -103,8 +103,11 @@ def test_search_newest_first_with_snippet_and_job(explorer):
 
 def test_query_results_link_to_the_review_and_its_job(explorer):
     page = run(explorer.client.get("/monitor/search_reviews", params={"q": "gulvet"})).text
-    assert '<a href="/monitor/reviews/trustpilot~3Ac2">trustpilot:c2</a>' in page
-    assert '<a href="/monitor/jobs/hansen-vvs-aps~3AJ281">hansen-vvs-aps:J281</a>' in page
+    assert '<a href="/monitor/reviews/trustpilot~3Ac2" title="trustpilot:c2">trustpilot:c2</a>' in page
+    assert '<a href="/monitor/jobs/hansen-vvs-aps~3AJ281" title="hansen-vvs-aps:J281">J281</a>' in page
+    assert '<pre id="sql-query">' not in page and "_show_sql=1" in page  # the SQL waits behind a link
+    shown = run(explorer.client.get("/monitor/search_reviews", params={"q": "gulvet", "_show_sql": "1"})).text
+    assert '<pre id="sql-query">with hits as (' in shown
     row = run(explorer.client.get("/monitor/reviews/trustpilot~3Ac2.json?_shape=objects")).json()
     assert row["rows"][0]["author"] == "Kunde 281"
     # The same ids on a table page are Datasette's own: foreign keys link there already, nothing doubled.
