@@ -60,8 +60,8 @@ def email_name(email: str | None) -> str | None:
     """The person an e-mail address names: 'peter.hansen@x.dk' -> 'peter hansen'; None for 'ph1975@' or 'info@'."""
     if not email or "@" not in email:
         return None
-    local = fold(email.split("@", 1)[0])
-    parts = ["".join(ch for ch in part if ch.isalpha()) for part in re.split(r"[._\-+]", local)]
+    local = fold(email.split("@", 1)[0].split("+", 1)[0])  # jens.hansen+faktura@: the tag names nobody
+    parts = ["".join(ch for ch in part if ch.isalpha()) for part in re.split(r"[._\-]", local)]
     parts = [part for part in parts if part]
     if len(parts) < 2 or any(part in _ROLE_MAILBOXES for part in parts):
         return None

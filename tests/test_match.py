@@ -93,6 +93,8 @@ def test_reasons_explain_the_choice():
     ("peter.hansen@holmbyg.dk", "peter hansen"),
     ("Søren_Müller@example.de", "soeren mueller"),
     ("jens.h@example.dk", "jens h"),
+    ("jens.hansen+faktura@example.dk", "jens hansen"),
+    ("Jens.Hansen2@example.dk", "jens hansen"),
     ("ph1975@gmail.com", None),  # initials and a year: no name
     ("info@holmbyg.dk", None),  # the firm's mailbox
     ("faktura.holmbyg@example.dk", None),
