@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -50,6 +51,8 @@ def render_cell(value, column, table, database, datasette):
     they open without handing over the page (noopener) or passing on rank (nofollow)."""
     if not isinstance(value, str):
         return None
+    if column == "reasons" and value.startswith("{"):
+        return _reasons_in_words(value)
     if table is None and column in ROW_LINKS and value:
         href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
         # A job's id is "<business>:<job number>": the number is what the owner knows it by.
@@ -58,6 +61,28 @@ def render_cell(value, column, table, database, datasette):
     if value.startswith(("http://", "https://")) and " " not in value:
         return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
     return None
+
+
+REASONS_ORDER = ("name", "date", "experienced", "location", "job_type", "crew", "reference", "street", "rivals")
+
+
+def _reasons_in_words(reasons_json: str) -> Markup | None:
+    """A match's reasons as a person reads them: the signals in words, then the runner-up."""
+    try:
+        reasons = json.loads(reasons_json)
+    except ValueError:
+        return None
+    explained = reasons.get("explained") if isinstance(reasons, dict) else None
+    if not isinstance(explained, dict):
+        return None
+    order = {key: place for place, key in enumerate(REASONS_ORDER)}
+    keys = sorted(explained, key=lambda key: order.get(key, len(order)))  # stored with sorted keys
+    items = [f"<li>{escape(key)}: {escape(explained[key])}</li>" for key in keys]
+    runner_up = reasons.get("runner_up")
+    if isinstance(runner_up, dict):
+        items.append(f"<li>runner-up: {escape(runner_up.get('job'))} (score {escape(runner_up.get('score'))})</li>")
+    items.append(f"<li>candidates: {escape(reasons.get('candidates'))}</li>")
+    return Markup(f'<ul class="reasons">{"".join(items)}</ul>')
 
 
 SEARCH_QUERY = "search_reviews"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
@@ -113,6 +114,19 @@ def test_query_results_link_to_the_review_and_its_job(explorer):
     # The same ids on a table page are Datasette's own: foreign keys link there already, nothing doubled.
     table = run(explorer.client.get("/monitor/matches")).text
     assert table.count('href="/monitor/reviews/trustpilot~3Ac2"') == 1
+
+
+def test_match_reasons_read_as_words_and_stay_escaped(explorer, db):
+    page = run(explorer.client.get("/monitor/matches", params={"review_id": "trustpilot:c0"})).text
+    assert ('<ul class="reasons"><li>name: &#39;Kunde 241&#39; ~ &#39;Kunde 241&#39;: first name exact, surname exact</li>'
+            '<li>date: review 0 days after completion</li><li>candidates: 1</li></ul>') in page
+    hostile = json.dumps({"candidates": 2, "explained": {"name": "'<script>x()</script>' ~ 'Jens'"},
+                          "runner_up": {"job": "<b>J</b>", "score": 0.2}})
+    db.execute("UPDATE matches SET reasons = ? WHERE review_id = 'trustpilot:c1'", [hostile])
+    page = run(explorer.client.get("/monitor/matches", params={"review_id": "trustpilot:c1"})).text
+    assert "<script>x()" not in page and "<b>J</b>" not in page
+    assert "<li>name: &#39;&lt;script&gt;x()&lt;/script&gt;&#39; ~ &#39;Jens&#39;</li>" in page
+    assert "<li>runner-up: &lt;b&gt;J&lt;/b&gt; (score 0.2)</li>" in page
 
 
 @pytest.mark.parametrize("typed,count", [
