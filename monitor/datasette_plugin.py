@@ -82,7 +82,7 @@ def _reasons_in_words(reasons_json: str) -> Markup | None:
     if isinstance(runner_up, dict):
         items.append(f"<li>runner-up: {escape(runner_up.get('job'))} (score {escape(runner_up.get('score'))})</li>")
     items.append(f"<li>candidates: {escape(reasons.get('candidates'))}</li>")
-    return Markup(f'<ul class="reasons">{"".join(items)}</ul>')
+    return Markup(f'<ul class="reasons" style="min-width: 24em; margin: 0; padding-left: 1.1em">{"".join(items)}</ul>')
 
 
 SEARCH_QUERY = "search_reviews"

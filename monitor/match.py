@@ -191,7 +191,8 @@ def _crew(crew: str) -> frozenset[str]:
 
 @lru_cache(maxsize=10_000)
 def _categories(job_type: str) -> frozenset[str]:
-    return frozenset(job_type_words().find(tokens(job_type)))
+    # The firm's own job types name the job in whatever language: no word is a false friend there.
+    return frozenset(job_type_words().find(tokens(job_type), lang="export"))
 
 
 @lru_cache(maxsize=100_000)
@@ -255,7 +256,7 @@ def view(review: dict[str, Any]) -> ReviewView:
         word_set=set(words),
         text=" " + " ".join(words) + " ",
         location=fold(review.get("author_location") or ""),
-        categories=job_type_words().find(words),
+        categories=job_type_words().find(words, review.get("lang")),
     )
 
 
@@ -529,7 +530,7 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
         for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
             rejected[review_id].add(job_id)
         reviews = [r for r in db.query(
-            "SELECT id, author, author_location, title, body, reply_body, published_at, experienced_at "
+            "SELECT id, author, author_location, title, body, reply_body, lang, published_at, experienced_at "
             "FROM reviews WHERE business_id = ?", [business_id]) if r["id"] not in confirmed]
         results = match_all(reviews, jobs, settings=settings_by_business.get(business_id), rejected=rejected) if jobs else [
             MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews

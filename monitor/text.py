@@ -45,7 +45,9 @@ _INFLECTIONS = ("e", "en", "et", "er", "ene", "erne", "s", "es", "n")
 class WordCategories:
     """Which categories' words occur in a text: whole words, word starts, and inside compounds."""
 
-    def __init__(self, categories: dict[str, list[str]]):
+    def __init__(self, categories: dict[str, list[str]], not_words: dict[str, list[str]] | None = None):
+        # word -> languages in which it names none of the categories ("*": any)
+        self.not_words = {fold(word): frozenset(languages) for word, languages in (not_words or {}).items()}
         self.short: dict[str, set[str]] = {}
         prefixes = []
         for category, words in categories.items():
@@ -59,11 +61,16 @@ class WordCategories:
         self._regex = re.compile("|".join(re.escape(p) for p, _ in sorted(prefixes, key=lambda x: -len(x[0]))))
         self._of_word: dict[str, frozenset[str]] = {}  # texts repeat their words: each is looked at once
 
-    def find(self, words: list[str]) -> set[str]:
-        """Categories named by any of the folded `words`."""
+    def find(self, words: list[str], lang: str | None = None) -> set[str]:
+        """Categories named by any of the folded `words` of a text in `lang` (None: not known)."""
         found: set[str] = set()
         of_word = self._of_word
+        not_words = self.not_words
         for word in words:
+            if word in not_words:
+                languages = not_words[word]
+                if lang is None or lang in languages or "*" in languages:
+                    continue
             categories = of_word.get(word)
             if categories is None:
                 categories = self._word(word)
@@ -86,4 +93,6 @@ class WordCategories:
 
 @lru_cache(maxsize=1)
 def job_type_words() -> WordCategories:
-    return WordCategories({name: entry["words"] for name, entry in load_data("job_types.toml").items()})
+    data = load_data("job_types.toml")
+    not_words = data.get("not_job_words", {})
+    return WordCategories({name: entry["words"] for name, entry in data.items() if name != "not_job_words"}, not_words)

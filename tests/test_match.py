@@ -10,6 +10,7 @@ from monitor.match import JobIndex, Settings, candidates, features, match_all, n
 from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
+from monitor.text import job_type_words, tokens
 
 
 @pytest.mark.parametrize("reviewer,customer,score,reason", [
@@ -55,9 +56,25 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"body": "Det nye badeværelset er flot"})["job_type_same"] == 1.0
     assert signals({"body": "Das Badezimmer ist schön"})["job_type_same"] == 1.0
     assert signals({"body": "Taget er utæt"})["job_type_other"] == 1.0
+    assert "job_type_other" not in signals({"body": "Tak for hjælpen", "lang": "da"})  # Danish thanks, not a roof
+    assert signals({"body": "Nytt tak lekker", "lang": "nb"})["job_type_other"] == 1.0  # a Norwegian roof
     assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
     assert "within_30_days" not in signals({"published_at": "2026-12-20T10:00:00Z"})
+
+
+@pytest.mark.parametrize("text,lang,kinds", [
+    ("Tak for godt arbejde med badeværelset", "da", {"bathroom"}),  # Danish "tak" is thanks
+    ("Taket lekker etter regnet", "nb", {"roof"}),
+    ("Nytt tak på huset", "sv", {"roof"}),
+    ("Nytt tak på huset", None, set()),  # language unknown: a false friend says nothing
+    ("Really bad service", "en", set()),
+    ("Das Bad ist endlich fertig", "de", {"bathroom"}),
+    ("De varmeste anbefalinger herfra", "da", set()),
+    ("Ny varmepumpe", "da", {"heating"}),
+])
+def test_job_words_know_their_false_friends(text, lang, kinds):
+    assert job_type_words().find(tokens(text), lang) == kinds
 
 
 def test_commonness_counts_customers_the_name_as_written_fits():
