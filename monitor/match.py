@@ -17,6 +17,7 @@ import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -75,8 +76,12 @@ class Settings:
     margin: float = 0.15  # a runner-up this close, the two together above threshold, makes it ambiguous
 
 
-def _day(text: str | None) -> int | None:
-    return date.fromisoformat(text[:10]).toordinal() if text else None
+def _day(text: str) -> int:
+    return date.fromisoformat(text[:10]).toordinal()
+
+
+def _day_or_none(text: str | None) -> int | None:
+    return _day(text) if text else None
 
 
 @dataclass
@@ -92,8 +97,8 @@ class JobIndex:
     started: list[int] = field(default_factory=list)
     keys: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
     streets: list[str] = field(default_factory=list)
-    crews: list[set[str]] = field(default_factory=list)
-    categories: list[set[str]] = field(default_factory=list)
+    crews: list[frozenset[str]] = field(default_factory=list)
+    categories: list[frozenset[str]] = field(default_factory=list)
     references: list[set[str]] = field(default_factory=list)
     places: list[tuple[str, str]] = field(default_factory=list)
     surname_share: list[float] = field(default_factory=list)
@@ -113,7 +118,7 @@ class JobIndex:
             index.ids.append(job["id"])
             index.customers.append(job.get("customer_name"))
             index.completed.append(day)
-            index.started.append(_day(job.get("started_at")) or day)
+            index.started.append(_day_or_none(job.get("started_at")) or day)
             name = parse_name(job.get("customer_name"))
             surnames.append(name.last)
             street = _street(job.get("address") or "")
@@ -251,7 +256,7 @@ def view(review: dict[str, Any]) -> ReviewView:
         review=review,
         name=parse_name(review.get("author")),
         day=_day(review["published_at"]),
-        experienced=_day(review.get("experienced_at")),
+        experienced=_day_or_none(review.get("experienced_at")),
         words=words,
         word_set=set(words),
         text=" " + " ".join(words) + " ",
@@ -436,7 +441,7 @@ class MatchResult:
 
 
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
-                 rejected: set[str] = frozenset()) -> MatchResult:
+                 rejected: AbstractSet[str] = frozenset()) -> MatchResult:
     """The most likely job for one review, or why there is none."""
     rv = view(review)
     found = candidates(index, rv, set(rejected))
@@ -511,6 +516,7 @@ _SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]], list[dict[str, An
 
 
 def _match_range(bounds: tuple[int, int]) -> list[MatchResult]:
+    assert _SHARED is not None, "set by match_all before the workers fork"
     index, model, settings, rejected, reviews = _SHARED
     return [match_review(index, review, model, settings, rejected.get(review["id"], set()))
             for review in reviews[bounds[0]:bounds[1]]]
