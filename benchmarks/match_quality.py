@@ -3,7 +3,8 @@
     python benchmarks/match_quality.py            # evaluate the shipped model
     python benchmarks/match_quality.py --fit      # refit monitor/data/match_model.json, then evaluate
 
-The model is fitted on one world (seed 101) and evaluated on four others (seeds 202-505).
+The model is fitted on four worlds of different sizes (seeds 101-104), its threshold chosen on
+another (seed 999), and it is evaluated on four more (seeds 202-505).
 """
 
 from __future__ import annotations
@@ -12,43 +13,78 @@ import argparse
 import json
 from collections import Counter
 
-from monitor.match import (FEATURES, MODEL_PATH, JobIndex, Model, Settings, add_rivals, candidates, features,
-                           match_all, model_threshold, view)
+from monitor.match import (FEATURES, MODEL_PATH, JobIndex, Model, Settings, candidates, match_all, model_threshold,
+                           scored_candidates, view)
 from monitor.synthetic import generate
 
 
-def labelled_pairs(seed: int, jobs: int, reviews: int) -> tuple[list[list[float]], list[int]]:
-    """Every blocked candidate pair of a world, as features and 'is the true job'."""
+def labelled_reviews(seed: int, jobs: int, reviews: int) -> tuple[list[list[float]], list[tuple[int, int]]]:
+    """Each review's weighed candidates as feature rows, and per review (how many, which is the true job or -1)."""
     world = generate(seed=seed, jobs=jobs, reviews=reviews)
     index = JobIndex.build(world.jobs)
-    rows, labels = [], []
+    rows, choices = [], []
     for review in world.reviews:
         rv = view(review)
         found = candidates(index, rv, set())
-        cheap = [(index.name_fit(review.get("author"), p)[0], rv.day - index.completed[p], p) for p in found]
-        pairs = [(p, features(index, p, rv)) for p in found]
-        add_rivals(pairs, cheap)
-        for position, f in pairs:
+        pairs = scored_candidates(index, rv, found) if found else []
+        chosen = -1  # none of them: a never-customer, or a job blocking did not find
+        for number, (position, f) in enumerate(pairs):
             rows.append([f.get(name, 0.0) for name in FEATURES])
-            labels.append(int(world.truth[review["id"]] == index.jobs[position]["id"]))
-    return rows, labels
+            if index.ids[position] == world.truth[review["id"]]:
+                chosen = number
+        choices.append((len(pairs), chosen))
+    return rows, choices
 
 
-def fit(seed: int = 101) -> Model:
-    from sklearn.linear_model import LogisticRegression
+def conditional_logit(rows: list[list[float]], choices: list[tuple[int, int]], l2: float = 1.0) -> Model:
+    """Maximum likelihood of each review's true job among its candidates and 'none' (utility 0), L2-penalised."""
+    import numpy as np
+    from scipy.optimize import minimize
 
-    rows, labels = labelled_pairs(seed, jobs=10_000, reviews=10_000)
-    regression = LogisticRegression(C=1.0, max_iter=2000).fit(rows, labels)
-    model = Model(float(regression.intercept_[0]), {n: round(float(w), 4) for n, w in zip(FEATURES, regression.coef_[0])})
+    x = np.array(rows, dtype=float)
+    sizes = np.array([size for size, _ in choices])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    review_of_row = np.repeat(np.arange(len(choices)), sizes)
+    chosen_rows = np.array([start + chosen for start, (_, chosen) in zip(starts, choices) if chosen >= 0])
+
+    def loss(theta: "np.ndarray") -> tuple[float, "np.ndarray"]:
+        bias, weights = theta[0], theta[1:]
+        utility = np.clip(x @ weights + bias, -40, 40)
+        odds = np.exp(utility)
+        total = 1 + np.bincount(review_of_row, weights=odds, minlength=len(choices))
+        probability = odds / total[review_of_row]
+        log_likelihood = utility[chosen_rows].sum() - np.log(total).sum()
+        gradient_weights = x[chosen_rows].sum(0) - (probability[:, None] * x).sum(0) - l2 * weights
+        gradient_bias = len(chosen_rows) - probability.sum()
+        return -log_likelihood + 0.5 * l2 * weights @ weights, -np.concatenate([[gradient_bias], gradient_weights])
+
+    theta = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    return Model(round(float(theta[0]), 4), {name: round(float(w), 4) for name, w in zip(FEATURES, theta[1:])})
+
+
+# Businesses differ in size, and how often a name fits by chance grows with the history: fit on several sizes.
+FITTING_WORLDS = ((101, 10_000), (102, 5_000), (103, 2_500), (104, 2_500))  # (seed, jobs = reviews)
+
+
+def fit() -> Model:
+    rows: list[list[float]] = []
+    choices: list[tuple[int, int]] = []
+    for seed, size in FITTING_WORLDS:
+        world_rows, world_choices = labelled_reviews(seed, jobs=size, reviews=size)
+        rows += world_rows
+        choices += world_choices
+    model = conditional_logit(rows, choices)
     threshold = choose_threshold(model)
-    MODEL_PATH.write_text(json.dumps({"intercept": round(model.intercept, 4), "weights": model.weights,
-                                      "threshold": threshold,
-                                      "fitted_on": f"monitor.synthetic.generate(seed={seed}, jobs=10000, reviews=10000)",
+    MODEL_PATH.write_text(json.dumps({"intercept": model.intercept, "weights": model.weights, "threshold": threshold,
+                                      "fitted_on": [f"monitor.synthetic.generate(seed={seed}, jobs={size}, reviews={size})"
+                                                    for seed, size in FITTING_WORLDS],
                                       "threshold_chosen_on": f"seed {TUNING_SEED}: the lowest with precision >= 0.975 "
-                                                             "and never-customers unmatched >= 0.955",
-                                      "pairs": len(labels), "positives": sum(labels)}, indent=2) + "\n")
+                                                             "and never-customers unmatched >= 0.96",
+                                      "reviews": len(choices), "candidates": len(rows),
+                                      "with_true_candidate": sum(1 for _, chosen in choices if chosen >= 0)},
+                                     indent=2) + "\n")
     model_threshold.cache_clear()
-    print(f"fitted on {len(labels)} candidate pairs ({sum(labels)} true), threshold {threshold} -> {MODEL_PATH}")
+    print(f"fitted on {len(choices)} reviews with {len(rows)} candidates, threshold {threshold} -> {MODEL_PATH}")
     return model
 
 
@@ -57,10 +93,11 @@ TUNING_SEED = 999  # a world of its own for the threshold: neither the fitting w
 
 def choose_threshold(model: Model) -> float:
     """The lowest threshold (most recall) that keeps precision and never-customers unmatched above target."""
-    for step in range(10, 17):
+    for step in range(6, 17):
         threshold = step / 20
         figures = evaluate(TUNING_SEED, model, Settings(threshold=threshold))
-        if figures["precision"] >= 0.975 and figures["never_customers_unmatched"] >= 0.955:
+        # A point above the targets (0.97, 0.95): one world's share of never-customers moves by about that much.
+        if figures["precision"] >= 0.975 and figures["never_customers_unmatched"] >= 0.96:
             return threshold
     return 0.8
 

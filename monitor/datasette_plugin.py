@@ -63,7 +63,7 @@ def render_cell(value, column, table, database, datasette):
     return None
 
 
-REASONS_ORDER = ("name", "date", "experienced", "location", "job_type", "crew", "reference", "street", "rivals")
+REASONS_ORDER = ("name", "commonness", "date", "experienced", "location", "job_type", "crew", "reference", "street")
 
 
 def _reasons_in_words(reasons_json: str) -> Markup | None:

@@ -2,9 +2,13 @@
 
 Candidates are blocked by name keys, references in the text and postcode, each within
 a date window found by bisection, so cost grows with reviews, not reviews x jobs.
-Each candidate gets features; a logistic model fitted on labelled data
-(monitor/data/match_model.json, made by `benchmarks/match_quality.py --fit`)
-turns them into a probability. Pure functions here; run_matching reads and writes.
+Each candidate gets features in the form record linkage weighs evidence (which name
+form fits, how many customers would fit it by chance, how long after completion,
+what the text names); a conditional-logit model fitted on labelled data
+(monitor/data/match_model.json, made by `benchmarks/match_quality.py --fit`) weighs
+each review's candidates against each other and against "none of them, never a
+customer", so the scores of one review's candidates sum to at most 1.
+Pure functions here; run_matching reads and writes.
 """
 
 from __future__ import annotations
@@ -32,30 +36,44 @@ from monitor.text import fold, fold_word, job_type_words, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
-    "name", "name_full", "name_first_only", "name_surname_only", "before_start", "within_30_days", "within_120_days",
-    "over_365_days", "experienced_near", "experienced_far", "location", "job_type_same", "job_type_other", "crew",
-    "reference", "street", "rivals", "full_recent", "full_mid", "partial_recent", "common_surname", "only_name_fit",
-    "name_commonness", "surname_commonness", "surname_recent", "first_only_recent", "name_by_email",
+    # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
+    "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
+    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_by_email", "coincidences",
+    "coincidences_initial", "coincidences_one_name",
+    # days from completion to the review (one of these)
+    "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
+    "days_241_400", "days_over_400",
+    # what the review says or shows
+    "experienced_near", "experienced_far", "location", "job_type_same", "job_type_rarity", "job_type_other", "crew",
+    "reference", "street",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
-SCORED_CANDIDATES = 4  # full features only for the best few by name and date
+SCORED_CANDIDATES = 8  # full features only for the best few by name and date
 
 
 @dataclass(frozen=True)
 class Model:
+    """Weights on the log-odds of 'this review is about this job' against 'about none of the jobs'."""
+
     intercept: float
     weights: dict[str, float]
 
-    def probability(self, features: dict[str, float]) -> float:
+    def utility(self, features: dict[str, float]) -> float:
         weights = self.weights
         z = self.intercept
         for name, value in features.items():
             z += weights.get(name, 0.0) * value
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        return max(min(z, 40.0), -40.0)
+
+    def probabilities(self, candidate_features: list[dict[str, float]]) -> list[float]:
+        """P(the review is about each candidate): each against the others and against none of them."""
+        odds = [math.exp(self.utility(f)) for f in candidate_features]
+        total = 1.0 + sum(odds)
+        return [o / total for o in odds]
 
 
 @lru_cache(maxsize=1)
@@ -101,18 +119,18 @@ class JobIndex:
     categories: list[frozenset[str]] = field(default_factory=list)
     references: list[set[str]] = field(default_factory=list)
     places: list[tuple[str, str]] = field(default_factory=list)
-    surname_share: list[float] = field(default_factory=list)
-    surname_count: list[int] = field(default_factory=list)
+    persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
+    category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
     aliases: list[str | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
     reference_keys: set[str] = field(default_factory=set)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
+    _coincidences: dict[tuple[str, Name], float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
         index = cls(jobs)
         keys = index.keys
-        surnames = []
         for position, job in enumerate(jobs):
             day = _day(job["completed_at"])
             index.ids.append(job["id"])
@@ -120,7 +138,7 @@ class JobIndex:
             index.completed.append(day)
             index.started.append(_day_or_none(job.get("started_at")) or day)
             name = parse_name(job.get("customer_name"))
-            surnames.append(name.last)
+            index.persons.append(name)
             street = _street(job.get("address") or "")
             index.streets.append(street)
             index.crews.append(_crew(job.get("crew") or ""))
@@ -148,6 +166,11 @@ class JobIndex:
                 keys[("street", street)].append(entry)
             if postcode:
                 keys[("postcode", postcode)].append(entry)
+        category_counts: dict[str, int] = defaultdict(int)
+        for job_categories in index.categories:
+            for category in job_categories:
+                category_counts[category] += 1
+        index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
         for key, entries in keys.items():
             if len(entries) > 1:
                 entries.sort()
@@ -157,11 +180,29 @@ class JobIndex:
                 index.street_keys.add(key[1])
                 if " " in key[1]:
                     index.street_first_words.add(key[1].split(" ", 1)[0])
-        # How many other customers share the surname: a full-name match on Jensen says less than one on Friisdal.
-        counts = {last: len(keys.get(("last", last), ())) for last in set(surnames) if last}
-        index.surname_count = [counts.get(last, 0) for last in surnames]
-        index.surname_share = [math.log1p(max(count - 1, 0)) / _LOG_COMMON for count in index.surname_count]
         return index
+
+    def coincidences(self, level: str, person: Name) -> float:
+        """How many jobs' customers a name fitting `person` in this form would fit by chance:
+        a full-name fit on Jens Jensen says less than one on Mogens Friisdal."""
+        cached = self._coincidences.get((level, person))
+        if cached is not None:
+            return cached
+        keys, first, last = self.keys, person.first, person.last
+        if level == "company":
+            count = float(len(keys.get(("company", " ".join(person.words)), ())))
+        elif level == "first_only":
+            count = float(len(keys.get(("first", first), ())))
+        elif level in ("surname_only", "other_first_name"):
+            count = float(len(keys.get(("last", last), ())))
+        elif level == "surname_initial":
+            count = float(len(keys.get(("first+initial", first, last[:1]), ())))
+        elif level in ("first_initial", "initials"):
+            count = float(len(keys.get(("initial+last", first[:1], last), ())))
+        else:  # both names: first and surname drawn independently, as a stranger's would be
+            count = len(keys.get(("first", first), ())) * len(keys.get(("last", last), ())) / max(len(self.jobs), 1)
+        self._coincidences[(level, person)] = count
+        return count
 
     def name_fit(self, author: str | None, position: int) -> tuple[float, str]:
         """How well a reviewer's name fits the job's customer, or the person its e-mail address names."""
@@ -233,20 +274,6 @@ class ReviewView:
     text: str
     location: str
     categories: set[str]
-    name_count: int | None = None  # jobs whose customer fits the name as written; filled in per index
-
-
-def name_count(index: "JobIndex", name: Name) -> int:
-    """How many jobs have a customer the reviewer's name, as written, fits: the fewer, the more a fit says."""
-    if name.company:
-        return len(index.keys.get(("company", " ".join(name.words)), ()))
-    if not name.last:
-        return len(index.keys.get(("first", name.first), ())) + len(index.keys.get(("last", name.first), ()))
-    if name.last_is_initial:
-        return len(index.keys.get(("first+initial", name.first, name.last), ()))
-    if name.first_is_initial:
-        return len(index.keys.get(("initial+last", name.first, name.last), ()))
-    return len(index.keys.get(("full", name.first, name.last), ())) + len(index.keys.get(("full", name.last, name.first), ()))
 
 
 def view(review: dict[str, Any]) -> ReviewView:
@@ -288,8 +315,8 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
         if name.first_is_initial:
             strong += index.lookup(("initial+last", name.first, name.last), *wide, *cap)
         found.update(strong)
-        if not strong:  # a typo, a nickname, a spouse: look wider, but near in time
-            found.update(index.lookup(("first+initial", name.first, name.last[0]), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+        if not strong:  # a typo in the surname keeps its first letter; a nickname, a spouse: near in time
+            found.update(index.lookup(("first+initial", name.first, name.last[0]), *wide, MAX_WEAK_CANDIDATES, rv.day))
             found.update(index.lookup(("initial+last", name.first[0], name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
             found.update(index.lookup(("last", name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     elif name.first:
@@ -307,48 +334,24 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
 
 
 def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
-    """The signals that fired for one review-job pair, by name (absent ones are 0; rivals is added by match_review)."""
-    similarity, name_reason = index.name_fit(rv.review.get("author"), position)
+    """The evidence one review gives for one job, by name (absent signals are 0)."""
+    _, name_reason = index.name_fit(rv.review.get("author"), position)
+    f: dict[str, float] = {}
+    level = _name_level(name_reason)
+    if level is not None:
+        f[f"name_{level}"] = 1.0
+        by_email = name_reason.endswith("(e-mail address)")
+        if by_email:
+            f["name_by_email"] = 1.0
+        person = parse_name(index.aliases[position]) if by_email else index.persons[position]
+        # The more customers this name would fit by chance, the less a fit says (log of the expected count).
+        f[_COINCIDENCES[level]] = math.log(max(index.coincidences(level, person), 0.1))
     completed = index.completed[position]
     days = rv.day - completed
-    f: dict[str, float] = {}
-    if similarity:
-        f["name"] = similarity
-        if name_reason.endswith("(e-mail address)"):
-            f["name_by_email"] = 1.0
-    recent = 0 <= days <= 30
-    if similarity >= 0.95:
-        f["name_full"] = 1.0
-        if recent:
-            f["full_recent"] = 1.0
-        elif 30 < days <= 120:
-            f["full_mid"] = 1.0
-    elif similarity >= 0.5 and recent:
-        f["partial_recent"] = 1.0
-    if similarity >= 0.5:
-        if index.surname_share[position]:
-            f["common_surname"] = index.surname_share[position]
-        if rv.name_count is None:
-            rv.name_count = name_count(index, rv.name)
-        if rv.name_count:
-            f["name_commonness"] = math.log1p(rv.name_count) / _LOG_COMMON
-    if name_reason.startswith("first name only"):
-        f["name_first_only"] = 1.0
-        if recent:
-            f["first_only_recent"] = 1.0
-    elif name_reason in ("surname only", "same surname, other first name"):
-        f["name_surname_only"] = 1.0
-        f["surname_commonness"] = math.log1p(index.surname_count[position]) / _LOG_COMMON
-        if recent:
-            f["surname_recent"] = 1.0
     if rv.day < index.started[position] - 1:
         f["before_start"] = 1.0
-    if recent:
-        f["within_30_days"] = 1.0
-    elif 30 < days <= 120:
-        f["within_120_days"] = 1.0
-    elif days > 365:
-        f["over_365_days"] = 1.0
+    else:
+        f[_days_bucket(days)] = 1.0
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
         if offset <= 7:
@@ -359,8 +362,11 @@ def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]
     if (city and (city in rv.location or f" {city} " in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
     job_categories = index.categories[position]
-    if rv.categories & job_categories:
+    shared = rv.categories & job_categories
+    if shared:
         f["job_type_same"] = 1.0
+        # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
+        f["job_type_rarity"] = -math.log(min(index.category_share[category] for category in shared))
     elif rv.categories and job_categories:
         f["job_type_other"] = 1.0
     if index.crews[position] & rv.word_set:
@@ -373,7 +379,50 @@ def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]
     return f
 
 
-_LOG_COMMON = math.log(1000)
+_COINCIDENCES = {"first_only": "coincidences_one_name", "surname_only": "coincidences_one_name",
+                 "other_first_name": "coincidences_one_name", "surname_initial": "coincidences_initial",
+                 "first_initial": "coincidences_initial", "initials": "coincidences_initial"}
+_COINCIDENCES = defaultdict(lambda: "coincidences", _COINCIDENCES)
+
+
+def _days_bucket(days: int) -> str:
+    if days < 0:
+        return "during_job"
+    for limit, bucket in _DAY_BUCKETS:
+        if days <= limit:
+            return bucket
+    return "days_over_400"
+
+
+_DAY_BUCKETS = ((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"), (240, "days_121_240"),
+                (400, "days_241_400"))
+
+
+@lru_cache(maxsize=None)
+def _name_level(reason: str) -> str | None:
+    """The form in which a name fits, from name_similarity's reason: 'first name exact, surname initial' -> surname_initial."""
+    reason = reason.removesuffix(" (e-mail address)")
+    if reason in ("no name", "different name"):
+        return None
+    if reason == "company name":
+        return "company"
+    if reason.startswith("first name only"):
+        return "first_only"
+    if reason == "surname only":
+        return "surname_only"
+    if reason == "same surname, other first name":
+        return "other_first_name"
+    first_kind, last_kind = (part.split()[-1] for part in reason.split(", ")[:2])
+    if first_kind == last_kind == "initial":
+        return "initials"
+    if last_kind == "initial":
+        return "surname_initial"
+    if first_kind == "initial":
+        return "first_initial"
+    if reason.endswith("reversed"):
+        return "reversed"
+    exact = ("exact", "transliteration")
+    return "full" if first_kind in exact and last_kind in exact else "variant"
 
 
 @lru_cache(maxsize=500_000)
@@ -404,23 +453,10 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float])
         why["reference"] = f"quotes {', '.join(sorted(index.references[position] & rv.word_set))}"
     if f.get("street"):
         why["street"] = f"names the street {(job.get('address') or '').rsplit(' ', 1)[0]}"
-    if f.get("rivals"):
-        why["rivals"] = f"{round(math.expm1(f['rivals']))} other job(s) fit the name as well and are closer in time"
+    for name in ("coincidences", "coincidences_initial", "coincidences_one_name"):
+        if name in f:
+            why["commonness"] = f"the name would fit about {math.exp(f[name]):.1f} of the {len(index.jobs)} jobs by chance"
     return why
-
-
-def add_rivals(scored: list[tuple[int, dict[str, float]]], cheap: list[tuple[float, int, int]]) -> None:
-    """Rivals among all candidates (name score, days since completion, position): as good a name, closer in time."""
-    fitting = sum(1 for name, _, _ in cheap if name >= 0.5)
-    gap_of = {position: gap for _, gap, position in cheap}
-    for position, f in scored:
-        name, gap = f.get("name", 0.0), gap_of[position]
-        limit = gap if gap >= 0 else 10**6
-        closer = sum(1 for other_name, other_gap, _ in cheap if other_name >= name - 0.05 and 0 <= other_gap < limit)
-        if closer:
-            f["rivals"] = math.log1p(closer)
-        if fitting == 1 and name >= 0.5:
-            f["only_name_fit"] = 1.0
 
 
 @dataclass(slots=True)
@@ -440,6 +476,14 @@ class MatchResult:
         return json.loads(self.reasons_json)
 
 
+def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float]]]:
+    """The features of the few candidates worth weighing against each other: the best by name, then nearest in time."""
+    author = rv.review.get("author")
+    cheap = [(index.name_fit(author, p)[0], rv.day - index.completed[p], p) for p in found]
+    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
+    return [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
+
+
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
                  rejected: AbstractSet[str] = frozenset()) -> MatchResult:
     """The most likely job for one review, or why there is none."""
@@ -447,12 +491,9 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     found = candidates(index, rv, set(rejected))
     if not found:
         return MatchResult.of(review["id"], None, 0.0, "unmatched", {"candidates": 0})
-    author = review.get("author")
-    cheap = [(index.name_fit(author, p)[0], rv.day - index.completed[p], p) for p in found]
-    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
-    pairs = [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
-    add_rivals(pairs, cheap)
-    scored = sorted(((model.probability(f), position, f) for position, f in pairs), key=lambda item: (-item[0], item[1]))
+    pairs = scored_candidates(index, rv, found)
+    probabilities = model.probabilities([f for _, f in pairs])
+    scored = sorted(((p, position, f) for p, (position, f) in zip(probabilities, pairs)), key=lambda item: (-item[0], item[1]))
     best_p, best, best_f = scored[0]
     reasons: dict[str, Any] = {
         "candidates": len(found),

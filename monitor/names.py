@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from monitor.text import fold, load_data
 
@@ -93,6 +93,9 @@ def _same_word(a: str, b: str, spelling: float, nicknames: bool) -> str | None:
         if a in groups and groups.get(b) == groups[a]:
             return "nickname"
     if JaroWinkler.similarity(a, b) >= spelling and min(len(a), len(b)) >= 4:
+        return "spelling"
+    # One letter dropped or two swapped, the typo people make ('Jnsen'): Jaro-Winkler is low for short names.
+    if not nicknames and min(len(a), len(b)) >= 5 and OSA.distance(a, b, score_cutoff=1) <= 1:
         return "spelling"
     return None
 

@@ -119,6 +119,7 @@ def test_query_results_link_to_the_review_and_its_job(explorer):
 def test_match_reasons_read_as_words_and_stay_escaped(explorer, db):
     page = run(explorer.client.get("/monitor/matches", params={"review_id": "trustpilot:c0"})).text
     assert ('<ul class="reasons" style="min-width: 24em; margin: 0; padding-left: 1.1em"><li>name: &#39;Kunde 241&#39; ~ &#39;Kunde 241&#39;: first name exact, surname exact</li>'
+            '<li>commonness: the name would fit about 1.0 of the 400 jobs by chance</li>'
             '<li>date: review 0 days after completion</li><li>candidates: 1</li></ul>') in page
     hostile = json.dumps({"candidates": 2, "explained": {"name": "'<script>x()</script>' ~ 'Jens'"},
                           "runner_up": {"job": "<b>J</b>", "score": 0.2}})

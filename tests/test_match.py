@@ -6,7 +6,7 @@ import math
 import pytest
 
 from monitor import match as matching
-from monitor.match import JobIndex, Settings, candidates, features, match_all, name_count, run_matching, view
+from monitor.match import JobIndex, Model, Settings, candidates, features, match_all, run_matching, view
 from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
@@ -42,13 +42,12 @@ JOB = {
 def signals(review: dict) -> dict:
     index = JobIndex.build([JOB])
     base = {"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}
-    return {k: v for k, v in features(index, 0, view(base | review)).items() if v}
+    return features(index, 0, view(base | review))
 
 
 def test_text_signals_each_fire_on_their_own():
-    # One job in the index has this customer's name: log(1 + 1) / log(1000).
-    assert signals({}) == {"name": 1.0, "name_full": 1.0, "within_30_days": 1.0, "full_recent": 1.0,
-                           "name_commonness": pytest.approx(math.log(2) / math.log(1000))}
+    # One job, so the name fits one customer in one: log(1) coincidences.
+    assert signals({}) == {"name_full": 1.0, "coincidences": 0.0, "days_0_7": 1.0}
     assert signals({"body": "Kasper var super"})["crew"] == 1.0
     assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
     assert signals({"body": "Arbejdet på Rosenvænget tog tid"})["street"] == 1.0
@@ -59,8 +58,44 @@ def test_text_signals_each_fire_on_their_own():
     assert "job_type_other" not in signals({"body": "Tak for hjælpen", "lang": "da"})  # Danish thanks, not a roof
     assert signals({"body": "Nytt tak lekker", "lang": "nb"})["job_type_other"] == 1.0  # a Norwegian roof
     assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
+    assert signals({"experienced_at": "2026-07-01T00:00:00Z"})["experienced_far"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
-    assert "within_30_days" not in signals({"published_at": "2026-12-20T10:00:00Z"})
+    assert signals({"published_at": "2026-09-03T10:00:00Z"})["during_job"] == 1.0
+    assert signals({"published_at": "2026-09-20T10:00:00Z"})["days_8_30"] == 1.0
+    assert signals({"published_at": "2026-12-20T10:00:00Z"})["days_61_120"] == 1.0  # 106 days
+    assert signals({"published_at": "2027-12-20T10:00:00Z"})["days_over_400"] == 1.0
+
+
+@pytest.mark.parametrize("author,level", [
+    ("Mette Kristensen", "name_full"),
+    ("Kristensen Mette", "name_reversed"),
+    ("Mette Kristensn", "name_variant"),
+    ("Mette K.", "name_surname_initial"),
+    ("M. Kristensen", "name_first_initial"),
+    ("M. K.", "name_initials"),
+    ("Mette", "name_first_only"),
+    ("Kristensen", "name_surname_only"),
+    ("Anne Kristensen", "name_other_first_name"),
+])
+def test_each_name_form_is_a_signal_of_its_own(author, level):
+    found = signals({"author": author})
+    assert [name for name in found if name.startswith("name_")] == [level]
+
+
+def test_rarer_job_types_say_more():
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "job_type": kind}
+            for n, kind in enumerate(["Badeværelse", "Badeværelse", "Badeværelse", "Tagrenovering"])]
+    index = JobIndex.build(jobs)
+    review = view({"id": "r", "author": "Mette Kristensen", "body": "badeværelset og taget",
+                   "published_at": "2026-09-10", "lang": "da"})
+    assert features(index, 0, review)["job_type_rarity"] == pytest.approx(-math.log(3 / 4))
+    assert features(index, 3, review)["job_type_rarity"] == pytest.approx(-math.log(1 / 4))
+
+
+def test_two_word_typo_is_a_spelling_variant():
+    # Jaro-Winkler gives 'Jnsen' ~ 'Jensen' only 0.89: one dropped letter is caught as a typo.
+    assert name_similarity("Merete Jnsen", "Merete Jensen") == (pytest.approx(0.85), "first name exact, surname spelling")
+    assert name_similarity("Bo Lind", "Bo Lund")[1] == "different name"  # short names: one letter is another family
 
 
 @pytest.mark.parametrize("text,lang,kinds", [
@@ -77,17 +112,29 @@ def test_job_words_know_their_false_friends(text, lang, kinds):
     assert job_type_words().find(tokens(text), lang) == kinds
 
 
-def test_commonness_counts_customers_the_name_as_written_fits():
+def test_coincidences_count_the_customers_a_name_would_fit_by_chance():
     jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name} for n, name in enumerate(
         ["Mette Kristensen", "Mette Kristensen", "Mette Karlsen", "Jens Kristensen", "Mette"])]
     index = JobIndex.build(jobs)
-    assert name_count(index, parse_name("Mette Kristensen")) == 2
-    assert name_count(index, parse_name("Mette K.")) == 3
-    assert name_count(index, parse_name("M. Kristensen")) == 2
-    assert name_count(index, parse_name("Mette")) == 4
-    spouse = features(index, 3, view({"id": "r", "author": "Anne Kristensen", "published_at": "2026-09-10"}))
-    assert spouse["name_surname_only"] == 1.0 and spouse["surname_recent"] == 1.0
-    assert spouse["surname_commonness"] == pytest.approx(math.log(4) / math.log(1000))  # three Kristensen jobs
+
+    def coincidences(author: str, position: int = 0) -> dict[str, float]:
+        f = features(index, position, view({"id": "r", "author": author, "published_at": "2026-09-10"}))
+        return {name: value for name, value in f.items() if name.startswith("coincidences")}
+
+    # Four of five jobs are a Mette's, three a Kristensen's: a stranger has both names in 4 * 3 / 5 jobs.
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 5))}
+    assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(3))}
+    assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(2))}
+    assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(4))}
+    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(3))}  # a spouse
+
+
+def test_candidates_of_one_review_share_one_probability():
+    """Each candidate is weighed against the others and against 'none': utilities 1 and 0 give e/(2+e) and 1/(2+e)."""
+    model = Model(0.0, {"crew": 1.0})
+    assert model.probabilities([{"crew": 1.0}, {}]) == [pytest.approx(math.e / (2 + math.e)), pytest.approx(1 / (2 + math.e))]
+    assert model.probabilities([{}]) == [0.5]
+    assert model.utility({"crew": 100.0}) == 40.0  # bounded: exp() never overflows
 
 
 def test_reasons_explain_the_choice():
@@ -100,10 +147,13 @@ def test_reasons_explain_the_choice():
         "date": "review 15 days after completion",
         "job_type": "text is about bathroom like the job (Badeværelse)",
         "crew": "names the crew: kasper",
+        "commonness": "the name would fit about 2.0 of the 2 jobs by chance",
     }
     assert result.reasons["candidates"] == 2
     assert result.reasons["runner_up"]["job"] == "b:J-2"
-    assert set(result.reasons["signals"]) >= {"name", "crew", "job_type_same", "within_30_days"}
+    # Every job is a bathroom: the job type's rarity adds nothing and is not listed.
+    assert set(result.reasons["signals"]) == {"name_surname_initial", "coincidences_initial", "crew", "job_type_same",
+                                              "days_8_30"}
 
 
 @pytest.mark.parametrize("email,name", [
@@ -132,7 +182,7 @@ def test_company_contact_found_through_the_email_address():
     assert result.reasons["signals"]["name_by_email"] < 0  # weighed a little below the name on the invoice
     # A customer's own address adds nothing: the name on the job already says it.
     index = JobIndex.build([JOB | {"customer_email": "mette.kristensen@mail.dk"}])
-    assert index.aliases == [None] and name_count(index, parse_name("Mette Kristensen")) == 1
+    assert index.aliases == [None] and index.coincidences("full", parse_name("Mette Kristensen")) == 1.0
 
 
 def test_two_equal_candidates_are_ambiguous():
