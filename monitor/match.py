@@ -333,9 +333,10 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
     return sorted(found)
 
 
-def features(index: JobIndex, position: int, rv: ReviewView) -> dict[str, float]:
+def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | None = None) -> dict[str, float]:
     """The evidence one review gives for one job, by name (absent signals are 0)."""
-    _, name_reason = index.name_fit(rv.review.get("author"), position)
+    if name_reason is None:
+        name_reason = index.name_fit(rv.review.get("author"), position)[1]
     f: dict[str, float] = {}
     level = _name_level(name_reason)
     if level is not None:
@@ -479,9 +480,11 @@ class MatchResult:
 def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float]]]:
     """The features of the few candidates worth weighing against each other: the best by name, then nearest in time."""
     author = rv.review.get("author")
-    cheap = [(index.name_fit(author, p)[0], rv.day - index.completed[p], p) for p in found]
-    best_first = sorted(cheap, key=lambda item: (-item[0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
-    return [(position, features(index, position, rv)) for _, _, position in best_first[:SCORED_CANDIDATES]]
+    fits = [(index.name_fit(author, p), rv.day - index.completed[p], p) for p in found]
+    if len(fits) > SCORED_CANDIDATES:
+        fits.sort(key=lambda item: (-item[0][0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
+        del fits[SCORED_CANDIDATES:]
+    return [(position, features(index, position, rv, fit[1])) for fit, _, position in fits]
 
 
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
