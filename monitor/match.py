@@ -122,7 +122,9 @@ class JobIndex:
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
     aliases: list[str | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
-    reference_keys: set[str] = field(default_factory=set)
+    # Order and invoice numbers, each naming one job or a few: kept out of `keys`, whose 100,000
+    # one-entry tuple keys cost a third of the build.
+    by_reference: dict[str, list[int]] = field(default_factory=dict)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     _coincidences: dict[tuple[str, Name], float] = field(default_factory=dict)
@@ -161,7 +163,7 @@ class JobIndex:
                     if key not in name_keys:
                         keys[key].append(entry)
             for reference in references:
-                keys[("ref", reference)].append(entry)
+                index.by_reference.setdefault(reference, []).append(position)
             if street:
                 keys[("street", street)].append(entry)
             if postcode:
@@ -174,9 +176,7 @@ class JobIndex:
         for key, entries in keys.items():
             if len(entries) > 1:
                 entries.sort()
-            if key[0] == "ref":
-                index.reference_keys.add(key[1])
-            elif key[0] == "street":
+            if key[0] == "street":
                 index.street_keys.add(key[1])
                 if " " in key[1]:
                     index.street_first_words.add(key[1].split(" ", 1)[0])
@@ -298,8 +298,8 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
     narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
     found: set[int] = set()
     name = rv.name
-    for word in rv.word_set & index.reference_keys:  # order and invoice numbers written in the text
-        found.update(index.lookup(("ref", word), *wide, MAX_STRONG_CANDIDATES, rv.day))
+    for word in rv.word_set & index.by_reference.keys():  # order and invoice numbers written in the text
+        found.update(p for p in index.by_reference[word][:MAX_STRONG_CANDIDATES] if wide[0] <= index.completed[p] <= wide[1])
     phrases = rv.word_set
     if index.street_first_words:  # "Gammel Kongevej": pairs of words, only where a street's first word occurs
         words = rv.words

@@ -211,6 +211,14 @@ def test_score_is_calibrated_on_unseen_data():
     assert rate["low"] <= 0.3
 
 
+def test_an_invoice_number_in_the_text_finds_the_job_whatever_the_name():
+    old = JOB | {"id": "b:J-2", "job_id": "J-2", "invoice_no": "F-1000", "completed_at": "2023-01-10", "started_at": "2023-01-09"}
+    index = JobIndex.build([JOB, old])
+    review = {"id": "r", "author": "Ukendt", "published_at": "2026-09-20T10:00:00Z"}
+    assert candidates(index, view(review | {"body": "Faktura F-2211 er betalt"}), set()) == [0]
+    assert candidates(index, view(review | {"body": "Faktura F-1000"}), set()) == []  # three years before the review
+
+
 def test_blocking_bounds_candidates_for_common_names():
     world = generate(seed=9, jobs=20000, reviews=500)
     index = JobIndex.build(world.jobs)
