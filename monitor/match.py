@@ -52,7 +52,7 @@ WINDOW_AFTER = 14  # a review written while the job is still going on
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
-SCORED_CANDIDATES = 8  # full features only for the best few by name and date
+SCORED_CANDIDATES = 8  # weighed against each other: the best few by name, then nearest in time
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,8 @@ class JobIndex:
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
     aliases: list[str | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
-    # Order and invoice numbers, each naming one job or a few: kept out of `keys`, whose 100,000
-    # one-entry tuple keys cost a third of the build.
+    # Order and invoice numbers, each naming one job or a few: kept out of `keys`, where 100,000
+    # one-entry tuple keys made the build about a tenth slower.
     by_reference: dict[str, list[int]] = field(default_factory=dict)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
@@ -346,7 +346,7 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
             f["name_by_email"] = 1.0
         person = parse_name(index.aliases[position]) if by_email else index.persons[position]
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
-        f[_COINCIDENCES[level]] = math.log(max(index.coincidences(level, person), 0.1))
+        f[_COINCIDENCES.get(level, "coincidences")] = math.log(max(index.coincidences(level, person), 0.1))
     completed = index.completed[position]
     days = rv.day - completed
     if rv.day < index.started[position] - 1:
@@ -380,10 +380,10 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     return f
 
 
+# Which weight a chance count gets, by name form (both names: "coincidences").
 _COINCIDENCES = {"first_only": "coincidences_one_name", "surname_only": "coincidences_one_name",
                  "other_first_name": "coincidences_one_name", "surname_initial": "coincidences_initial",
                  "first_initial": "coincidences_initial", "initials": "coincidences_initial"}
-_COINCIDENCES = defaultdict(lambda: "coincidences", _COINCIDENCES)
 
 
 def _days_bucket(days: int) -> str:
