@@ -18,6 +18,7 @@ import gc
 import json
 import math
 import multiprocessing
+import operator
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.names import Name, email_name, name_similarity, parse_name
+from monitor.names import Name, email_name, names_alike, parse_name
 from monitor.text import fold, fold_word, job_type_words, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
@@ -61,12 +62,14 @@ class Model:
 
     intercept: float
     weights: dict[str, float]
+    _weight_of: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every feature has a weight (0 if the model has none): utility then sums in C, no lookups with defaults.
+        object.__setattr__(self, "_weight_of", defaultdict(float, self.weights).__getitem__)
 
     def utility(self, features: dict[str, float]) -> float:
-        weights = self.weights
-        z = self.intercept
-        for name, value in features.items():
-            z += weights.get(name, 0.0) * value
+        z = self.intercept + sum(map(operator.mul, map(self._weight_of, features), features.values()))
         return max(min(z, 40.0), -40.0)
 
     def probabilities(self, candidate_features: list[dict[str, float]]) -> list[float]:
@@ -113,7 +116,8 @@ class JobIndex:
     customers: list[str | None] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     started: list[int] = field(default_factory=list)
-    keys: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    # Name, street and postcode keys -> positions of their jobs in order of completion (then position).
+    keys: dict[tuple[str, ...], list[int]] = field(default_factory=lambda: defaultdict(list))
     streets: list[str] = field(default_factory=list)
     crews: list[frozenset[str]] = field(default_factory=list)
     categories: list[frozenset[str]] = field(default_factory=list)
@@ -121,18 +125,18 @@ class JobIndex:
     places: list[tuple[str, str]] = field(default_factory=list)
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
-    aliases: list[str | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
+    aliases: list[Name | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
     # Order and invoice numbers, each naming one job or a few: kept out of `keys`, where 100,000
     # one-entry tuple keys made the build about a tenth slower.
     by_reference: dict[str, list[int]] = field(default_factory=dict)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
-    _coincidences: dict[tuple[str, Name], float] = field(default_factory=dict)
+    _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
         index = cls(jobs)
-        keys = index.keys
+        keys_of_job: list[list[tuple[str, ...]]] = []
         for position, job in enumerate(jobs):
             day = _day(job["completed_at"])
             index.ids.append(job["id"])
@@ -149,33 +153,32 @@ class JobIndex:
             index.references.append(references)
             postcode = str(job.get("postcode") or "").strip()
             index.places.append((fold_word(job.get("city") or ""), postcode))
-            entry = (day, position)
-            name_keys = _name_keys(name)
-            for key in name_keys:
-                keys[key].append(entry)
+            job_keys = list(_name_keys(name))
             # A company's contact person, or the partner who booked, writes the review under their own name.
-            alias = email_name(job.get("customer_email"))
-            if alias is not None and parse_name(alias).words == name.words:
+            alias = parse_name(email_name(job.get("customer_email")))
+            if not alias.words or alias.words == name.words:
                 alias = None
             index.aliases.append(alias)
             if alias is not None:
-                for key in _name_keys(parse_name(alias)):
-                    if key not in name_keys:
-                        keys[key].append(entry)
+                job_keys += [key for key in _name_keys(alias) if key not in job_keys]
             for reference in references:
                 index.by_reference.setdefault(reference, []).append(position)
             if street:
-                keys[("street", street)].append(entry)
+                job_keys.append(("street", street))
             if postcode:
-                keys[("postcode", postcode)].append(entry)
+                job_keys.append(("postcode", postcode))
+            keys_of_job.append(job_keys)
+        # Filled in order of completion, each key's jobs are sorted by day with no sort of their own.
+        keys = index.keys
+        for position in sorted(range(len(jobs)), key=index.completed.__getitem__):
+            for key in keys_of_job[position]:
+                keys[key].append(position)
         category_counts: dict[str, int] = defaultdict(int)
         for job_categories in index.categories:
             for category in job_categories:
                 category_counts[category] += 1
         index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
-        for key, entries in keys.items():
-            if len(entries) > 1:
-                entries.sort()
+        for key in keys:
             if key[0] == "street":
                 index.street_keys.add(key[1])
                 if " " in key[1]:
@@ -185,9 +188,6 @@ class JobIndex:
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
         a full-name fit on Jens Jensen says less than one on Mogens Friisdal."""
-        cached = self._coincidences.get((level, person))
-        if cached is not None:
-            return cached
         keys, first, last = self.keys, person.first, person.last
         if level == "company":
             count = float(len(keys.get(("company", " ".join(person.words)), ())))
@@ -201,33 +201,45 @@ class JobIndex:
             count = float(len(keys.get(("initial+last", first[:1], last), ())))
         else:  # both names: first and surname drawn independently, as a stranger's would be
             count = len(keys.get(("first", first), ())) * len(keys.get(("last", last), ())) / max(len(self.jobs), 1)
-        self._coincidences[(level, person)] = count
         return count
 
-    def name_fit(self, author: str | None, position: int) -> tuple[float, str]:
+    def log_coincidences(self, level: str, person: Name) -> float:
+        """log(coincidences), floored at 0.1 expected fits; cached: customers and their names come back."""
+        key = (level, person.words)  # a tuple of strings hashes in C; a Name would hash in Python
+        logged = self._log_coincidences.get(key)
+        if logged is None:
+            logged = self._log_coincidences[key] = math.log(max(self.coincidences(level, person), 0.1))
+        return logged
+
+    def name_fit(self, rv: "ReviewView", position: int) -> tuple[float, str]:
         """How well a reviewer's name fits the job's customer, or the person its e-mail address names."""
-        fit = _name_similarity(author, self.customers[position])
+        name, person = rv.name, self.persons[position]
+        # A third of all candidates: the same first name and surname. Answered without a call.
+        if person.last and name.last == person.last and name.first == person.first and not (name.company or person.company):
+            return _EXACT_FIT
+        fit = names_alike(name, person)
         alias = self.aliases[position]
         if alias is not None and fit[0] < 1.0:
-            by_email = _name_similarity(author, alias)
+            by_email = names_alike(name, alias)
             if by_email[0] > fit[0]:
                 return by_email[0], f"{by_email[1]} (e-mail address)"
         return fit
 
     def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
         """Jobs under `key` completed within [low, high]; the `limit` nearest to `around` for weak keys."""
-        entries = self.keys.get(key)
-        if not entries:
+        positions = self.keys.get(key)
+        if not positions:
             return []
-        start = bisect.bisect_left(entries, (low, -1))
-        end = bisect.bisect_right(entries, (high, len(self.jobs)))
+        day_of = self.completed.__getitem__
+        start = bisect.bisect_left(positions, low, key=day_of)
+        end = bisect.bisect_right(positions, high, start, key=day_of)
         if limit is None or end - start <= limit:
-            return [position for _, position in entries[start:end]]
-        # The `limit` entries nearest to `around` lie within `limit` places of it on either side.
-        middle = bisect.bisect_left(entries, (around, -1), start, end)
-        nearby = entries[max(start, middle - limit):min(end, middle + limit)]
-        nearby.sort(key=lambda entry: abs(around - entry[0]))
-        return [position for _, position in nearby[:limit]]
+            return positions[start:end]
+        # The `limit` jobs nearest to `around` lie within `limit` places of it on either side.
+        middle = bisect.bisect_left(positions, around, start, end, key=day_of)
+        nearby = positions[max(start, middle - limit):min(end, middle + limit)]
+        nearby.sort(key=lambda position: abs(around - day_of(position)))
+        return nearby[:limit]
 
 
 @lru_cache(maxsize=10_000)
@@ -336,23 +348,25 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
 def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | None = None) -> dict[str, float]:
     """The evidence one review gives for one job, by name (absent signals are 0)."""
     if name_reason is None:
-        name_reason = index.name_fit(rv.review.get("author"), position)[1]
+        name_reason = index.name_fit(rv, position)[1]
     f: dict[str, float] = {}
-    level = _name_level(name_reason)
-    if level is not None:
+    form = _name_form(name_reason)
+    if form is not None:
+        level, by_email = form
         f[f"name_{level}"] = 1.0
-        by_email = name_reason.endswith("(e-mail address)")
         if by_email:
             f["name_by_email"] = 1.0
-        person = parse_name(index.aliases[position]) if by_email else index.persons[position]
+        person = index.aliases[position] if by_email else index.persons[position]
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
-        f[_COINCIDENCES.get(level, "coincidences")] = math.log(max(index.coincidences(level, person), 0.1))
+        f[_COINCIDENCES.get(level, "coincidences")] = index.log_coincidences(level, person)
     completed = index.completed[position]
     days = rv.day - completed
     if rv.day < index.started[position] - 1:
         f["before_start"] = 1.0
+    elif days < 0:
+        f["during_job"] = 1.0
     else:
-        f[_days_bucket(days)] = 1.0
+        f[_DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400"] = 1.0
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
         if offset <= 7:
@@ -363,17 +377,19 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     if (city and (city in rv.location or f" {city} " in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
     job_categories = index.categories[position]
-    shared = rv.categories & job_categories
-    if shared:
-        f["job_type_same"] = 1.0
-        # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
-        f["job_type_rarity"] = -math.log(min(index.category_share[category] for category in shared))
-    elif rv.categories and job_categories:
-        f["job_type_other"] = 1.0
-    if index.crews[position] & rv.word_set:
-        f["crew"] = 1.0
-    if index.references[position] & rv.word_set:
-        f["reference"] = 1.0
+    if rv.categories and job_categories:
+        shared = rv.categories & job_categories
+        if shared:
+            f["job_type_same"] = 1.0
+            # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
+            f["job_type_rarity"] = -math.log(min(map(index.category_share.__getitem__, shared)))
+        else:
+            f["job_type_other"] = 1.0
+    if rv.word_set:
+        if not index.crews[position].isdisjoint(rv.word_set):
+            f["crew"] = 1.0
+        if not rv.word_set.isdisjoint(index.references[position]):
+            f["reference"] = 1.0
     street = index.streets[position]
     if street and f" {street} " in rv.text:
         f["street"] = 1.0
@@ -386,17 +402,24 @@ _COINCIDENCES = {"first_only": "coincidences_one_name", "surname_only": "coincid
                  "first_initial": "coincidences_initial", "initials": "coincidences_initial"}
 
 
-def _days_bucket(days: int) -> str:
-    if days < 0:
-        return "during_job"
-    for limit, bucket in _DAY_BUCKETS:
-        if days <= limit:
-            return bucket
-    return "days_over_400"
+def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
+    bands: list[str] = []
+    for limit, band in limits:
+        bands += [band] * (limit + 1 - len(bands))
+    return bands
 
 
-_DAY_BUCKETS = ((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"), (240, "days_121_240"),
-                (400, "days_241_400"))
+# The band of each number of days from completion to the review, 0-400: a list read for every candidate.
+_DAY_BUCKETS = _day_bands(((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"),
+                           (240, "days_121_240"), (400, "days_241_400")))
+_EXACT_FIT = (1.0, "first name exact, surname exact")
+
+
+@lru_cache(maxsize=None)
+def _name_form(reason: str) -> tuple[str, bool] | None:
+    """The name form a reason names, and whether the fit is by e-mail address."""
+    level = _name_level(reason)
+    return None if level is None else (level, reason.endswith("(e-mail address)"))
 
 
 @lru_cache(maxsize=None)
@@ -426,16 +449,11 @@ def _name_level(reason: str) -> str | None:
     return "full" if first_kind in exact and last_kind in exact else "variant"
 
 
-@lru_cache(maxsize=500_000)
-def _name_similarity(author: str | None, customer: str | None) -> tuple[float, str]:
-    return name_similarity(author, customer)
-
-
 def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]) -> dict[str, str]:
     """Each signal that fired, in words, for the reasons a person reads."""
     job = index.jobs[position]
     days = rv.day - index.completed[position]
-    fit = index.name_fit(rv.review.get("author"), position)[1]
+    fit = index.name_fit(rv, position)[1]
     named = job.get("customer_email") if fit.endswith("(e-mail address)") else job.get("customer_name")
     why = {"name": f"{rv.review.get('author')!r} ~ {named!r}: {fit}"}
     why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f.get("before_start")
@@ -460,6 +478,10 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float])
     return why
 
 
+# One encoder for all: json.dumps with options builds a new encoder at every call.
+_reasons_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 @dataclass(slots=True)
 class MatchResult:
     review_id: str
@@ -470,7 +492,7 @@ class MatchResult:
 
     @classmethod
     def of(cls, review_id: str, job_id: str | None, score: float, status: str, reasons: dict[str, Any]) -> "MatchResult":
-        return cls(review_id, job_id, score, status, json.dumps(reasons, ensure_ascii=False, sort_keys=True))
+        return cls(review_id, job_id, score, status, _reasons_json(reasons))
 
     @property
     def reasons(self) -> dict[str, Any]:
@@ -479,8 +501,7 @@ class MatchResult:
 
 def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float]]]:
     """The features of the few candidates worth weighing against each other: the best by name, then nearest in time."""
-    author = rv.review.get("author")
-    fits = [(index.name_fit(author, p), rv.day - index.completed[p], p) for p in found]
+    fits = [(index.name_fit(rv, p), rv.day - index.completed[p], p) for p in found]
     if len(fits) > SCORED_CANDIDATES:
         fits.sort(key=lambda item: (-item[0][0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
         del fits[SCORED_CANDIDATES:]
@@ -538,7 +559,7 @@ def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: 
                 parts = pool.map(_match_range, ranges)
         finally:
             _SHARED = None
-        return [result for part in parts for result in part]
+        return [MatchResult(*fields) for part in parts for fields in part]
 
 
 @contextmanager
@@ -559,11 +580,14 @@ PARALLEL_FROM = 20_000
 _SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]], list[dict[str, Any]]] | None = None
 
 
-def _match_range(bounds: tuple[int, int]) -> list[MatchResult]:
+def _match_range(bounds: tuple[int, int]) -> list[tuple[str, str | None, float, str, str]]:
+    """One worker's share of the reviews. Results travel back as plain tuples: pickling 100,000
+    dataclass instances took a second, tuples take a few hundredths."""
     assert _SHARED is not None, "set by match_all before the workers fork"
     index, model, settings, rejected, reviews = _SHARED
-    return [match_review(index, review, model, settings, rejected.get(review["id"], set()))
-            for review in reviews[bounds[0]:bounds[1]]]
+    results = [match_review(index, review, model, settings, rejected.get(review["id"], set()))
+               for review in reviews[bounds[0]:bounds[1]]]
+    return [(r.review_id, r.job_id, r.score, r.status, r.reasons_json) for r in results]
 
 
 def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:

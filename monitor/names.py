@@ -118,7 +118,11 @@ _LAST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "spelling": 0.85, "initia
 
 def name_similarity(reviewer: str | None, customer: str | None) -> tuple[float, str]:
     """A 0-1 likeness of a review's display name to a job's customer name, and the reason in words."""
-    r, c = parse_name(reviewer), parse_name(customer)
+    return names_alike(parse_name(reviewer), parse_name(customer))
+
+
+def names_alike(r: Name, c: Name) -> tuple[float, str]:
+    """name_similarity of names already parsed (matching keeps them parsed)."""
     if not r.words or not c.words:
         return 0.0, "no name"
     if r.words == c.words and len(r.words) > 1:  # the common case, and the cheapest
@@ -127,25 +131,26 @@ def name_similarity(reviewer: str | None, customer: str | None) -> tuple[float, 
         similarity = JaroWinkler.similarity(" ".join(r.words), " ".join(c.words))
         if similarity >= 0.9:
             return 0.95, "company name"
-    best = _in_order(r.first, r.last, c.first, c.last, False)
-    if len(r.words) > 1 and best[0] < 0.97:  # a reversed reading scores at most 0.97
-        reversed_reading = _in_order(r.words[-1], r.words[0], c.first, c.last, True)
-        if reversed_reading[0] > best[0]:
-            best = reversed_reading
+    if not r.last:  # one word: a first name only, or a surname only
+        first_kind = same_first_name(r.first, c.first)
+        if first_kind:
+            return 0.5 * _FIRST_WEIGHT[first_kind], f"first name only ({first_kind})"
+        if same_last_name(r.first, c.last) in ("exact", "transliteration"):
+            return 0.35, "surname only"
+        return 0.0, "different name"
+    best = _fit(same_first_name(r.first, c.first), same_last_name(r.last, c.last), False)
+    if best[0] < 0.97:  # a reversed reading ('Hansen Jens') scores at most 0.97
+        last_kind = same_last_name(r.first, c.last)  # nothing without the first word as a surname: asked first
+        if last_kind:
+            reversed_reading = _fit(same_first_name(r.last, c.first), last_kind, True)
+            if reversed_reading[0] > best[0]:
+                best = reversed_reading
     return best
 
 
-@lru_cache(maxsize=200_000)  # a few hundred first names, a few thousand surnames: the same pairs recur
-def _in_order(first: str, last: str, customer_first: str, customer_last: str, reversed_order: bool) -> tuple[float, str]:
-    """The likeness of a reviewer's (first, last) to a customer's, read in one order."""
-    first_kind = same_first_name(first, customer_first)
-    if not last:  # one word: a first name only, or a surname only
-        if first_kind:
-            return 0.5 * _FIRST_WEIGHT[first_kind], f"first name only ({first_kind})"
-        if not reversed_order and same_last_name(first, customer_last) in ("exact", "transliteration"):
-            return 0.35, "surname only"
-        return 0.0, "different name"
-    last_kind = same_last_name(last, customer_last)
+@lru_cache(maxsize=None)  # a few dozen combinations of kinds
+def _fit(first_kind: str | None, last_kind: str | None, reversed_order: bool) -> tuple[float, str]:
+    """The likeness of a two-word name from how its first name and surname each fit, read in one order."""
     if first_kind and last_kind:
         score = 0.3 if first_kind == last_kind == "initial" else _FIRST_WEIGHT[first_kind] * _LAST_WEIGHT[last_kind]
         reason = f"first name {first_kind}, surname {last_kind}" + (", reversed" if reversed_order else "")
