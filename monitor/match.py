@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -105,6 +105,20 @@ def _day_or_none(text: str | None) -> int | None:
     return _day(text) if text else None
 
 
+class JobFacts(NamedTuple):
+    """What scoring reads of one job: unpacked at once for each candidate."""
+
+    completed: int  # days (ordinal)
+    started: int
+    city: str  # folded
+    city_in_text: str  # " city ", as it stands among a review's words
+    postcode: str
+    categories: frozenset[str]  # kinds of work
+    crew: frozenset[str]  # folded names
+    references: set[str]  # job and invoice numbers, folded
+    street_in_text: str  # " gammel kongevej ", or "" for no address
+
+
 @dataclass
 class JobIndex:
     """The jobs of one business, indexed by the keys reviews are blocked on, with what scoring needs."""
@@ -115,14 +129,10 @@ class JobIndex:
     ids: list[str] = field(default_factory=list)
     customers: list[str | None] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
-    started: list[int] = field(default_factory=list)
-    # Name, street and postcode keys -> positions of their jobs in order of completion (then position).
-    keys: dict[tuple[str, ...], list[int]] = field(default_factory=lambda: defaultdict(list))
-    streets: list[str] = field(default_factory=list)
-    crews: list[frozenset[str]] = field(default_factory=list)
-    categories: list[frozenset[str]] = field(default_factory=list)
-    references: list[set[str]] = field(default_factory=list)
-    places: list[tuple[str, str]] = field(default_factory=list)
+    facts: list[JobFacts] = field(default_factory=list)
+    # Name, street and postcode keys -> the completion days and positions of their jobs, in order of
+    # completion (then position): two lists, so that bisection compares plain ints.
+    keys: dict[tuple[str, ...], tuple[list[int], list[int]]] = field(default_factory=lambda: defaultdict(lambda: ([], [])))
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
     aliases: list[Name | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
@@ -131,6 +141,7 @@ class JobIndex:
     by_reference: dict[str, list[int]] = field(default_factory=dict)
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
+    postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
 
     @classmethod
@@ -142,17 +153,16 @@ class JobIndex:
             index.ids.append(job["id"])
             index.customers.append(job.get("customer_name"))
             index.completed.append(day)
-            index.started.append(_day_or_none(job.get("started_at")) or day)
             name = parse_name(job.get("customer_name"))
             index.persons.append(name)
             street = _street(job.get("address") or "")
-            index.streets.append(street)
-            index.crews.append(_crew(job.get("crew") or ""))
-            index.categories.append(_categories(job.get("job_type") or ""))
             references = {fold(str(job[k])) for k in ("job_id", "invoice_no") if job.get(k)}
-            index.references.append(references)
             postcode = str(job.get("postcode") or "").strip()
-            index.places.append((fold_word(job.get("city") or ""), postcode))
+            city = fold_word(job.get("city") or "")
+            index.facts.append(JobFacts(
+                day, _day_or_none(job.get("started_at")) or day, city, f" {city} " if city else "", postcode,
+                _categories(job.get("job_type") or ""), _crew(job.get("crew") or ""), references,
+                f" {street} " if street else ""))
             job_keys = list(_name_keys(name))
             # A company's contact person, or the partner who booked, writes the review under their own name.
             alias = parse_name(email_name(job.get("customer_email")))
@@ -169,17 +179,22 @@ class JobIndex:
                 job_keys.append(("postcode", postcode))
             keys_of_job.append(job_keys)
         # Filled in order of completion, each key's jobs are sorted by day with no sort of their own.
-        keys = index.keys
-        for position in sorted(range(len(jobs)), key=index.completed.__getitem__):
+        keys, completed = index.keys, index.completed
+        for position in sorted(range(len(jobs)), key=completed.__getitem__):
+            day = completed[position]
             for key in keys_of_job[position]:
-                keys[key].append(position)
+                days, positions = keys[key]
+                days.append(day)
+                positions.append(position)
         category_counts: dict[str, int] = defaultdict(int)
-        for job_categories in index.categories:
-            for category in job_categories:
+        for facts in index.facts:
+            for category in facts.categories:
                 category_counts[category] += 1
         index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
         for key in keys:
-            if key[0] == "street":
+            if key[0] == "postcode" and len(key[1]) == 4 and key[1].isdigit():
+                index.postcodes.add(key[1])
+            elif key[0] == "street":
                 index.street_keys.add(key[1])
                 if " " in key[1]:
                     index.street_first_words.add(key[1].split(" ", 1)[0])
@@ -188,20 +203,25 @@ class JobIndex:
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
         a full-name fit on Jens Jensen says less than one on Mogens Friisdal."""
-        keys, first, last = self.keys, person.first, person.last
+        first, last = person.first, person.last
         if level == "company":
-            count = float(len(keys.get(("company", " ".join(person.words)), ())))
+            count = float(self.count(("company", " ".join(person.words))))
         elif level == "first_only":
-            count = float(len(keys.get(("first", first), ())))
+            count = float(self.count(("first", first)))
         elif level in ("surname_only", "other_first_name"):
-            count = float(len(keys.get(("last", last), ())))
+            count = float(self.count(("last", last)))
         elif level == "surname_initial":
-            count = float(len(keys.get(("first+initial", first, last[:1]), ())))
+            count = float(self.count(("first+initial", first, last[:1])))
         elif level in ("first_initial", "initials"):
-            count = float(len(keys.get(("initial+last", first[:1], last), ())))
+            count = float(self.count(("initial+last", first[:1], last)))
         else:  # both names: first and surname drawn independently, as a stranger's would be
-            count = len(keys.get(("first", first), ())) * len(keys.get(("last", last), ())) / max(len(self.jobs), 1)
+            count = self.count(("first", first)) * self.count(("last", last)) / max(len(self.jobs), 1)
         return count
+
+    def count(self, key: tuple[str, ...]) -> int:
+        """How many jobs are filed under a key."""
+        entries = self.keys.get(key)
+        return 0 if entries is None else len(entries[1])
 
     def log_coincidences(self, level: str, person: Name) -> float:
         """log(coincidences), floored at 0.1 expected fits; cached: customers and their names come back."""
@@ -227,19 +247,20 @@ class JobIndex:
 
     def lookup(self, key: tuple[str, ...], low: int, high: int, limit: int | None = None, around: int = 0) -> list[int]:
         """Jobs under `key` completed within [low, high]; the `limit` nearest to `around` for weak keys."""
-        positions = self.keys.get(key)
-        if not positions:
+        entries = self.keys.get(key)
+        if entries is None:
             return []
-        day_of = self.completed.__getitem__
-        start = bisect.bisect_left(positions, low, key=day_of)
-        end = bisect.bisect_right(positions, high, start, key=day_of)
+        days, positions = entries
+        start = bisect.bisect_left(days, low)
+        end = bisect.bisect_right(days, high, start)
         if limit is None or end - start <= limit:
             return positions[start:end]
         # The `limit` jobs nearest to `around` lie within `limit` places of it on either side.
-        middle = bisect.bisect_left(positions, around, start, end, key=day_of)
-        nearby = positions[max(start, middle - limit):min(end, middle + limit)]
-        nearby.sort(key=lambda position: abs(around - day_of(position)))
-        return nearby[:limit]
+        middle = bisect.bisect_left(days, around, start, end)
+        nearby = list(zip(days[max(start, middle - limit):min(end, middle + limit)],
+                          positions[max(start, middle - limit):min(end, middle + limit)]))
+        nearby.sort(key=lambda entry: abs(around - entry[0]))
+        return [position for _, position in nearby[:limit]]
 
 
 @lru_cache(maxsize=10_000)
@@ -273,7 +294,7 @@ def _street(address: str) -> str:
     return " ".join(t for t in tokens(address) if not t[0].isdigit())
 
 
-@dataclass
+@dataclass(slots=True)
 class ReviewView:
     """What matching needs from a review, computed once."""
 
@@ -291,20 +312,21 @@ class ReviewView:
 def view(review: dict[str, Any]) -> ReviewView:
     text = " ".join(filter(None, [review.get("title"), review.get("body"), review.get("reply_body")]))
     words = tokens(text)
+    word_set = set(words)
     return ReviewView(
         review=review,
         name=parse_name(review.get("author")),
         day=_day(review["published_at"]),
         experienced=_day_or_none(review.get("experienced_at")),
         words=words,
-        word_set=set(words),
+        word_set=word_set,
         text=" " + " ".join(words) + " ",
         location=fold(review.get("author_location") or ""),
-        categories=job_type_words().find(words, review.get("lang")),
+        categories=job_type_words().find(word_set, review.get("lang")),
     )
 
 
-def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]:
+def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = frozenset()) -> list[int]:
     """Jobs worth scoring for a review: strong keys in the wide window, weak keys in a narrow one."""
     wide = (rv.day - WINDOW_BEFORE, rv.day + WINDOW_AFTER)
     narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
@@ -313,7 +335,7 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
     for word in rv.word_set & index.by_reference.keys():  # order and invoice numbers written in the text
         found.update(p for p in index.by_reference[word][:MAX_STRONG_CANDIDATES] if wide[0] <= index.completed[p] <= wide[1])
     phrases = rv.word_set
-    if index.street_first_words:  # "Gammel Kongevej": pairs of words, only where a street's first word occurs
+    if not index.street_first_words.isdisjoint(rv.word_set):  # "Gammel Kongevej": pairs of words, where a street's first word occurs
         words = rv.words
         phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
     for street in phrases & index.street_keys:  # many customers live on Vestergade: keep the nearest in time
@@ -336,10 +358,8 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: set[str]) -> list[int]
         found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if name.company or (name.words and len(name.words) <= 3):
         found.update(index.lookup(("company", " ".join(name.words)), *wide, MAX_STRONG_CANDIDATES, rv.day))
-    for words in (rv.words, rv.location.split()):
-        for word in words:
-            if len(word) == 4 and word.isdigit():
-                found.update(index.lookup(("postcode", word), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    for postcode in index.postcodes & rv.word_set.union(rv.location.split()):  # "8240 Risskov", in the text or the location
+        found.update(index.lookup(("postcode", postcode), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if rejected:
         return sorted(p for p in found if index.ids[p] not in rejected)
     return sorted(found)
@@ -350,7 +370,7 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     if name_reason is None:
         name_reason = index.name_fit(rv, position)[1]
     f: dict[str, float] = {}
-    form = _name_form(name_reason)
+    form = _NAME_FORMS[name_reason]
     if form is not None:
         level, by_email = form
         f[f"name_{level}"] = 1.0
@@ -359,9 +379,9 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         person = index.aliases[position] if by_email else index.persons[position]
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
         f[_COINCIDENCES.get(level, "coincidences")] = index.log_coincidences(level, person)
-    completed = index.completed[position]
+    completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
     days = rv.day - completed
-    if rv.day < index.started[position] - 1:
+    if rv.day < started - 1:
         f["before_start"] = 1.0
     elif days < 0:
         f["during_job"] = 1.0
@@ -373,12 +393,10 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
             f["experienced_near"] = 1.0
         elif offset > 30:
             f["experienced_far"] = 1.0
-    city, postcode = index.places[position]
-    if (city and (city in rv.location or f" {city} " in rv.text)) or (postcode and postcode in rv.location):
+    if (city and (city in rv.location or city_in_text in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
-    job_categories = index.categories[position]
-    if rv.categories and job_categories:
-        shared = rv.categories & job_categories
+    if rv.categories and categories:
+        shared = rv.categories & categories
         if shared:
             f["job_type_same"] = 1.0
             # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
@@ -386,12 +404,11 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         else:
             f["job_type_other"] = 1.0
     if rv.word_set:
-        if not index.crews[position].isdisjoint(rv.word_set):
+        if not crew.isdisjoint(rv.word_set):
             f["crew"] = 1.0
-        if not rv.word_set.isdisjoint(index.references[position]):
+        if not rv.word_set.isdisjoint(references):
             f["reference"] = 1.0
-    street = index.streets[position]
-    if street and f" {street} " in rv.text:
+    if street_in_text and street_in_text in rv.text:
         f["street"] = 1.0
     return f
 
@@ -415,11 +432,16 @@ _DAY_BUCKETS = _day_bands(((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"
 _EXACT_FIT = (1.0, "first name exact, surname exact")
 
 
-@lru_cache(maxsize=None)
-def _name_form(reason: str) -> tuple[str, bool] | None:
-    """The name form a reason names, and whether the fit is by e-mail address."""
-    level = _name_level(reason)
-    return None if level is None else (level, reason.endswith("(e-mail address)"))
+class _NameForms(dict):
+    """name_similarity's reason -> (name form, by e-mail address?), or None for no fit; read as a plain dict."""
+
+    def __missing__(self, reason: str) -> tuple[str, bool] | None:
+        level = _name_level(reason)
+        self[reason] = None if level is None else (level, reason.endswith("(e-mail address)"))
+        return self[reason]
+
+
+_NAME_FORMS = _NameForms()
 
 
 @lru_cache(maxsize=None)
@@ -451,25 +473,25 @@ def _name_level(reason: str) -> str | None:
 
 def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]) -> dict[str, str]:
     """Each signal that fired, in words, for the reasons a person reads."""
-    job = index.jobs[position]
-    days = rv.day - index.completed[position]
+    job, facts = index.jobs[position], index.facts[position]
+    days = rv.day - facts.completed
     fit = index.name_fit(rv, position)[1]
     named = job.get("customer_email") if fit.endswith("(e-mail address)") else job.get("customer_name")
     why = {"name": f"{rv.review.get('author')!r} ~ {named!r}: {fit}"}
-    why["date"] = (f"review {index.started[position] - rv.day} days before the job started" if f.get("before_start")
+    why["date"] = (f"review {facts.started - rv.day} days before the job started" if f.get("before_start")
                    else f"review {days} days after completion")
     if rv.experienced is not None:
-        why["experienced"] = f"date of experience {abs(rv.experienced - index.completed[position])} days from completion"
+        why["experienced"] = f"date of experience {abs(rv.experienced - facts.completed)} days from completion"
     if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
     if f.get("job_type_same"):
-        why["job_type"] = f"text is about {', '.join(sorted(rv.categories & index.categories[position]))} like the job ({job.get('job_type')})"
+        why["job_type"] = f"text is about {', '.join(sorted(rv.categories & facts.categories))} like the job ({job.get('job_type')})"
     elif f.get("job_type_other"):
         why["job_type"] = f"text is about {', '.join(sorted(rv.categories))}, the job was {job.get('job_type')}"
     if f.get("crew"):
-        why["crew"] = f"names the crew: {', '.join(sorted(index.crews[position] & rv.word_set))}"
+        why["crew"] = f"names the crew: {', '.join(sorted(facts.crew & rv.word_set))}"
     if f.get("reference"):
-        why["reference"] = f"quotes {', '.join(sorted(index.references[position] & rv.word_set))}"
+        why["reference"] = f"quotes {', '.join(sorted(facts.references & rv.word_set))}"
     if f.get("street"):
         why["street"] = f"names the street {(job.get('address') or '').rsplit(' ', 1)[0]}"
     for name in ("coincidences", "coincidences_initial", "coincidences_one_name"):
@@ -479,7 +501,7 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float])
 
 
 # One encoder for all: json.dumps with options builds a new encoder at every call.
-_reasons_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_reasons_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False).encode
 
 
 @dataclass(slots=True)
@@ -512,7 +534,7 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
                  rejected: AbstractSet[str] = frozenset()) -> MatchResult:
     """The most likely job for one review, or why there is none."""
     rv = view(review)
-    found = candidates(index, rv, set(rejected))
+    found = candidates(index, rv, rejected)
     if not found:
         return MatchResult.of(review["id"], None, 0.0, "unmatched", {"candidates": 0})
     pairs = scored_candidates(index, rv, found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,22 +62,22 @@ class WordCategories:
         self._regex = re.compile("|".join(re.escape(p) for p, _ in sorted(prefixes, key=lambda x: -len(x[0]))))
         self._of_word: dict[str, frozenset[str]] = {}  # texts repeat their words: each is looked at once
 
-    def find(self, words: list[str], lang: str | None = None) -> set[str]:
+    def find(self, words: Iterable[str], lang: str | None = None) -> set[str]:
         """Categories named by any of the folded `words` of a text in `lang` (None: not known)."""
         found: set[str] = set()
         of_word = self._of_word
         not_words = self.not_words
         for word in words:
-            if word in not_words:
-                languages = not_words[word]
-                if lang is None or lang in languages or "*" in languages:
-                    continue
             categories = of_word.get(word)
             if categories is None:
                 categories = self._word(word)
                 if len(of_word) < 500_000:  # bounded: crawled text has an open vocabulary
                     of_word[word] = categories
             if categories:
+                if word in not_words:  # "tak": thanks in Danish, a roof in Norwegian
+                    languages = not_words[word]
+                    if lang is None or lang in languages or "*" in languages:
+                        continue
                 found |= categories
         return found
 

@@ -219,6 +219,18 @@ def test_an_invoice_number_in_the_text_finds_the_job_whatever_the_name():
     assert candidates(index, view(review | {"body": "Faktura F-1000"}), set()) == []  # three years before the review
 
 
+def test_a_postcode_or_street_finds_the_jobs_there_whatever_the_name():
+    elsewhere = JOB | {"id": "b:J-3", "job_id": "J-3", "postcode": "8000", "city": "Aarhus C", "address": "Gammel Kongevej 3"}
+    long_ago = JOB | {"id": "b:J-4", "job_id": "J-4", "completed_at": "2025-01-10", "started_at": "2025-01-09"}
+    index = JobIndex.build([JOB, elsewhere, long_ago])
+    review = {"id": "r", "author": "Ukendt", "published_at": "2026-09-20T10:00:00Z"}
+    assert candidates(index, view(review | {"author_location": "8240 Risskov"})) == [0]
+    assert candidates(index, view(review | {"body": "Vi bor i 8000 Aarhus"})) == [1]
+    assert candidates(index, view(review | {"body": "Huset på Gammel Kongevej"})) == [1]
+    assert candidates(index, view(review | {"body": "Ring 8240 1234"})) == [0]  # the postcode, not the phone number
+    assert candidates(index, view(review)) == []
+
+
 def test_blocking_bounds_candidates_for_common_names():
     world = generate(seed=9, jobs=20000, reviews=500)
     index = JobIndex.build(world.jobs)
