@@ -146,6 +146,7 @@ class JobIndex:
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
+    full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
@@ -185,6 +186,7 @@ class JobIndex:
                 keys[("street", street)].append(entry)
             if postcode:
                 keys[("postcode", postcode)].append(entry)
+        index.full_name_chances = [None] * len(jobs)
         category_counts: dict[str, int] = defaultdict(int)
         for facts in index.facts:
             for category in facts.categories:
@@ -371,13 +373,18 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     f: dict[str, float] = {}
     form = _NAME_FORMS[name_reason]
     if form is not None:
-        level, by_email, name_feature, chance_feature = form
+        level, by_email, name_feature, chance_feature, both_names = form
         f[name_feature] = 1.0
         if by_email:
             f["name_by_email"] = 1.0
-        person = index.aliases[position] if by_email else index.persons[position]
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
-        f[chance_feature] = index.log_coincidences(level, person)
+        if both_names:  # the customer's first name and surname: read for most candidates, kept per job
+            chance = index.full_name_chances[position]
+            if chance is None:
+                chance = index.full_name_chances[position] = index.log_coincidences(level, index.persons[position])
+            f[chance_feature] = chance
+        else:
+            f[chance_feature] = index.log_coincidences(level, index.aliases[position] if by_email else index.persons[position])
     completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
     days = rv.day - completed
     if rv.day < started - 1:
@@ -432,13 +439,15 @@ _EXACT_FIT = (1.0, "first name exact, surname exact")
 
 
 class _NameForms(dict):
-    """name_similarity's reason -> (name form, by e-mail address?, its feature, its chance feature), or None
-    for no fit; read as a plain dict."""
+    """name_similarity's reason -> (name form, by e-mail address?, its feature, its chance feature, both of
+    the customer's names?), or None for no fit; read as a plain dict."""
 
-    def __missing__(self, reason: str) -> tuple[str, bool, str, str] | None:
+    def __missing__(self, reason: str) -> tuple[str, bool, str, str, bool] | None:
         level = _name_level(reason)
         by_email = reason.endswith("(e-mail address)")
-        self[reason] = None if level is None else (level, by_email, f"name_{level}", _COINCIDENCES.get(level, "coincidences"))
+        both_names = level in ("full", "variant", "reversed") and not by_email
+        self[reason] = None if level is None else (
+            level, by_email, f"name_{level}", _COINCIDENCES.get(level, "coincidences"), both_names)
         return self[reason]
 
 

@@ -113,6 +113,7 @@ def same_last_name(a: str, b: str) -> str | None:
 
 
 _FIRST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "nickname": 0.9, "spelling": 0.85, "initial": 0.55}
+_FIRST_ONLY = {kind: (0.5 * weight, f"first name only ({kind})") for kind, weight in _FIRST_WEIGHT.items()}
 _LAST_WEIGHT = {"exact": 1.0, "transliteration": 0.98, "spelling": 0.85, "initial": 0.6}
 
 
@@ -134,7 +135,7 @@ def names_alike(r: Name, c: Name) -> tuple[float, str]:
     if not r.last:  # one word: a first name only, or a surname only
         first_kind = same_first_name(r.first, c.first)
         if first_kind:
-            return 0.5 * _FIRST_WEIGHT[first_kind], f"first name only ({first_kind})"
+            return _FIRST_ONLY[first_kind]
         if same_last_name(r.first, c.last) in ("exact", "transliteration"):
             return 0.35, "surname only"
         return 0.0, "different name"

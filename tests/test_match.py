@@ -114,15 +114,18 @@ def test_job_words_know_their_false_friends(text, lang, kinds):
 
 def test_coincidences_count_the_customers_a_name_would_fit_by_chance():
     jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name} for n, name in enumerate(
-        ["Mette Kristensen", "Mette Kristensen", "Mette Karlsen", "Jens Kristensen", "Mette"])]
+        ["Mette Kristensen", "Mette Kristensen", "Mette Karlsen", "Jens Kristensen", "Mette", "Kristensen Byg ApS"])]
     index = JobIndex.build(jobs)
 
     def coincidences(author: str, position: int = 0) -> dict[str, float]:
         f = features(index, position, view({"id": "r", "author": author, "published_at": "2026-09-10"}))
         return {name: value for name, value in f.items() if name.startswith("coincidences")}
 
-    # Four of five jobs are a Mette's, three a Kristensen's: a stranger has both names in 4 * 3 / 5 jobs.
-    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 5))}
+    # Four of six jobs are a Mette's, three a Kristensen's: a stranger has both names in 4 * 3 / 6 jobs.
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # kept per job
+    assert coincidences("Metter Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # a variant
+    assert coincidences("Kristensen Byg", 5) == {"coincidences": 0.0}  # one company of that name, not first x surname
     assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(3))}
     assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(2))}
     assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(4))}
