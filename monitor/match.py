@@ -259,9 +259,10 @@ class JobIndex:
             return [position for _, position in entries[start:end]]
         # The `limit` entries nearest to `around` lie within `limit` places of it on either side.
         middle = bisect.bisect_left(entries, (around, -1), start, end)
-        nearby = entries[max(start, middle - limit):min(end, middle + limit)]
-        nearby.sort(key=lambda entry: abs(around - entry[0]))
-        return [position for _, position in nearby[:limit]]
+        # Nearest first; ties stay in order of (day, position). Plain tuples sort faster than a key function.
+        nearby = sorted([(abs(around - day), day, position)
+                         for day, position in entries[max(start, middle - limit):min(end, middle + limit)]])
+        return [position for _, _, position in nearby[:limit]]
 
 
 @lru_cache(maxsize=10_000)
@@ -358,7 +359,9 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
         found.update(index.lookup(("first", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
         found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if name.company or (name.words and len(name.words) <= 3):
-        found.update(index.lookup(("company", " ".join(name.words)), *wide, MAX_STRONG_CANDIDATES, rv.day))
+        company = ("company", " ".join(name.words))
+        if company in index.keys:  # seldom: asked before a lookup
+            found.update(index.lookup(company, *wide, MAX_STRONG_CANDIDATES, rv.day))
     for postcode in index.postcodes & rv.word_set.union(rv.location.split()):  # "8240 Risskov", in the text or the location
         found.update(index.lookup(("postcode", postcode), *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if rejected:
