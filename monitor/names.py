@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -15,19 +15,18 @@ LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "gmbh", "ag"
 _PARTICLES = {"von", "van", "der", "de", "la", "af", "zu"}
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
-    """A folded person or company name split into what matching uses (first and last are set from words)."""
+class Name(NamedTuple):
+    """A folded person or company name split into what matching uses. A tuple, so that it hashes
+    in C: matching looks names up in caches a great many times."""
 
     words: tuple[str, ...]
     company: bool
-    first: str = field(init=False, compare=False)
-    last: str = field(init=False, compare=False)
+    first: str  # the first word, or ""
+    last: str  # the last word of two or more, or ""
 
-    def __post_init__(self) -> None:
-        # Matching reads these for every candidate: computed once, not per access.
-        object.__setattr__(self, "first", self.words[0] if self.words else "")
-        object.__setattr__(self, "last", self.words[-1] if len(self.words) > 1 else "")
+    @classmethod
+    def of(cls, words: tuple[str, ...], company: bool) -> "Name":
+        return cls(words, company, words[0] if words else "", words[-1] if len(words) > 1 else "")
 
     @property
     def first_is_initial(self) -> bool:
@@ -42,12 +41,12 @@ class Name:
 def parse_name(text: str | None) -> Name:
     """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
     if not text:
-        return Name((), False)
+        return Name.of((), False)
     raw = fold(text).replace(".", " ").replace(",", " ")
     words = [w.strip("'\"()") for w in raw.split()]
     company = any(w in LEGAL_FORMS for w in words if w not in ("og", "und", "and", "&", "co"))
     kept = tuple(w for w in words if w and w not in LEGAL_FORMS and w not in _PARTICLES)
-    return Name(kept, company)
+    return Name.of(kept, company)
 
 
 # Mailboxes of a firm, not of a person: no name in them.
@@ -61,7 +60,7 @@ def email_name(email: str | None) -> str | None:
     if not email or "@" not in email:
         return None
     local = fold(email.split("@", 1)[0].split("+", 1)[0])  # jens.hansen+faktura@: the tag names nobody
-    parts = ["".join(ch for ch in part if ch.isalpha()) for part in re.split(r"[._\-]", local)]
+    parts = ["".join(filter(str.isalpha, part)) for part in re.split(r"[._\-]", local)]
     parts = [part for part in parts if part]
     if len(parts) < 2 or any(part in _ROLE_MAILBOXES for part in parts):
         return None
