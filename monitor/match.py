@@ -64,14 +64,22 @@ class Model:
     intercept: float
     weights: dict[str, float]
     _weight_of: Any = field(init=False, repr=False, compare=False)
+    _rounded: dict[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Every feature has a weight (0 if the model has none): utility then sums in C, no lookups with defaults.
         object.__setattr__(self, "_weight_of", defaultdict(float, self.weights).__getitem__)
+        # What a signal that is simply there adds, as the reasons show it: rounding is slow, done once.
+        object.__setattr__(self, "_rounded", {name: round(self._weight_of(name), 3) for name in (*FEATURES, *self.weights)})
 
     def utility(self, features: dict[str, float]) -> float:
         z = self.intercept + sum(map(operator.mul, map(self._weight_of, features), features.values()))
         return max(min(z, 40.0), -40.0)
+
+    def contributions(self, features: dict[str, float]) -> dict[str, float]:
+        """Each signal's part of the log-odds, rounded as the reasons show it."""
+        return {name: self._rounded[name] if value == 1.0 else round(self._weight_of(name) * value, 3)
+                for name, value in features.items() if value}
 
     def probabilities(self, candidate_features: list[dict[str, float]]) -> list[float]:
         """P(the review is about each candidate): each against the others and against none of them."""
@@ -557,7 +565,7 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     best_p, best, best_f = scored[0]
     reasons: dict[str, Any] = {
         "candidates": len(found),
-        "signals": {name: round(model.weights.get(name, 0.0) * value, 3) for name, value in best_f.items() if value},
+        "signals": model.contributions(best_f),
         "job": index.ids[best],
     }
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
