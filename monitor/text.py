@@ -10,7 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-_TRANSLITERATE = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
 
 
@@ -22,11 +21,18 @@ def fold_word(word: str) -> str:
 
 def fold(text: str) -> str:
     """'Søren Müller' -> 'soeren mueller': lower case, æøå/äöüß transliterated, other accents removed."""
-    folded = text.casefold().translate(_TRANSLITERATE)
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    # Chained replace() scans in C; translate() with a table looks up every character (3-4 times slower).
+    folded = (folded.replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("ä", "ae")
+              .replace("ö", "oe").replace("ü", "ue").replace("ß", "ss"))
     if folded.isascii():  # most text after transliteration: skip the costly decomposition
         return folded
-    folded = unicodedata.normalize("NFKD", folded)
-    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = unicodedata.normalize("NFKD", folded)  # é -> e + accent; an emoji stays itself
+    if any(map(unicodedata.combining, folded)):
+        return "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return folded
 
 
 def tokens(text: str | None) -> list[str]:

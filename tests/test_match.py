@@ -10,7 +10,7 @@ from monitor.match import JobIndex, Model, Settings, candidates, features, match
 from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
-from monitor.text import job_type_words, tokens
+from monitor.text import fold, job_type_words, tokens
 
 
 @pytest.mark.parametrize("reviewer,customer,score,reason", [
@@ -30,6 +30,20 @@ from monitor.text import job_type_words, tokens
 ])
 def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
+
+
+@pytest.mark.parametrize("text,folded", [
+    ("Søren Ærø", "soeren aeroe"),
+    ("Jürgen MÜLLER", "juergen mueller"),
+    ("Straße", "strasse"),
+    ("Crème brûlée", "creme brulee"),
+    ("e\u0301cole", "ecole"),  # an accent written as its own character
+    ("Dvořák, Łódź", "dvorak, łodz"),  # Ł has no decomposition: kept, lower case
+    ("Zoë 👍", "zoe 👍"),
+    ("Tak for hjælpen!", "tak for hjaelpen!"),
+])
+def test_fold_transliterates_nordic_and_german_letters_and_drops_accents(text, folded):
+    assert fold(text) == folded
 
 
 JOB = {
