@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import filterfalse
 from typing import NamedTuple
 
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -44,9 +45,14 @@ def parse_name(text: str | None) -> Name:
         return Name.of((), False)
     raw = fold(text).replace(".", " ").replace(",", " ")
     words = [w.strip("'\"()") for w in raw.split()]
-    company = any(w in LEGAL_FORMS for w in words if w not in ("og", "und", "and", "&", "co"))
-    kept = tuple(w for w in words if w and w not in LEGAL_FORMS and w not in _PARTICLES)
+    company = not _COMPANY_MARKS.isdisjoint(words)
+    kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
     return Name.of(kept, company)
+
+
+# Legal forms mark a company; "og", "&" and "co" alone do not ("Hansen & Søn" may be a family).
+_COMPANY_MARKS = LEGAL_FORMS - {"og", "und", "and", "&", "co"}
+_NOT_NAME_WORDS = LEGAL_FORMS | _PARTICLES | {""}
 
 
 # Mailboxes of a firm, not of a person: no name in them.
