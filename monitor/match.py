@@ -74,7 +74,7 @@ class Model:
 
     def utility(self, features: dict[str, float]) -> float:
         z = self.intercept + sum(map(operator.mul, map(self._weight_of, features), features.values()))
-        return max(min(z, 40.0), -40.0)
+        return z if -40.0 <= z <= 40.0 else (40.0 if z > 0 else -40.0)  # bounded: exp() never overflows
 
     def contributions(self, features: dict[str, float]) -> dict[str, float]:
         """Each signal's part of the log-odds, rounded as the reasons show it."""
@@ -83,7 +83,7 @@ class Model:
 
     def probabilities(self, candidate_features: list[dict[str, float]]) -> list[float]:
         """P(the review is about each candidate): each against the others and against none of them."""
-        odds = [math.exp(self.utility(f)) for f in candidate_features]
+        odds = list(map(math.exp, map(self.utility, candidate_features)))
         total = 1.0 + sum(odds)
         return [o / total for o in odds]
 
