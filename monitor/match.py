@@ -159,28 +159,32 @@ class JobIndex:
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
         index = cls(jobs)
-        keys = index.keys
+        # Column by column: map() over the cached parsers stays in C for every value seen before.
+        index.ids = [job["id"] for job in jobs]
+        index.customers = [job.get("customer_name") for job in jobs]
+        index.completed = completed = list(map(_day, [job["completed_at"] for job in jobs]))
+        started = list(map(_day_or_none, [job.get("started_at") for job in jobs]))
+        index.persons = persons = list(map(parse_name, index.customers))
+        emailed = list(map(parse_name, map(email_name, [job.get("customer_email") for job in jobs])))
+        streets = list(map(_street, [job.get("address") or "" for job in jobs]))
+        cities = list(map(fold_word, [job.get("city") or "" for job in jobs]))
+        postcodes = [str(job.get("postcode") or "").strip() for job in jobs]
+        categories = list(map(_categories, [job.get("job_type") or "" for job in jobs]))
+        crews = list(map(_crew, [job.get("crew") or "" for job in jobs]))
+        keys, by_reference = index.keys, index.by_reference
         for position, job in enumerate(jobs):
-            day = _day(job["completed_at"])
-            index.ids.append(job["id"])
-            index.customers.append(job.get("customer_name"))
-            index.completed.append(day)
-            name = parse_name(job.get("customer_name"))
-            index.persons.append(name)
-            street = _street(job.get("address") or "")
-            references = {fold(str(job[k])) for k in ("job_id", "invoice_no") if job.get(k)}
-            postcode = str(job.get("postcode") or "").strip()
-            city = fold_word(job.get("city") or "")
+            day, name, street = completed[position], persons[position], streets[position]
+            city, postcode = cities[position], postcodes[position]
+            references = {fold(str(value)) for value in (job.get("job_id"), job.get("invoice_no")) if value}
             index.facts.append(_new_facts(JobFacts, (  # NamedTuple's own __new__ parses arguments slowly
-                day, _day_or_none(job.get("started_at")) or day, city, f" {city} " if city else "", postcode,
-                _categories(job.get("job_type") or ""), _crew(job.get("crew") or ""), references,
-                f" {street} " if street else "")))
+                day, started[position] or day, city, f" {city} " if city else "", postcode, categories[position],
+                crews[position], references, f" {street} " if street else "")))
             entry = (day, position)
             name_keys = _name_keys(name)
             for key in name_keys:
                 keys[key].append(entry)
             # A company's contact person, or the partner who booked, writes the review under their own name.
-            alias = parse_name(email_name(job.get("customer_email")))
+            alias = emailed[position]
             if not alias.words or alias.words == name.words:
                 alias = None
             index.aliases.append(alias)
@@ -189,7 +193,7 @@ class JobIndex:
                     if key not in name_keys:
                         keys[key].append(entry)
             for reference in references:
-                index.by_reference.setdefault(reference, []).append(position)
+                by_reference.setdefault(reference, []).append(position)
             if street:
                 keys[("street", street)].append(entry)
             if postcode:
