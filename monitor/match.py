@@ -142,8 +142,11 @@ class JobIndex:
     customers: list[str | None] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     facts: list[JobFacts] = field(default_factory=list)
-    # Name, street and postcode keys -> (completion day, position) of their jobs, sorted.
-    keys: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    # Name, street and postcode keys -> their jobs as sorted ints, completion day << position_bits | position:
+    # one int per entry instead of a (day, position) tuple, so bisection compares ints and the
+    # build makes no tuples.
+    keys: dict[tuple[str, ...], list[int]] = field(default_factory=lambda: defaultdict(list))
+    position_bits: int = 0
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
     aliases: list[Name | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
@@ -172,6 +175,7 @@ class JobIndex:
         categories = list(map(_categories, [job.get("job_type") or "" for job in jobs]))
         crews = list(map(_crew, [job.get("crew") or "" for job in jobs]))
         keys, by_reference = index.keys, index.by_reference
+        index.position_bits = bits = max(len(jobs), 1).bit_length()
         for position, job in enumerate(jobs):
             day, name, street = completed[position], persons[position], streets[position]
             city, postcode = cities[position], postcodes[position]
@@ -179,7 +183,7 @@ class JobIndex:
             index.facts.append(_new_facts(JobFacts, (  # NamedTuple's own __new__ parses arguments slowly
                 day, started[position] or day, city, f" {city} " if city else "", postcode, categories[position],
                 crews[position], references, f" {street} " if street else "")))
-            entry = (day, position)
+            entry = day << bits | position
             name_keys = _name_keys(name)
             for key in name_keys:
                 keys[key].append(entry)
@@ -265,16 +269,18 @@ class JobIndex:
         entries = self.keys.get(key)
         if not entries:
             return []
-        start = bisect.bisect_left(entries, (low, -1))
-        end = bisect.bisect_right(entries, (high, len(self.jobs)), start)
+        bits = self.position_bits
+        mask = (1 << bits) - 1
+        start = bisect.bisect_left(entries, low << bits)
+        end = bisect.bisect_right(entries, high << bits | mask, start)
         if limit is None or end - start <= limit:
-            return [position for _, position in entries[start:end]]
+            return [entry & mask for entry in entries[start:end]]
         # The `limit` entries nearest to `around` lie within `limit` places of it on either side.
-        middle = bisect.bisect_left(entries, (around, -1), start, end)
+        middle = bisect.bisect_left(entries, around << bits, start, end)
         # Nearest first; ties stay in order of (day, position). Plain tuples sort faster than a key function.
-        nearby = sorted([(abs(around - day), day, position)
-                         for day, position in entries[max(start, middle - limit):min(end, middle + limit)]])
-        return [position for _, _, position in nearby[:limit]]
+        nearby = sorted([(abs(around - (entry >> bits)), entry)
+                         for entry in entries[max(start, middle - limit):min(end, middle + limit)]])
+        return [entry & mask for _, entry in nearby[:limit]]
 
 
 @lru_cache(maxsize=10_000)
