@@ -28,7 +28,7 @@ def labelled_reviews(seed: int, jobs: int, reviews: int) -> tuple[list[list[floa
         found = candidates(index, rv, set())
         pairs = scored_candidates(index, rv, found) if found else []
         chosen = -1  # none of them: a never-customer, or a job blocking did not find
-        for number, (position, f) in enumerate(pairs):
+        for number, (position, f, _) in enumerate(pairs):
             rows.append([f.get(name, 0.0) for name in FEATURES])
             if index.ids[position] == world.truth[review["id"]]:
                 chosen = number

@@ -362,8 +362,10 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
         found.update(index.lookup(("street", street), *wide, MAX_WEAK_CANDIDATES, rv.day))
     if name.first and name.last:
         cap = (MAX_STRONG_CANDIDATES, rv.day)  # common names (Jens Jensen) have many jobs: keep the nearest in time
-        strong = (index.lookup(("full", name.first, name.last), *wide, *cap)
-                  + index.lookup(("full", name.last, name.first), *wide, *cap))
+        strong = index.lookup(("full", name.first, name.last), *wide, *cap)
+        reversed_name = ("full", name.last, name.first)  # "Hansen Jens": seldom a customer's name
+        if reversed_name in index.keys:
+            strong = strong + index.lookup(reversed_name, *wide, *cap)
         if name.last_is_initial:
             strong += index.lookup(("first+initial", name.first, name.last), *wide, *cap)
         if name.first_is_initial:
@@ -502,11 +504,11 @@ def _name_level(reason: str) -> str | None:
     return "full" if first_kind in exact and last_kind in exact else "variant"
 
 
-def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]) -> dict[str, str]:
-    """Each signal that fired, in words, for the reasons a person reads."""
+def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float], fit: str | None = None) -> dict[str, str]:
+    """Each signal that fired, in words, for the reasons a person reads (`fit`: the name fit's reason, if known)."""
     job, facts = index.jobs[position], index.facts[position]
     days = rv.day - facts.completed
-    fit = index.name_fit(rv, position)[1]
+    fit = fit or index.name_fit(rv, position)[1]
     named = job.get("customer_email") if fit.endswith("(e-mail address)") else job.get("customer_name")
     why = {"name": f"{rv.review.get('author')!r} ~ {named!r}: {fit}"}
     why["date"] = (f"review {facts.started - rv.day} days before the job started" if f.get("before_start")
@@ -553,13 +555,15 @@ class MatchResult:
         return json.loads(self.reasons_json)
 
 
-def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float]]]:
-    """The features of the few candidates worth weighing against each other: the best by name, then nearest in time."""
+def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float], str]]:
+    """The features of the few candidates worth weighing against each other (the best by name, then
+    nearest in time), with how the name fits."""
     if len(found) <= SCORED_CANDIDATES:  # most reviews: all of them
-        return [(position, features(index, position, rv, index.name_fit(rv, position)[1])) for position in found]
+        reasons = [index.name_fit(rv, position)[1] for position in found]
+        return [(position, features(index, position, rv, reason), reason) for position, reason in zip(found, reasons)]
     fits = [(index.name_fit(rv, p), rv.day - index.completed[p], p) for p in found]
     fits.sort(key=lambda item: (-item[0][0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
-    return [(position, features(index, position, rv, fit[1])) for fit, _, position in fits[:SCORED_CANDIDATES]]
+    return [(position, features(index, position, rv, fit[1]), fit[1]) for fit, _, position in fits[:SCORED_CANDIDATES]]
 
 
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
@@ -569,17 +573,18 @@ def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings
     found = candidates(index, rv, rejected)
     if not found:
         return MatchResult.of(review["id"], None, 0.0, "unmatched", {"candidates": 0})
-    pairs = scored_candidates(index, rv, found)
-    probabilities = model.probabilities([f for _, f in pairs])
-    scored = sorted(((p, position, f) for p, (position, f) in zip(probabilities, pairs)), key=lambda item: (-item[0], item[1]))
-    best_p, best, best_f = scored[0]
+    weighed = scored_candidates(index, rv, found)
+    probabilities = model.probabilities([f for _, f, _ in weighed])
+    scored = sorted(((p, position, f, fit) for p, (position, f, fit) in zip(probabilities, weighed)),
+                    key=lambda item: (-item[0], item[1]))
+    best_p, best, best_f, best_fit = scored[0]
     reasons: dict[str, Any] = {
         "candidates": len(found),
         "signals": model.contributions(best_f),
         "job": index.ids[best],
     }
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
-        reasons["explained"] = explain(index, best, rv, best_f)
+        reasons["explained"] = explain(index, best, rv, best_f, best_fit)
     runner_up = scored[1] if len(scored) > 1 else None
     if runner_up:
         reasons["runner_up"] = {"job": index.ids[runner_up[1]], "score": round(runner_up[0], 3)}
