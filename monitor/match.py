@@ -106,6 +106,11 @@ class Settings:
     margin: float = 0.15  # a runner-up this close, the two together above threshold, makes it ambiguous
 
 
+def _log_count(count: float) -> float:
+    """The log of an expected number of chance fits, floored at 0.1: a name no customer has is not infinitely telling."""
+    return math.log(max(count, 0.1))
+
+
 def _day(text: str) -> int:
     return date.fromisoformat(text[:10]).toordinal()
 
@@ -247,7 +252,7 @@ class JobIndex:
         key = (level, person.words)  # a tuple of strings hashes in C; a Name would hash in Python
         logged = self._log_coincidences.get(key)
         if logged is None:
-            logged = self._log_coincidences[key] = math.log(max(self.coincidences(level, person), 0.1))
+            logged = self._log_coincidences[key] = _log_count(self.coincidences(level, person))
         return logged
 
     def name_fit(self, rv: "ReviewView", position: int) -> tuple[float, str]:
@@ -403,8 +408,8 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
         if both_names:  # the customer's first name and surname: read for most candidates, kept per job
             chance = index.full_name_chances[position]
-            if chance is None:
-                chance = index.full_name_chances[position] = index.log_coincidences(level, index.persons[position])
+            if chance is None:  # kept here only, not also under (level, words)
+                chance = index.full_name_chances[position] = _log_count(index.coincidences(level, index.persons[position]))
             f[chance_feature] = chance
         else:
             f[chance_feature] = index.log_coincidences(level, index.aliases[position] if by_email else index.persons[position])
@@ -477,7 +482,6 @@ class _NameForms(dict):
 _NAME_FORMS = _NameForms()
 
 
-@lru_cache(maxsize=None)
 def _name_level(reason: str) -> str | None:
     """The form in which a name fits, from name_similarity's reason: 'first name exact, surname initial' -> surname_initial."""
     reason = reason.removesuffix(" (e-mail address)")
