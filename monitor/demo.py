@@ -17,7 +17,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 from monitor.loopback import LoopbackSite, Page
@@ -125,7 +124,7 @@ def build(today: date, seed: int = 2026) -> DemoWorld:
 
     # Everyone else: mostly praise, a little scattered criticism, some edited, some answered late.
     customers = [j for j in jobs if j not in leak_jobs and j is not debtor]
-    tp_reviews, directory_reviews, feed_entries = [], [], []
+    tp_reviews, directory_reviews = [], []
     for number in range(330):
         job = rng.choice(customers)
         completed = date.fromisoformat(job["completed_at"])

@@ -615,11 +615,12 @@ def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: 
         # reviews, so only the results cross between processes.
         global _SHARED
         _SHARED = (index, model, settings, rejected, reviews)
-        size = -(-len(reviews) // (workers * 4))
-        ranges = [(start, min(start + size, len(reviews))) for start in range(0, len(reviews), size)]
+        ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews))) for start in range(0, len(reviews), CHUNK_REVIEWS)]
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                parts = pool.map(_match_range, ranges)
+                # One small range a task: with eight big ones (or map's own bundling of small ones), a
+                # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
+                parts = pool.map(_match_range, ranges, chunksize=1)
         finally:
             _SHARED = None
         return [MatchResult(*fields) for part in parts for fields in part]
@@ -640,6 +641,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 PARALLEL_FROM = 20_000
+CHUNK_REVIEWS = 2_000  # a worker's task: about 0.25 s, so the workers finish within that of each other
 _SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]], list[dict[str, Any]]] | None = None
 
 

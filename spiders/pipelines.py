@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 
 from monitor.db import utc_now
 from monitor.store import SaveResult, last_crawl_run, mark_removed, record_crawl_run, save_reviews
-from spiders.review_spider import Health, Target
+from spiders.review_spider import Health
 
 BATCH = 500
 LISTING_PARSERS = ("trustpilot", "schemaorg")  # sources that list every review (feeds roll over)

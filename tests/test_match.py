@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import pytest
 
@@ -286,3 +287,17 @@ def test_run_matching_is_idempotent_and_keeps_decisions(db, business_id):
     assert [r for r in rows if r[1] != "rejected"][0][0] != rejected_job
     reasons = json.loads(db.execute("SELECT reasons FROM matches WHERE status = 'auto' LIMIT 1").fetchone()[0])
     assert {"candidates", "signals", "job"} <= set(reasons)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the parallel path forks one worker a core; this machine has one")
+def test_forked_workers_match_exactly_as_one_process_does(monkeypatch):
+    world = generate(seed=606, jobs=1500, reviews=2500)
+    first = world.reviews[0]["id"]
+    rejected = {first: {world.truth[first]}} if world.truth.get(first) else {first: {world.jobs[0]["id"]}}
+    serial = match_all(world.reviews, world.jobs, rejected=rejected)  # below PARALLEL_FROM: one process
+    monkeypatch.setattr(matching, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(matching, "CHUNK_REVIEWS", 300)  # 9 ranges, the last one short
+    forked = match_all(world.reviews, world.jobs, rejected=rejected)
+    assert [r.review_id for r in forked] == [review["id"] for review in world.reviews]
+    assert forked == serial
+    assert serial[0].job_id not in rejected[first]
