@@ -542,6 +542,9 @@ def _reasons_json(reasons: dict[str, Any]) -> str:
     return orjson.dumps(reasons, option=orjson.OPT_SORT_KEYS).decode()
 
 
+_NO_CANDIDATES = _reasons_json({"candidates": 0})
+
+
 @dataclass(slots=True)
 class MatchResult:
     review_id: str
@@ -559,49 +562,69 @@ class MatchResult:
         return json.loads(self.reasons_json)
 
 
-def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float], str]]:
-    """The features of the few candidates worth weighing against each other (the best by name, then
-    nearest in time), with how the name fits."""
-    if len(found) <= SCORED_CANDIDATES:  # most reviews: all of them
-        reasons = [index.name_fit(rv, position)[1] for position in found]
-        return [(position, features(index, position, rv, reason), reason) for position, reason in zip(found, reasons)]
+def name_fits(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, str]]:
+    """The candidates worth weighing against each other, with how the name fits: all of them, or
+    for a review with many, the best few by name, then nearest in time."""
+    if len(found) <= SCORED_CANDIDATES:  # most reviews
+        return [(position, index.name_fit(rv, position)[1]) for position in found]
     fits = [(index.name_fit(rv, p), rv.day - index.completed[p], p) for p in found]
     fits.sort(key=lambda item: (-item[0][0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
-    return [(position, features(index, position, rv, fit[1]), fit[1]) for fit, _, position in fits[:SCORED_CANDIDATES]]
+    return [(position, fit[1]) for fit, _, position in fits[:SCORED_CANDIDATES]]
+
+
+def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float], str]]:
+    """name_fits with each candidate's features."""
+    return [(position, features(index, position, rv, reason), reason) for position, reason in name_fits(index, rv, found)]
 
 
 def match_review(index: JobIndex, review: dict[str, Any], model: Model, settings: Settings,
                  rejected: AbstractSet[str] = frozenset()) -> MatchResult:
     """The most likely job for one review, or why there is none."""
-    rv = view(review)
-    found = candidates(index, rv, rejected)
-    if not found:
-        return MatchResult.of(review["id"], None, 0.0, "unmatched", {"candidates": 0})
-    weighed = scored_candidates(index, rv, found)
-    probabilities = model.probabilities([f for _, f, _ in weighed])
-    scored = sorted(((p, position, f, fit) for p, (position, f, fit) in zip(probabilities, weighed)),
-                    key=lambda item: (-item[0], item[1]))
-    best_p, best, best_f, best_fit = scored[0]
-    reasons: dict[str, Any] = {
-        "candidates": len(found),
-        "signals": model.contributions(best_f),
-        "job": index.ids[best],
-    }
+    return MatchResult(*match_reviews(index, [review], model, settings, {review["id"]: rejected} if rejected else {})[0])
+
+
+def match_reviews(index: JobIndex, reviews: list[dict[str, Any]], model: Model, settings: Settings,
+                  rejected: dict[str, AbstractSet[str]]) -> list[tuple[str, str | None, float, str, str]]:
+    """MatchResult fields for each review. Stage by stage over the batch, not review by review: each
+    stage's code and data stay hot in the processor's caches, which made matching a fifth faster."""
+    views = list(map(view, reviews))
+    found = [candidates(index, rv, rejected.get(rv.review["id"], frozenset())) for rv in views]
+    fits = [name_fits(index, rv, positions) for rv, positions in zip(views, found)]
+    weighed = [[features(index, position, rv, reason) for position, reason in fit] for rv, fit in zip(views, fits)]
+    probabilities = list(map(model.probabilities, weighed))
+    return [_decide(index, rv, len(positions), fit, f, p, model, settings)
+            for rv, positions, fit, f, p in zip(views, found, fits, weighed, probabilities)]
+
+
+def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tuple[int, str]],
+            weighed: list[dict[str, float]], probabilities: list[float], model: Model,
+            settings: Settings) -> tuple[str, str | None, float, str, str]:
+    """The best candidate, the status its score and the runner-up's give, and the reasons."""
+    review_id = rv.review["id"]
+    if not candidate_count:
+        return review_id, None, 0.0, "unmatched", _NO_CANDIDATES
+    # Highest probability first, ties by position: plain tuples sort in C.
+    order = sorted(zip(map(operator.neg, probabilities), [position for position, _ in fits], range(len(fits))))
+    _, best, i = order[0]
+    best_p, best_f = probabilities[i], weighed[i]
+    reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
-        reasons["explained"] = explain(index, best, rv, best_f, best_fit)
-    runner_up = scored[1] if len(scored) > 1 else None
-    if runner_up:
-        reasons["runner_up"] = {"job": index.ids[runner_up[1]], "score": round(runner_up[0], 3)}
+        reasons["explained"] = explain(index, best, rv, best_f, fits[i][1])
+    runner_up_p = -order[1][0] if len(order) > 1 else None
+    if runner_up_p is not None:
+        reasons["runner_up"] = {"job": index.ids[order[1][1]], "score": round(runner_up_p, 3)}
     # Two close candidates that together are likely: the review is about one of them, a person picks.
-    if runner_up and best_p - runner_up[0] < settings.margin and best_p + runner_up[0] >= settings.threshold:
-        return MatchResult.of(review["id"], index.ids[best], round(best_p, 4), "ambiguous", reasons)
-    if best_p < settings.threshold:
-        return MatchResult.of(review["id"], None, round(best_p, 4), "unmatched", reasons)
-    return MatchResult.of(review["id"], index.ids[best], round(best_p, 4), "auto", reasons)
+    if runner_up_p is not None and best_p - runner_up_p < settings.margin and best_p + runner_up_p >= settings.threshold:
+        status, job_id = "ambiguous", index.ids[best]
+    elif best_p < settings.threshold:
+        status, job_id = "unmatched", None
+    else:
+        status, job_id = "auto", index.ids[best]
+    return review_id, job_id, round(best_p, 4), status, _reasons_json(reasons)
 
 
 def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
-              settings: Settings | None = None, rejected: dict[str, set[str]] | None = None) -> list[MatchResult]:
+              settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None) -> list[MatchResult]:
     """Match every review of one business against that business's jobs."""
     model = model or default_model()
     settings = settings or Settings()
@@ -610,7 +633,8 @@ def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: 
         index = JobIndex.build(jobs)
         workers = min(os.cpu_count() or 1, 4)
         if len(reviews) < PARALLEL_FROM or workers < 2:
-            return [match_review(index, review, model, settings, rejected.get(review["id"], set())) for review in reviews]
+            return [MatchResult(*fields) for start in range(0, len(reviews), CHUNK_REVIEWS)
+                    for fields in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
         # Forked workers share the index and the reviews copy-on-write; each matches a range of the
         # reviews, so only the results cross between processes.
         global _SHARED
@@ -641,8 +665,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 PARALLEL_FROM = 20_000
-CHUNK_REVIEWS = 2_000  # a worker's task: about 0.25 s, so the workers finish within that of each other
-_SHARED: tuple[JobIndex, Model, Settings, dict[str, set[str]], list[dict[str, Any]]] | None = None
+CHUNK_REVIEWS = 2_000  # a batch, and a worker's task: about 0.2 s, so the workers finish within that of each other
+_SHARED: tuple[JobIndex, Model, Settings, dict[str, AbstractSet[str]], list[dict[str, Any]]] | None = None
 
 
 def _match_range(bounds: tuple[int, int]) -> list[tuple[str, str | None, float, str, str]]:
@@ -650,9 +674,7 @@ def _match_range(bounds: tuple[int, int]) -> list[tuple[str, str | None, float, 
     dataclass instances took a second, tuples take a few hundredths."""
     assert _SHARED is not None, "set by match_all before the workers fork"
     index, model, settings, rejected, reviews = _SHARED
-    results = [match_review(index, review, model, settings, rejected.get(review["id"], set()))
-               for review in reviews[bounds[0]:bounds[1]]]
-    return [(r.review_id, r.job_id, r.score, r.status, r.reasons_json) for r in results]
+    return match_reviews(index, reviews[bounds[0]:bounds[1]], model, settings, rejected)
 
 
 def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:
