@@ -170,13 +170,16 @@ class JobIndex:
         # Column by column: map() over the cached parsers stays in C for every value seen before.
         index.ids = [job["id"] for job in jobs]
         index.customers = [job.get("customer_name") for job in jobs]
-        index.completed = completed = list(map(_day, [job["completed_at"] for job in jobs]))
-        started = list(map(_day_or_none, [job.get("started_at") for job in jobs]))
+        # Equal values as one object: scoring reads a few thousand days and cities, not 50,000 copies
+        # scattered in memory (unpacking a job's facts touches each value's reference count).
+        one = {}.setdefault
+        index.completed = completed = [one(day, day) for day in map(_day, [job["completed_at"] for job in jobs])]
+        started = [one(day, day) for day in map(_day_or_none, [job.get("started_at") for job in jobs])]
         index.persons = persons = list(map(parse_name, index.customers))
         emailed = list(map(parse_name, map(email_name, [job.get("customer_email") for job in jobs])))
         streets = list(map(_street, [job.get("address") or "" for job in jobs]))
         cities = list(map(fold_word, [job.get("city") or "" for job in jobs]))
-        postcodes = [str(job.get("postcode") or "").strip() for job in jobs]
+        postcodes = [one(code, code) for code in [str(job.get("postcode") or "").strip() for job in jobs]]
         categories = list(map(_categories, [job.get("job_type") or "" for job in jobs]))
         crews = list(map(_crew, [job.get("crew") or "" for job in jobs]))
         keys, by_reference = index.keys, index.by_reference
@@ -186,8 +189,8 @@ class JobIndex:
             city, postcode = cities[position], postcodes[position]
             references = {fold(str(value)) for value in (job.get("job_id"), job.get("invoice_no")) if value}
             index.facts.append(_new_facts(JobFacts, (  # NamedTuple's own __new__ parses arguments slowly
-                day, started[position] or day, city, f" {city} " if city else "", postcode, categories[position],
-                crews[position], references, f" {street} " if street else "")))
+                day, started[position] or day, city, one(f" {city} ", f" {city} ") if city else "", postcode,
+                categories[position], crews[position], references, one(f" {street} ", f" {street} ") if street else "")))
             entry = day << bits | position
             name_keys = _name_keys(name)
             for key in name_keys:
