@@ -2,10 +2,10 @@
 
     python benchmarks/match_speed.py [--reviews 100000] [--jobs 50000] [--runs 3]
 
-Each run is a fresh forked process (cold caches, as in `repmon analyze`); the median is the figure
+Each measurement is a fresh forked process (cold caches, as in `repmon analyze`); the median is the figure
 to quote, because a shared virtual machine's runs vary by a second or two. Memory is the peak of
-the proportional set size (PSS, Linux) of the process and its forked workers together, sampled
-every 0.1 s: pages the workers share with the parent count once.
+the proportional set size (PSS, Linux) of the benchmark, the measuring process and its forked
+workers together, sampled every 0.1 s: pages they share count once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from typing import Any
 
 from monitor.match import JobIndex, match_all
 from monitor.synthetic import World, generate
@@ -34,6 +35,8 @@ def _pss_kb(pid: int | str) -> int:
 
 
 def _tree_pss_kb() -> int:
+    """This process, its workers, and the benchmark's own process, which generated the data and
+    shares its pages with the rest: PSS counts each shared page once across them all."""
     me = os.getpid()
     children = []
     for task in os.listdir(f"/proc/{me}/task"):
@@ -42,16 +45,17 @@ def _tree_pss_kb() -> int:
                 children += listed.read().split()
         except OSError:
             pass
-    return _pss_kb(me) + sum(_pss_kb(child) for child in children)
+    return _pss_kb(os.getppid()) + _pss_kb(me) + sum(_pss_kb(child) for child in children)
 
 
-def measure_once(results: multiprocessing.Queue) -> None:
+def measure_index(results: multiprocessing.Queue) -> None:
     gc.disable()  # as match_all does while it builds and matches
     start = time.perf_counter()
     JobIndex.build(_WORLD.jobs)
-    built = time.perf_counter() - start
-    gc.enable()
-    gc.collect()
+    results.put(time.perf_counter() - start)
+
+
+def measure_matching(results: multiprocessing.Queue) -> None:
     data_kb = _tree_pss_kb()  # the generated jobs and reviews, as they would be read from the database
     peak_kb = [data_kb]
     done = threading.Event()
@@ -67,7 +71,17 @@ def measure_once(results: multiprocessing.Queue) -> None:
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    results.put((built, seconds, data_kb / 1024, peak_kb[0] / 1024, Counter(result.status for result in matched)))
+    results.put((seconds, data_kb / 1024, peak_kb[0] / 1024, Counter(result.status for result in matched)))
+
+
+def in_fresh_process(measure) -> Any:
+    """A forked child measures, so every run starts with the caches of a new `repmon analyze`."""
+    results = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=measure, args=(results,))
+    child.start()
+    result = results.get()
+    child.join()
+    return result
 
 
 def main() -> None:
@@ -80,17 +94,13 @@ def main() -> None:
     start = time.perf_counter()
     _WORLD = generate(seed=5, jobs=args.jobs, reviews=args.reviews)
     print(f"generated {len(_WORLD.jobs):,} jobs and {len(_WORLD.reviews):,} reviews in {time.perf_counter() - start:.1f} s")
-    context = multiprocessing.get_context("fork")
     walls = []
     for run in range(1, args.runs + 1):
-        results = context.Queue()
-        child = context.Process(target=measure_once, args=(results,))
-        child.start()
-        built, seconds, data_mb, peak_mb, statuses = results.get()
-        child.join()
+        built = in_fresh_process(measure_index)
+        seconds, data_mb, peak_mb, statuses = in_fresh_process(measure_matching)
         walls.append(seconds)
         print(f"run {run}: index alone {built:.2f} s; index + matching with every signal {seconds:.1f} s "
-              f"({args.reviews / seconds:,.0f} reviews/s); memory of process and workers: {data_mb:.0f} MB "
+              f"({args.reviews / seconds:,.0f} reviews/s); memory in all: {data_mb:.0f} MB "
               f"with the data loaded, peak {peak_mb:.0f} MB")
     print(f"median {statistics.median(walls):.1f} s (min {min(walls):.1f}, max {max(walls):.1f}); statuses: "
           + ", ".join(f"{status} {count:,}" for status, count in statuses.most_common()))
