@@ -575,9 +575,15 @@ def name_fits(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[i
     for a review with many, the best few by name, then nearest in time."""
     if len(found) <= SCORED_CANDIDATES:  # most reviews
         return [(position, index.name_fit(rv, position)[1]) for position in found]
-    fits = [(index.name_fit(rv, p), rv.day - index.completed[p], p) for p in found]
-    fits.sort(key=lambda item: (-item[0][0], abs(item[1]) if item[1] >= -WINDOW_AFTER else 10**6, item[2]))
-    return [(position, fit[1]) for fit, _, position in fits[:SCORED_CANDIDATES]]
+    # Best name first, then nearest in time (reviews long before completion last), then position:
+    # plain tuples, sorted without a key function.
+    fits = []
+    for position in found:
+        score, reason = index.name_fit(rv, position)
+        days = rv.day - index.completed[position]
+        fits.append((-score, abs(days) if days >= -WINDOW_AFTER else 10**6, position, reason))
+    fits.sort()
+    return [(position, reason) for _, _, position, reason in fits[:SCORED_CANDIDATES]]
 
 
 def scored_candidates(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[int, dict[str, float], str]]:
@@ -611,8 +617,9 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     review_id = rv.review["id"]
     if not candidate_count:
         return review_id, None, 0.0, "unmatched", _NO_CANDIDATES
-    # Highest probability first, ties by position: plain tuples sort in C.
-    order = sorted(zip(map(operator.neg, probabilities), [position for position, _ in fits], range(len(fits))))
+    # Highest probability first, ties by position: plain tuples sort in C. A quarter of reviews have one candidate.
+    order = sorted(zip(map(operator.neg, probabilities), [position for position, _ in fits], range(len(fits)))) \
+        if len(fits) > 1 else [(0.0, fits[0][0], 0)]
     _, best, i = order[0]
     best_p, best_f = probabilities[i], weighed[i]
     reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}
