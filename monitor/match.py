@@ -645,24 +645,30 @@ def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: 
     settings = settings or Settings()
     rejected = rejected or {}
     with _collector_paused():
-        index = JobIndex.build(jobs)
-        workers = min(os.cpu_count() or 1, 4)
-        if len(reviews) < PARALLEL_FROM or workers < 2:
-            return [MatchResult(*fields) for start in range(0, len(reviews), CHUNK_REVIEWS)
-                    for fields in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
-        # Forked workers share the index and the reviews copy-on-write; each matches a range of the
-        # reviews, so only the results cross between processes.
-        global _SHARED
-        _SHARED = (index, model, settings, rejected, reviews)
-        ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews))) for start in range(0, len(reviews), CHUNK_REVIEWS)]
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                # One small range a task: with eight big ones (or map's own bundling of small ones), a
-                # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
-                parts = pool.map(_match_range, ranges, chunksize=1)
-        finally:
-            _SHARED = None
-        return [MatchResult(*fields) for part in parts for fields in part]
+        # The index and the rows are freed before the collector runs again: it would otherwise scan
+        # them once more on the first allocation after matching (0.2 s at 100,000 reviews, now 0.1).
+        return [MatchResult(*row) for row in _match_fields(reviews, JobIndex.build(jobs), model, settings, rejected)]
+
+
+def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
+                  rejected: dict[str, AbstractSet[str]]) -> list[tuple[str, str | None, float, str, str]]:
+    workers = min(os.cpu_count() or 1, 4)
+    if len(reviews) < PARALLEL_FROM or workers < 2:
+        return [row for start in range(0, len(reviews), CHUNK_REVIEWS)
+                for row in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
+    # Forked workers share the index and the reviews copy-on-write; each matches a range of the
+    # reviews, so only the results cross between processes.
+    global _SHARED
+    _SHARED = (index, model, settings, rejected, reviews)
+    ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews))) for start in range(0, len(reviews), CHUNK_REVIEWS)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # One small range a task: with eight big ones (or map's own bundling of small ones), a
+            # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
+            parts = pool.map(_match_range, ranges, chunksize=1)
+    finally:
+        _SHARED = None
+    return [row for part in parts for row in part]
 
 
 @contextmanager
