@@ -189,8 +189,8 @@ class JobIndex:
             city, postcode = cities[position], postcodes[position]
             references = {fold(str(value)) for value in (job.get("job_id"), job.get("invoice_no")) if value}
             index.facts.append(_new_facts(JobFacts, (  # NamedTuple's own __new__ parses arguments slowly
-                day, started[position] or day, city, one(f" {city} ", f" {city} ") if city else "", postcode,
-                categories[position], crews[position], references, one(f" {street} ", f" {street} ") if street else "")))
+                day, started[position] or day, city, one(padded := f" {city} ", padded) if city else "", postcode,
+                categories[position], crews[position], references, one(padded := f" {street} ", padded) if street else "")))
             entry = day << bits | position
             name_keys = _name_keys(name)
             for key in name_keys:
@@ -617,9 +617,10 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     review_id = rv.review["id"]
     if not candidate_count:
         return review_id, None, 0.0, "unmatched", _NO_CANDIDATES
-    # Highest probability first, ties by position: plain tuples sort in C. A quarter of reviews have one candidate.
-    order = sorted(zip(map(operator.neg, probabilities), [position for position, _ in fits], range(len(fits)))) \
-        if len(fits) > 1 else [(0.0, fits[0][0], 0)]
+    if len(fits) == 1:  # a quarter of all reviews
+        order = [(-probabilities[0], fits[0][0], 0)]
+    else:  # highest probability first, ties by position: plain tuples sort in C
+        order = sorted(zip(map(operator.neg, probabilities), [position for position, _ in fits], range(len(fits))))
     _, best, i = order[0]
     best_p, best_f = probabilities[i], weighed[i]
     reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}

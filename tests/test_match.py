@@ -7,7 +7,7 @@ import os
 import pytest
 
 from monitor import match as matching
-from monitor.match import JobIndex, Model, Settings, candidates, features, match_all, run_matching, view
+from monitor.match import JobIndex, MatchResult, Model, Settings, candidates, features, match_all, run_matching, view
 from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
@@ -301,3 +301,15 @@ def test_forked_workers_match_exactly_as_one_process_does(monkeypatch):
     assert [r.review_id for r in forked] == [review["id"] for review in world.reviews]
     assert forked == serial
     assert serial[0].job_id not in rejected[first]
+
+
+def test_a_batch_matches_each_review_as_it_would_alone():
+    world = generate(seed=707, jobs=800, reviews=600)
+    index = JobIndex.build(world.jobs)
+    model, settings = matching.default_model(), Settings()
+    rejected = {world.reviews[5]["id"]: {world.jobs[0]["id"]}}
+    batch = [MatchResult(*row) for row in matching.match_reviews(index, world.reviews, model, settings, rejected)]
+    alone = [matching.match_review(index, review, model, settings, rejected.get(review["id"], frozenset()))
+             for review in world.reviews]
+    assert batch == alone
+    assert {result.status for result in batch} == {"auto", "ambiguous", "unmatched"}
