@@ -76,8 +76,9 @@ def measure_matching(results: multiprocessing.Queue) -> None:
 
 def in_fresh_process(measure) -> Any:
     """A forked child measures, so every run starts with the caches of a new `repmon analyze`."""
-    results = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(target=measure, args=(results,))
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=measure, args=(results,))
     child.start()
     result = results.get()
     child.join()
