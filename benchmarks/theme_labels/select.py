@@ -1,0 +1,48 @@
+"""Choose the real complaints to label with themes: ids only, read from ../shared/corpus.
+
+    python benchmarks/theme_labels/select.py [--corpus ../shared/corpus]
+
+Writes benchmarks/theme_labels/sample.tsv (id, lang, split). The order is a hash of the id, so the
+sample is fixed and spread over every source of a language; the `test` part is labelled first and
+never read while the vocabulary is written.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+# complaints per language in each part: (test, dev)
+PART_SIZES = {"da": (100, 70), "de": (100, 70), "en": (100, 70), "sv": (60, 40)}
+MIN_CHARS, MAX_CHARS = 40, 1200  # long enough to say something, short enough to label with care
+
+
+def complaints(corpus: Path) -> dict[str, list[str]]:
+    """Ids of 1-2 star reviews per language (Swedish from the polarity-only file)."""
+    ids: dict[str, list[str]] = {lang: [] for lang in PART_SIZES}
+    for name in ("reviews.jsonl", "reviews_polarity_only.jsonl"):
+        for line in (corpus / name).open(encoding="utf-8"):
+            record = json.loads(line)
+            negative = record.get("rating", 3) <= 2 or record.get("polarity") == "negative"
+            if record["lang"] in ids and negative and MIN_CHARS <= len(record["text"]) <= MAX_CHARS:
+                ids[record["lang"]].append(record["id"])
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=HERE.parents[1].parent / "shared" / "corpus")
+    args = parser.parse_args()
+    rows = ["id\tlang\tsplit"]
+    for lang, ids in complaints(args.corpus).items():
+        ordered = sorted(set(ids), key=lambda i: hashlib.sha1(f"themes:{i}".encode()).hexdigest())
+        test_size, dev_size = PART_SIZES[lang]
+        rows += [f"{i}\t{lang}\ttest" for i in ordered[:test_size]]
+        rows += [f"{i}\t{lang}\tdev" for i in ordered[test_size:test_size + dev_size]]
+    (HERE / "sample.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
