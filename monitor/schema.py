@@ -364,6 +364,10 @@ WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.ha
   AND r.source NOT LIKE 'http%'  -- a feed entry: nobody can reply there
   AND julianday('now') - julianday(r.published_at) > COALESCE(b.reply_deadline_hours, 48) / 24.0
 """.strip(),
+    # What the explorer's action buttons write to: one row per decision, checked and carried out by the
+    # triggers below, so an action on something that does not exist or has nothing to change writes nothing.
+    "explorer_actions": "SELECT NULL AS action, NULL AS review_id, NULL AS job, NULL AS pattern_id, "
+    "NULL AS follow_up_id, NULL AS note, NULL AS who, NULL AS at",
 }
 
 # Partial indexes for what the explorer asks most: open complaints are a sliver of a million reviews.
@@ -389,5 +393,59 @@ END""".strip(),
 CREATE TRIGGER IF NOT EXISTS [matches_confirmed_update_replaces_proposals] AFTER UPDATE OF status ON [matches]
 WHEN new.status = 'confirmed' BEGIN
   DELETE FROM matches WHERE review_id = new.review_id AND id != new.id AND status IN ('auto', 'ambiguous', 'unmatched');
+END""".strip(),
+    "explorer_action_unknown": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_unknown] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action NOT IN ('confirm_match', 'reject_match', 'mark_complaint_handled', 'acknowledge_pattern',
+                        'close_pattern', 'follow_up_done') BEGIN
+  SELECT RAISE(ABORT, 'Unknown action: nothing was saved.');
+END""".strip(),
+    "explorer_action_match": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_match] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action IN ('confirm_match', 'reject_match') BEGIN
+  SELECT RAISE(ABORT, 'There is no such review: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM reviews WHERE id = new.review_id);
+  SELECT RAISE(ABORT, 'This business has no job with that number: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM reviews r JOIN jobs j ON j.business_id = r.business_id WHERE r.id = new.review_id AND (j.id = new.job OR j.job_id = new.job));
+  INSERT INTO matches (id, review_id, job_id, status, decided_by, decided_at, updated_at)
+  SELECT new.review_id || '>' || j.id, new.review_id, j.id,
+         CASE new.action WHEN 'confirm_match' THEN 'confirmed' ELSE 'rejected' END, new.who, new.at, new.at
+  FROM reviews r JOIN jobs j ON j.business_id = r.business_id WHERE r.id = new.review_id AND (j.id = new.job OR j.job_id = new.job)
+  ORDER BY j.id = new.job DESC LIMIT 1
+  ON CONFLICT(id) DO UPDATE SET status = excluded.status, decided_by = excluded.decided_by,
+                                decided_at = excluded.decided_at;
+END""".strip(),
+    "explorer_action_complaint": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_complaint] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action = 'mark_complaint_handled' BEGIN
+  SELECT RAISE(ABORT, 'There is no such complaint: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM reviews WHERE id = new.review_id AND complaint = 1);
+  SELECT RAISE(ABORT, 'This complaint is already marked as handled: nothing was changed.')
+  WHERE EXISTS (SELECT 1 FROM reviews WHERE id = new.review_id AND handled_at IS NOT NULL);
+  UPDATE reviews SET handled_at = new.at, handled_by = new.who WHERE id = new.review_id;
+END""".strip(),
+    "explorer_action_pattern": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_pattern] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action IN ('acknowledge_pattern', 'close_pattern') BEGIN
+  SELECT RAISE(ABORT, 'There is no such pattern: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM patterns WHERE id = new.pattern_id);
+  SELECT RAISE(ABORT, 'This pattern is already closed: nothing was changed.')
+  WHERE EXISTS (SELECT 1 FROM patterns WHERE id = new.pattern_id AND closed_at IS NOT NULL);
+  SELECT RAISE(ABORT, 'This pattern is already acknowledged: nothing was changed.')
+  WHERE new.action = 'acknowledge_pattern'
+    AND EXISTS (SELECT 1 FROM patterns WHERE id = new.pattern_id AND acknowledged_at IS NOT NULL);
+  UPDATE patterns SET acknowledged_by = new.who, acknowledged_at = new.at
+  WHERE id = new.pattern_id AND new.action = 'acknowledge_pattern';
+  UPDATE patterns SET closed_by = new.who, closed_at = new.at
+  WHERE id = new.pattern_id AND new.action = 'close_pattern';
+END""".strip(),
+    "explorer_action_follow_up": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_follow_up] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action = 'follow_up_done' BEGIN
+  SELECT RAISE(ABORT, 'There is no such follow-up call: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM follow_ups WHERE id = new.follow_up_id);
+  SELECT RAISE(ABORT, 'This call is already marked as done: nothing was changed.')
+  WHERE EXISTS (SELECT 1 FROM follow_ups WHERE id = new.follow_up_id AND done_at IS NOT NULL);
+  UPDATE follow_ups SET done_at = new.at, done_by = new.who, note = new.note WHERE id = new.follow_up_id;
 END""".strip(),
 }
