@@ -129,7 +129,7 @@ def init(app: App, force: bool) -> None:
     "metadata_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=explorer.DEFAULT_METADATA,
-    help="Datasette metadata file  [default: metadata.yml of the checkout]",
+    help="Datasette metadata file  [default: the metadata.yml repmon ships]",
 )
 @pass_app
 def serve(app: App, host: str, port: int, metadata_path: Path) -> None:

@@ -14,8 +14,9 @@ from datasette.app import Datasette
 
 from monitor.config import Config
 
-# metadata.yml sits at the top of the checkout, beside pyproject.toml.
-DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
+# metadata.yml sits at the top of the checkout, beside pyproject.toml; monitor/metadata.yml links to it so
+# that a built wheel carries it inside the package.
+DEFAULT_METADATA = Path(__file__).parent / "metadata.yml"
 METADATA_DATABASE = "monitor"  # the database key metadata.yml is written for
 OWNER = "owner"
 SETTINGS = {

@@ -11,7 +11,7 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 
 from monitor.config import Config, parse_config
-from monitor.explorer import ExplorerRefused, build_datasette, check_host, is_loopback, split_metadata
+from monitor.explorer import DEFAULT_METADATA, ExplorerRefused, build_datasette, check_host, is_loopback, split_metadata
 from monitor.store import save_reviews
 
 TITLE = "repmon: reputation and follow-up monitor"
@@ -149,3 +149,12 @@ def test_repmon_serve_answers_on_loopback(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_metadata_ships_inside_the_package():
+    # A wheel carries only the package: the explorer must find metadata.yml there, not beside pyproject.toml.
+    import monitor
+
+    package = Path(monitor.__file__).parent
+    assert DEFAULT_METADATA == package / "metadata.yml"
+    assert DEFAULT_METADATA.read_bytes() == (package.parent / "metadata.yml").read_bytes()
