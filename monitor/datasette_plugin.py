@@ -99,6 +99,10 @@ def asgi_wrapper(datasette):
 
     def wrap(app):
         async def search_to_canned_query(scope, receive, send):
+            if scope["type"] == "http" and _host(scope) not in _ALLOWED_HOSTS.get(datasette, LOOPBACK_HOSTS):
+                # DNS rebinding: a hostile page whose name now points at 127.0.0.1 sends its own Host.
+                await _answer(send, 400, b"Unknown host name: repmon answers only the names it serves.")
+                return
             target = await _search_target(datasette, scope) if scope["type"] == "http" else None
             if target is None:
                 await app(scope, receive, send)
@@ -110,6 +114,32 @@ def asgi_wrapper(datasette):
         return search_to_canned_query
 
     return wrap
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_ALLOWED_HOSTS: WeakKeyDictionary[Any, frozenset[str]] = WeakKeyDictionary()
+
+
+def allow_hosts(datasette, public_url: str | None) -> None:
+    """The Host names this explorer answers: loopback, and the host of the configured public URL."""
+    from urllib.parse import urlsplit
+
+    extra = {urlsplit(public_url).hostname.lower()} if public_url and urlsplit(public_url).hostname else set()
+    _ALLOWED_HOSTS[datasette] = LOOPBACK_HOSTS | extra
+
+
+def _host(scope) -> str:
+    """The request's Host header without its port, lower-cased ('' when missing)."""
+    raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
+    if raw.startswith("["):
+        return raw[:raw.find("]") + 1]
+    return raw.rsplit(":", 1)[0] if ":" in raw else raw
+
+
+async def _answer(send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _search_target(datasette, scope) -> str | None:

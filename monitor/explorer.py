@@ -107,7 +107,7 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     """A Datasette instance serving `db_path` with repmon's metadata and settings."""
     from datasette.plugins import pm
 
-    from monitor.datasette_plugin import serve_metadata
+    from monitor.datasette_plugin import allow_hosts, serve_metadata
 
     # datasette-render-markdown comes with datasette-dashboards. repmon never renders Markdown (review
     # text is untrusted and shown as text), and the plugin looks its settings up for every cell shown:
@@ -117,6 +117,7 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
             pm.set_blocked(name)
     kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
     datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS)
+    allow_hosts(datasette, config.explorer.public_url)
     if described is not None:
         serve_metadata(datasette, described)
     return datasette

@@ -1,3 +1,4 @@
+import asyncio
 import os
 import re
 import socket
@@ -158,3 +159,18 @@ def test_metadata_ships_inside_the_package():
     package = Path(monitor.__file__).parent
     assert DEFAULT_METADATA == package / "metadata.yml"
     assert DEFAULT_METADATA.read_bytes() == (package.parent / "metadata.yml").read_bytes()
+
+
+@pytest.mark.parametrize("host,status", [
+    ("127.0.0.1:8001", 200), ("localhost", 200), ("LOCALHOST:80", 200), ("[::1]:8001", 200),
+    ("repmon.hansen-vvs.dk", 200),  # the configured public URL
+    ("evil.example", 400), ("evil.example:8001", 400), ("127.0.0.1.evil.example", 400), ("", 400),
+])
+def test_only_the_served_host_names_are_answered(db, db_path, host, status):
+    # DNS rebinding: a hostile page rebinds its own name to 127.0.0.1; its requests carry that name as Host.
+    config = parse_config({"explorer": {"public_url": "https://repmon.hansen-vvs.dk"}})
+    response = asyncio.run(build_datasette(db_path, config).client.get("/monitor/reviews", headers={"host": host}))
+    assert response.status_code == status
+    if status == 400:
+        assert response.text == "Unknown host name: repmon answers only the names it serves."
+        assert "Hansen" not in response.text
