@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.utils import tilde_encode
 from markupsafe import Markup, escape
+
+from monitor import web_guard
 
 LOCAL_USER = "local user"  # serving on 127.0.0.1 without a password: whoever sits at this machine
 
@@ -90,7 +94,8 @@ SEARCH_QUERY = "search_reviews"
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """The search box on the reviews table opens the search_reviews query.
+    """The explorer behind web_guard's checks; the search box on the reviews table opens search_reviews;
+    the dashboards' script puts text in its tables as text.
 
     Datasette's table search counts and sorts every match (half a second for a common word in a
     million reviews); the canned query shows the newest matches with snippets and their jobs, at
@@ -98,10 +103,9 @@ def asgi_wrapper(datasette):
     """
 
     def wrap(app):
-        async def search_to_canned_query(scope, receive, send):
-            if scope["type"] == "http" and _host(scope) not in _ALLOWED_HOSTS.get(datasette, LOOPBACK_HOSTS):
-                # DNS rebinding: a hostile page whose name now points at 127.0.0.1 sends its own Host.
-                await _answer(send, 400, b"Unknown host name: repmon answers only the names it serves.")
+        async def explorer(scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == DASHBOARDS_JS:
+                await _send_script(send, dashboards_script())
                 return
             target = await _search_target(datasette, scope) if scope["type"] == "http" else None
             if target is None:
@@ -111,35 +115,43 @@ def asgi_wrapper(datasette):
                         "headers": [(b"location", target.encode()), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
 
-        return search_to_canned_query
+        return web_guard.guard(explorer, lambda: _ALLOWED_HOSTS.get(datasette, web_guard.LOOPBACK_HOSTS),
+                               _THROTTLES.setdefault(datasette, web_guard.LoginThrottle()))
 
     return wrap
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 _ALLOWED_HOSTS: WeakKeyDictionary[Any, frozenset[str]] = WeakKeyDictionary()
+_THROTTLES: WeakKeyDictionary[Any, web_guard.LoginThrottle] = WeakKeyDictionary()
 
 
 def allow_hosts(datasette, public_url: str | None) -> None:
     """The Host names this explorer answers: loopback, and the host of the configured public URL."""
-    from urllib.parse import urlsplit
-
-    extra = {urlsplit(public_url).hostname.lower()} if public_url and urlsplit(public_url).hostname else set()
-    _ALLOWED_HOSTS[datasette] = LOOPBACK_HOSTS | extra
+    _ALLOWED_HOSTS[datasette] = web_guard.allowed_hosts(public_url)
 
 
-def _host(scope) -> str:
-    """The request's Host header without its port, lower-cased ('' when missing)."""
-    raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
-    if raw.startswith("["):
-        return raw[:raw.find("]") + 1]
-    return raw.rsplit(":", 1)[0] if ":" in raw else raw
+DASHBOARDS_JS = "/-/static-plugins/datasette_dashboards/dashboards.js"
+# datasette-dashboards 0.8 writes query results into metric and table charts with innerHTML, so a job
+# type from an export could run as script. The script is served with those writes as textContent.
+DASHBOARDS_HTML_WRITES = 3
 
 
-async def _answer(send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+@functools.cache
+def dashboards_script() -> bytes:
+    import datasette_dashboards
+
+    script = (Path(datasette_dashboards.__file__).parent / "static" / "dashboards.js").read_text(encoding="utf-8")
+    writes = script.count(".innerHTML = ")
+    if writes != DASHBOARDS_HTML_WRITES:
+        raise RuntimeError(f"datasette-dashboards' script changed ({writes} innerHTML writes): check its escaping")
+    return script.replace(".innerHTML = ", ".textContent = ").encode("utf-8")
+
+
+async def _send_script(send, script: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/javascript; charset=utf-8"),
+                            (b"content-length", str(len(script)).encode()), (b"cache-control", b"no-cache")]})
+    await send({"type": "http.response.body", "body": script})
 
 
 async def _search_target(datasette, scope) -> str | None:
