@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from monitor.alert_text import host_of, neutralise, safe_link, truncate
 from monitor.config import Business, Channel, Config
 from monitor.db import utc_now
 from monitor.text import load_data
@@ -25,6 +26,7 @@ from monitor.themes import vocabulary
 SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 LANGUAGES = ("da", "nb", "sv", "de", "en")
 logger = logging.getLogger("repmon.alerts")
+NAME, QUOTE, MESSAGE = 80, 160, 300  # characters kept of untrusted names, quotes and crawl messages
 
 
 @dataclass
@@ -109,7 +111,8 @@ def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, l
                LEFT JOIN jobs j ON j.id = m.job_id
                WHERE p.pattern_id = ? ORDER BY r.published_at DESC LIMIT 3""", [pattern["theme"], pattern["id"]]))
         quotes = "\n".join(
-            f"- «{_short(e['quote'])}» ({e['author'] or '?'}, {e['day']}" + (f", {e['job_id']}, {e['crew']}" if e["job_id"] else "") + ")"
+            f"- «{neutralise(e['quote'], QUOTE)}» ({neutralise(e['author'] or '?', NAME)}, {e['day']}"
+            + (f", {neutralise(e['job_id'])}, {neutralise(e['crew'], NAME)}" if e["job_id"] else "") + ")"
             for e in evidence
         )
         values = _pattern_values(pattern, texts)
@@ -135,7 +138,7 @@ def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, l
 
 
 def _pattern_values(pattern: dict[str, Any], texts: Texts) -> dict[str, Any]:
-    where = texts.fragment(f"where_{pattern['dimension']}", value=pattern["dimension_value"]) if pattern["dimension"] != "business" else ""
+    where = texts.fragment(f"where_{pattern['dimension']}", value=neutralise(pattern["dimension_value"], NAME)) if pattern["dimension"] != "business" else ""
     after = ""
     if pattern["after_completion"]:
         after = texts.fragment("after", days=int(pattern["median_days_after_completion"]))
@@ -147,13 +150,20 @@ def _pattern_values(pattern: dict[str, Any], texts: Texts) -> dict[str, Any]:
 
 def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, link) -> list[Alert]:
     alerts = []
+    source_urls = dict(db.execute(
+        "SELECT r.id, s.url FROM reviews r JOIN sources s ON s.id = r.source_id WHERE r.business_id = ?", [business_id]
+    ).fetchall())
     for row in db.query("SELECT * FROM unanswered_complaints WHERE business_id = ? ORDER BY published_at", [business_id]):
-        job = texts.fragment("job", job_id=row["job_id"].split(":", 1)[-1], crew=row["crew"] or "?") if row["job_id"] else ""
+        job = texts.fragment("job", job_id=neutralise(row["job_id"].split(":", 1)[-1]),
+                             crew=neutralise(row["crew"] or "?", NAME)) if row["job_id"] else ""
         rating = f"{row['rating']:g}/5" if row["rating"] is not None else "-"
-        title, body = texts.render("unanswered", author=row["author"] or "?", age=row["age_hours"], source=row["source"],
-                                   rating=rating, quote=_short(row["body"] or row["title"] or ""), job=job)
-        if row["url"]:
-            body += f"\n{row['url']}"
+        title, body = texts.render("unanswered", author=neutralise(row["author"] or "?", NAME), age=row["age_hours"],
+                                   source=neutralise(row["source"]), rating=rating,
+                                   quote=neutralise(row["body"] or row["title"] or "", QUOTE), job=job)
+        # A review links only to its own platform: the host its source was crawled from.
+        url = safe_link(row["url"], host_of(source_urls.get(row["review_id"])))
+        if url:
+            body += f"\n{url}"
         alerts.append(Alert(f"unanswered:{row['review_id']}", "unanswered", business_id, row["review_id"], "warning", title, body))
     return alerts
 
@@ -168,8 +178,8 @@ def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts,
         [business_id, today.isoformat(), (today - timedelta(days=30)).isoformat()],  # a month back: not the whole history
     ):
         reason = texts.fragment("urgent") if row["kind"] == "urgent" else ""
-        title, body = texts.render("follow_up_overdue", customer=row["customer_name"], job_type=row["job_type"] or "",
-                                   job_id=row["job_id"], due=row["due_at"][:10], reason=reason)
+        title, body = texts.render("follow_up_overdue", customer=neutralise(row["customer_name"], NAME),
+                                   job_type=neutralise(row["job_type"] or ""), job_id=neutralise(row["job_id"]), due=row["due_at"][:10], reason=reason)
         severity = "warning" if row["kind"] == "urgent" else "info"
         alerts.append(Alert(f"follow_up_overdue:{row['id']}", "follow_up_overdue", business_id, row["id"], severity, title, body))
     return alerts
@@ -184,8 +194,11 @@ def _crawl_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts) -> 
             if run["status"] == "ok":
                 break
             streak = run
-        title, body = texts.render("crawl_degraded", source=source["name"] or source["kind"], status=runs[0]["status"],
-                                   url=source["url"], message=(runs[0]["message"] or "").split("\n", 1)[0])
+        # The source URL is the platform's review page the operator configured: kept as a link if it is a plain one.
+        url = safe_link(source["url"], host_of(source["url"])) or neutralise(source["url"], 200)
+        title, body = texts.render("crawl_degraded", source=neutralise(source["name"] or source["kind"]),
+                                   status=neutralise(runs[0]["status"], 20), url=url,
+                                   message=neutralise((runs[0]["message"] or "").split("\n", 1)[0], MESSAGE))
         severity = "critical" if runs[0]["status"] == "failed" else "warning"
         alerts.append(Alert(f"crawl_{runs[0]['status']}:{source['id']}:{streak['id']}", "crawl_degraded", business_id,
                             source["id"], severity, title, body))
@@ -214,11 +227,6 @@ def _digest(db: sqlite_utils.Database, business_id: str, texts: Texts, today: da
                                complaints=complaints, themes=themes, unanswered=unanswered, patterns=patterns,
                                follow_ups=follow_ups)
     return Alert(f"digest:{business_id}:{label}", "digest", business_id, label, "info", title, body)
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def channels_for(config: Config, business_name: str) -> list[tuple[str, Channel]]:
@@ -268,9 +276,12 @@ def _deliver(apprise_module: Any, channel: Channel, alert: Alert) -> tuple[bool,
     """Send through apprise; the error kept is apprise's own log with secrets blanked."""
     url = channel.resolved_url()
     notifier = apprise_module.Apprise()
-    notifier.add(url)
+    plugin = apprise_module.Apprise.instantiate(url)
+    notifier.add(plugin or url)
+    title, body = _fit(plugin, alert.title, alert.body)
     with apprise_module.LogCapture(level=logging.WARNING) as captured:
-        ok = notifier.notify(title=alert.title, body=alert.body)
+        # TEXT: apprise escapes for each channel's markup (&<> for Slack, HTML for e-mail) instead of passing it through.
+        ok = notifier.notify(title=title, body=body, body_format=apprise_module.NotifyFormat.TEXT)
         log = captured.getvalue()
     if ok:
         return True, None
@@ -278,6 +289,21 @@ def _deliver(apprise_module: Any, channel: Channel, alert: Alert) -> tuple[bool,
     for secret in secrets:
         log = log.replace(secret, "***")
     return False, (" ".join(log.split())[-500:] or "delivery failed")
+
+
+def _fit(plugin: Any, title: str, body: str) -> tuple[str, str]:
+    """Title and body cut with an ellipsis to the channel's limits, so a long field never makes delivery fail."""
+    if plugin is None:
+        return title, body
+    title_max, body_max = int(plugin.title_maxlen or 0), int(plugin.body_maxlen or 0)
+    if title_max > 0:
+        title = truncate(title, title_max)
+    elif body_max > 0:  # no title field: apprise puts the title into the body
+        title = truncate(title, max(body_max // 4, 1))
+        body_max -= len(title) + 2
+    if body_max > 0:
+        body = truncate(body, body_max)
+    return title, body
 
 
 def _secret_parts(channel: Channel) -> list[str]:
