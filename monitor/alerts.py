@@ -300,7 +300,8 @@ def _fit(plugin: Any, title: str, body: str) -> tuple[str, str]:
         title = truncate(title, title_max)
     elif body_max > 0:  # no title field: apprise puts the title into the body
         title = truncate(title, max(body_max // 4, 1))
-        body_max -= len(title) + 2
+    if body_max > 0 and (title_max <= 0 or getattr(plugin, "overflow_amalgamate_title", False)):
+        body_max -= len(title) + 2  # title and body share the limit (Discord, or title merged into the body)
     if body_max > 0:
         body = truncate(body, body_max)
     return title, body

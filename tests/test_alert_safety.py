@@ -215,3 +215,17 @@ def test_review_link_only_to_its_own_platform(db, business_id, receiver):
     [(_, payload)] = receiver.received
     assert payload["message"].endswith("Svar hurtigt og sagligt.")  # the foreign link is left out
     assert "evil" not in payload["message"].replace("evil[.]example", "")
+
+
+def test_title_and_body_fit_the_channel_limits():
+    import apprise
+
+    from monitor.alerts import _fit
+
+    discord = apprise.Apprise.instantiate("discord://1234567890/webhooktoken")
+    title, body = _fit(discord, "T" * 500, "b" * 5000)
+    assert (title, body) == ("T" * 249 + "…", "b" * 1747 + "…")  # Discord: 250, and 2000 for both
+    mattermost = apprise.Apprise.instantiate("mmost://127.0.0.1:8065/token")  # no title: it goes into the body
+    title, body = _fit(mattermost, "T" * 2000, "b" * 5000)
+    assert (len(title), len(body), len(title) + 2 + len(body)) == (1000, 2998, 4000)
+    assert _fit(None, "t", "b") == ("t", "b")
