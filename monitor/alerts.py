@@ -179,7 +179,8 @@ def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts,
     ):
         reason = texts.fragment("urgent") if row["kind"] == "urgent" else ""
         title, body = texts.render("follow_up_overdue", customer=neutralise(row["customer_name"], NAME),
-                                   job_type=neutralise(row["job_type"] or ""), job_id=neutralise(row["job_id"]), due=row["due_at"][:10], reason=reason)
+                                   job_type=neutralise(row["job_type"] or ""), job_id=neutralise(row["job_id"]),
+                                   due=row["due_at"][:10], reason=reason)
         severity = "warning" if row["kind"] == "urgent" else "info"
         alerts.append(Alert(f"follow_up_overdue:{row['id']}", "follow_up_overdue", business_id, row["id"], severity, title, body))
     return alerts
