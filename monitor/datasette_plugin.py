@@ -45,6 +45,33 @@ def get_metadata(datasette, key, database, table):
     return _SERVED.get(datasette)
 
 
+LONG_TEXT = 400  # characters: longer cells get a box of limited height
+STYLESHEET = "/-/repmon.css"
+# Long unbroken text wraps instead of widening the table; each cell's direction comes from its own text
+# and stays inside it (plaintext isolates like <bdi dir="auto">), so right-to-left or override
+# characters in one review cannot reorder the cells beside it.
+CSS = """
+table.rows-and-columns td, table.rows-and-columns th { unicode-bidi: plaintext; overflow-wrap: anywhere; max-width: 40em; }
+.repmon-long { max-height: 12em; overflow: auto; }
+body.row .repmon-long { max-height: none; }
+"""
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [{"url": datasette.urls.path(STYLESHEET)}]
+
+
+@hookimpl
+def register_routes():
+    from datasette import Response
+
+    async def stylesheet():
+        return Response(CSS, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=3600"})
+
+    return [(r"^/-/repmon\.css$", stylesheet)]
+
+
 # In the canned queries' results these columns hold a review's or a job's primary key.
 ROW_LINKS = {"review_id": "reviews", "job_id": "jobs"}
 
@@ -55,6 +82,9 @@ def render_cell(value, column, table, database, datasette):
     they open without handing over the page (noopener) or passing on rank (nofollow)."""
     if not isinstance(value, str):
         return None
+    if len(value) > LONG_TEXT:
+        # A box of limited height that scrolls; the row's own page shows it whole (see repmon.css).
+        return Markup(f'<div class="repmon-long" dir="auto">{escape(value)}</div>')
     if column == "reasons" and value.startswith("{"):
         return _reasons_in_words(value)
     if table is None and column in ROW_LINKS and value:

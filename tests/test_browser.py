@@ -112,3 +112,27 @@ def test_hostile_review_text_stays_text(server, page):
     link = page.locator('a[href="https://dk.trustpilot.com/reviews/x"]')
     assert link.get_attribute("rel") == "nofollow noopener"
     assert page.dialogs == []
+
+
+def test_long_and_right_to_left_text_keeps_the_table_readable(server, page, tmp_path):
+    from monitor.db import open_db
+
+    db = open_db(tmp_path / "data" / "demo.db")
+    business_id = db.execute("SELECT id FROM businesses").fetchone()[0]
+    unbroken = "Vandunderlgulvet" * 65536  # 1 MB without a space
+    rtl = "\u202eالسباك لم يأت\u202c ‏\u200b"  # an override, Arabic, zero-width characters
+    save_reviews(db, [complaint(business_id, 901, START, unbroken) | {"author": "Langhals"},
+                      complaint(business_id, 902, START, "Kort klage") | {"author": rtl}])
+    db.close()
+    page.goto(server + "/demo/reviews?external_id__in=c901,c902&_col=author&_col=body&_col=rating")
+    table = page.locator("table.rows-and-columns")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    long_cell = page.locator(".repmon-long").first
+    assert long_cell.bounding_box()["height"] <= 12 * 16 + 1  # 12em box; the text scrolls inside it
+    author = table.locator("td.col-author").nth(1)
+    assert author.evaluate("cell => getComputedStyle(cell).unicodeBidi") == "plaintext"
+    rating = table.locator("td.col-rating").nth(1)
+    assert author.bounding_box()["x"] < table.locator("td.col-body").nth(1).bounding_box()["x"] < rating.bounding_box()["x"]
+    table.screenshot(path=str(ARTIFACTS / "long_and_rtl_text.png"))
+    page.goto(server + "/demo/reviews/trustpilot:c901")
+    assert page.locator(".repmon-long").first.bounding_box()["height"] > 1000  # the row's page shows it whole
