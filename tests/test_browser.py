@@ -136,3 +136,60 @@ def test_long_and_right_to_left_text_keeps_the_table_readable(server, page, tmp_
     table.screenshot(path=str(ARTIFACTS / "long_and_rtl_text.png"))
     page.goto(server + "/demo/reviews/trustpilot:c901")
     assert page.locator(".repmon-long").first.bounding_box()["height"] > 1000  # the row's page shows it whole
+
+
+PAYLOAD = "<img src=x onerror=\"window.hacked=1\"><script>window.hacked=2</script><svg onload=\"window.hacked=3\">"
+
+
+def inject_everywhere(db_path: Path) -> list[str]:
+    """Append a script payload to every text value of every table the explorer shows; the tables changed."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    tables = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_fts%'")]
+    changed = []
+    for table in tables:
+        for _, column, kind, *_ in conn.execute(f"PRAGMA table_info([{table}])").fetchall():
+            conn.execute("SAVEPOINT one")
+            try:
+                cursor = conn.execute(f"UPDATE [{table}] SET [{column}] = [{column}] || ? WHERE typeof([{column}]) = 'text'",
+                                      [PAYLOAD])
+                conn.execute("RELEASE one")
+                if cursor.rowcount:
+                    changed.append(table)
+            except sqlite3.DatabaseError:  # a key, a foreign key or a checked value: left as it is
+                conn.execute("ROLLBACK TO one")
+                conn.execute("RELEASE one")
+    conn.commit()
+    conn.close()
+    return sorted(set(changed))
+
+
+def test_no_script_from_any_table_runs_on_any_page(server, page, tmp_path):
+    import json
+
+    db_path = tmp_path / "data" / "demo.db"
+    changed = inject_everywhere(db_path)
+    assert {"reviews", "jobs", "businesses", "patterns", "matches", "follow_ups"} <= set(changed)
+    with urllib.request.urlopen(server + "/demo.json") as response:
+        database = json.load(response)
+    paths = ["/", "/demo", "/-/dashboards/repmon"]
+    for table in database["tables"]:
+        if table["hidden"]:
+            continue
+        paths.append(f"/demo/{table['name']}")
+        with urllib.request.urlopen(f"{server}/demo/{table['name']}.json?_size=1&_shape=objects") as response:
+            first = json.load(response)
+        if first.get("rows") and first.get("primary_keys"):
+            from urllib.parse import quote
+
+            key = ",".join(quote(str(first["rows"][0][pk]), safe="") for pk in first["primary_keys"])
+            paths.append(f"/demo/{table['name']}/{key}")
+    paths += [f"/demo/{query['name']}" for query in database["queries"] if not query.get("write")]
+    assert len(paths) > 40
+    for path in paths:
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.hacked") is None, path
+    assert page.dialogs == []
