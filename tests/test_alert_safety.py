@@ -142,15 +142,22 @@ def test_mattermost(db, business_id, receiver):
     assert f"Ubesvaret klage fra {SAFE_AUTHOR}" in text.replace("&lt;", "<").replace("&gt;", ">")
 
 
+def delivered(db, business_id, receiver, monkeypatch, plugin, attribute: str, endpoint: str, url: str) -> tuple[str, str]:
+    """Point a hosted service's apprise plugin at the loopback receiver, send the hostile complaint once,
+    and return the path it reached and its payload as JSON text."""
+    monkeypatch.setattr(plugin, attribute, f"{receiver.base}{endpoint}")
+    summary = unanswered_only(hostile(db, business_id), url)
+    assert (summary.sent, summary.failed) == (1, 0)
+    [(path, payload)] = receiver.received
+    return path, json.dumps(payload, ensure_ascii=False)
+
+
 def test_slack(db, business_id, receiver, monkeypatch):
     import apprise.plugins.slack
 
-    monkeypatch.setattr(apprise.plugins.slack.NotifySlack, "webhook_url", f"{receiver.base}/services")
-    summary = unanswered_only(hostile(db, business_id), "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7")
-    assert (summary.sent, summary.failed) == (1, 0)
-    [(path, payload)] = receiver.received
+    path, dump = delivered(db, business_id, receiver, monkeypatch, apprise.plugins.slack.NotifySlack, "webhook_url",
+                           "/services", "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7")
     assert path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
-    dump = json.dumps(payload, ensure_ascii=False)
     # Slack's control sequences arrive escaped and broken; the disguised link is neither a link nor evil.example.
     for bad in ("<!", "<https", "|Klik her>", "evil.example", "@everyone", "<script", "<svg"):
         assert bad not in dump, bad
@@ -161,12 +168,9 @@ def test_slack(db, business_id, receiver, monkeypatch):
 def test_discord(db, business_id, receiver, monkeypatch):
     import apprise.plugins.discord
 
-    monkeypatch.setattr(apprise.plugins.discord.NotifyDiscord, "notify_url", f"{receiver.base}/api/webhooks")
-    receiver_status = unanswered_only(hostile(db, business_id), "discord://1234567890/webhooktoken")
-    assert (receiver_status.sent, receiver_status.failed) == (1, 0)
-    [(path, payload)] = receiver.received
+    path, dump = delivered(db, business_id, receiver, monkeypatch, apprise.plugins.discord.NotifyDiscord, "notify_url",
+                           "/api/webhooks", "discord://1234567890/webhooktoken")
     assert path == "/api/webhooks/1234567890/webhooktoken"
-    dump = json.dumps(payload, ensure_ascii=False)
     for bad in ("@everyone", "@here", "](https://", "evil.example"):
         assert bad not in dump, bad
     assert f"@{Z}everyone" in dump
