@@ -21,7 +21,8 @@ _TLDS = ("com|net|org|info|biz|io|co|app|dev|xyz|online|site|shop|link|click|ru|
 _SCHEME = re.compile(r"\b(h)tt(ps?)(?=://)|\b(f)t(p)(?=://)", re.IGNORECASE)
 _DOMAIN = re.compile(rf"(?<![\w.-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS}))(?![\w-])", re.IGNORECASE)
 _MASS_MENTION = re.compile(r"@(?=(?:everyone|here|channel|all|room|group)\b)", re.IGNORECASE)
-_ANGLE_MENTION = re.compile(r"<([!@#])")  # Slack <!here>, <@U123>, <#C1>; Discord <@123>, <@&role>, <#chan>
+# Slack <!here>, <@U123>, <#C1>; Discord <@123>, <@&role>, <#chan>; Teams <at>name</at>
+_ANGLE_MENTION = re.compile(r"<([!@#]|at(?=>))", re.IGNORECASE)
 
 
 def _visible(text: str) -> str:

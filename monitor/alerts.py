@@ -157,7 +157,7 @@ def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts
         job = texts.fragment("job", job_id=neutralise(row["job_id"].split(":", 1)[-1]),
                              crew=neutralise(row["crew"] or "?", NAME)) if row["job_id"] else ""
         rating = f"{row['rating']:g}/5" if row["rating"] is not None else "-"
-        title, body = texts.render("unanswered", author=neutralise(row["author"] or "?", NAME), age=row["age_hours"],
+        title, body = texts.render("unanswered", author=neutralise(row["author"] or "?", NAME), when=_when(texts, row["age_hours"]),
                                    source=neutralise(row["source"]), rating=rating,
                                    quote=neutralise(row["body"] or row["title"] or "", QUOTE), job=job)
         # A review links only to its own platform: the host its source was crawled from.
@@ -166,6 +166,16 @@ def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts
             body += f"\n{url}"
         alerts.append(Alert(f"unanswered:{row['review_id']}", "unanswered", business_id, row["review_id"], "warning", title, body))
     return alerts
+
+
+def _when(texts: Texts, age_hours: float | None) -> str:
+    """How long ago, in days as an owner counts them: today, yesterday, N days ago."""
+    days = int((age_hours or 0) // 24)
+    if days == 0:
+        return texts.fragment("when_today")
+    if days == 1:
+        return texts.fragment("when_yesterday")
+    return texts.fragment("when_days", days=days)
 
 
 def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, today: date) -> list[Alert]:

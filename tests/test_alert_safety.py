@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import email
+import datetime
 import json
+import ssl
 import threading
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from monitor.alert_text import neutralise, safe_link
 from monitor.alerts import run_alerts
@@ -32,6 +38,7 @@ SOURCE_URL = "https://dk.trustpilot.com/review/hansen-vvs.dk"
     ("<!channel> <!here> <!everyone>", f"<!{Z}channel> <!{Z}here> <!{Z}everyone>"),
     ("@everyone @here @channel @all", f"@{Z}everyone @{Z}here @{Z}channel @{Z}all"),
     ("<@123456789> <@&42> <#C024BE91L>", f"<@{Z}123456789> <@{Z}&42> <#{Z}C024BE91L>"),
+    ("<at>Alle</at> <AT>Jens</AT> <attention>", f"<at{Z}>Alle</at> <AT{Z}>Jens</AT> <attention>"),
     ("jens@hansen.dk", "jens@hansen[.]dk"),  # an address, not a mention, but no auto-linked domain either
     ("<https://evil.example/login|Klik her>", "<hxxps://evil[.]example/login|Klik her>"),
     ("[Klik](https://evil.example)", "[Klik](hxxps://evil[.]example)"),
@@ -70,9 +77,11 @@ def test_safe_link_only_to_the_allowed_host():
 # --- delivery to real receivers, one per channel format ----------------------------------------------
 
 class Receiver:
-    """Any HTTP POST on 127.0.0.1: keeps path and JSON body, answers `status` with `reply`."""
+    """Any HTTP POST on 127.0.0.1: keeps path and JSON body, answers `status` with `reply`.
 
-    def __init__(self, status: int = 200, reply: bytes = b""):
+    With a `tls` context it speaks HTTPS, for services whose apprise plugin only posts to https:// URLs."""
+
+    def __init__(self, status: int = 200, reply: bytes = b"", tls: ssl.SSLContext | None = None):
         self.received: list[tuple[str, dict]] = []
         receiver = self
 
@@ -89,6 +98,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -125,7 +136,9 @@ def test_json_webhook(db, business_id, receiver):
     [(path, payload)] = receiver.received
     assert path == "/hook"
     assert payload["title"] == f"Ubesvaret klage fra {SAFE_AUTHOR}"
-    assert payload["message"].startswith(f"{SAFE_AUTHOR} skrev for ")
+    days = (datetime.datetime.now(datetime.timezone.utc)
+            - datetime.datetime(2026, 1, 5, 12, tzinfo=datetime.timezone.utc)).days
+    assert payload["message"].startswith(f"{SAFE_AUTHOR} skrev for {days} dage siden ")
     assert f"på trustpilot (1/5): «{SAFE_QUOTE}». Svar hurtigt og sagligt.\nhttps://dk.trustpilot.com/reviews/h1" \
         in payload["message"]
     assert "@everyone" not in json.dumps(payload, ensure_ascii=False)
@@ -175,6 +188,43 @@ def test_discord(db, business_id, receiver, monkeypatch):
         assert bad not in dump, bad
     assert f"@{Z}everyone" in dump
     assert "[Klik](hxxps://evil[.]example)" in dump
+
+
+def self_signed_tls(folder) -> ssl.SSLContext:
+    """A server TLS context for 127.0.0.1 with a fresh self-signed certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+def test_teams_workflow(db, business_id, tmp_path):
+    """Microsoft Teams through a Power Automate workflow: an Adaptive Card whose text is Markdown."""
+    receiver = Receiver(status=202, tls=self_signed_tls(tmp_path))
+    try:
+        summary = unanswered_only(hostile(db, business_id, author="<at>Alle</at> @everyone"),
+                                  f"workflows://127.0.0.1:{receiver.port}/wf1/sig1?verify=no")
+    finally:
+        receiver.close()
+    assert (summary.sent, summary.failed) == (1, 0)
+    [(path, payload)] = receiver.received
+    assert path.startswith("/workflows/wf1/triggers/manual/paths/invoke?")
+    card = payload["attachments"][0]["content"]
+    texts = " ".join(block.get("text", "") for block in card["body"])
+    dump = json.dumps(payload, ensure_ascii=False)
+    for bad in ("<at>", "@everyone", "](https://", "<https://", "evil.example", "<!here>"):
+        assert bad not in dump, bad
+    assert f"Ubesvaret klage fra <at{Z}>Alle</at> @{Z}everyone" in texts
+    # The body is escaped as Markdown, so the defanged link stays text, not a link.
+    assert "\\[Klik\\]\\(hxxps://evil\\[\\.\\]example\\)" in texts
 
 
 def mail_url(controller) -> str:

@@ -200,7 +200,7 @@ KINDS_VALUES = {
     "pattern_emerged": dict(theme="T", theme_lower="t", where="", count=3, window=90, expected="0.2", first="a", last="b", after=""),
     "pattern_grew": dict(theme="T", theme_lower="t", where="", count=4, window=90, expected="0.2", first="a", last="b", after=""),
     "non_customer_burst": dict(count=4, window=14),
-    "unanswered": dict(author="A", age=50, source="trustpilot", rating="1/5", quote="q", job=""),
+    "unanswered": dict(author="A", when="i dag", source="trustpilot", rating="1/5", quote="q", job=""),
     "follow_up_overdue": dict(customer="C", job_type="Bad", job_id="J1", due="2026-01-01", reason=""),
     "crawl_degraded": dict(source="trustpilot", status="degraded", url="u", message="m"),
     "digest": dict(week="2026-W01", reviews=1, average="4.0", complaints=0, themes="", unanswered=0, patterns=0, follow_ups=0),
@@ -217,6 +217,17 @@ def test_every_message_kind_in_every_language(kind, lang):
         assert (title, body) != english
     assert Texts(lang).theme("leak") == {"da": "Vandskade og fugt", "nb": "Vannskade og fukt", "sv": "Vattenskada och fukt",
                                          "de": "Wasserschaden und Feuchtigkeit", "en": "Water leak and moisture"}[lang]
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("da", ["i dag", "i dag", "i går", "for 2 dage siden", "for 30 dage siden"]),
+    ("de", ["heute", "heute", "gestern", "vor 2 Tagen", "vor 30 Tagen"]),
+    ("en", ["today", "today", "yesterday", "2 days ago", "30 days ago"]),
+])
+def test_complaint_age_is_told_in_days(lang, expected):
+    from monitor.alerts import _when
+
+    assert [_when(Texts(lang), hours) for hours in (None, 23, 47, 48, 30 * 24 + 5)] == expected
 
 
 def write_config(tmp_path: Path, channel_url: str) -> Path:
