@@ -19,7 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.config import Business, Config, Thresholds
-from monitor.db import utc_now
+from monitor.db import storage_fault, utc_now
 from monitor.language import detect
 from monitor.themes import Vocabulary, vocabulary
 
@@ -161,6 +161,8 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
         try:
             summary.stages[name] = stage()
         except Exception as error:  # a stage fails alone; the run reports it and exits non-zero
+            if storage_fault(error):
+                raise  # the disk or the file refuses: every later stage would fail the same way
             summary.failed[name] = f"{type(error).__name__}: {error}"
     db.execute("PRAGMA optimize")
     summary.stages["finished_at"] = utc_now()

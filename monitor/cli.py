@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import sys
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import quote
 from dataclasses import dataclass, field
@@ -19,16 +23,44 @@ from monitor import match as matching
 from monitor import schedule as schedule_module
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
-from monitor.db import open_db
+from monitor.db import DatabaseBusy, NotARepmonDatabase, database_lock, open_db, storage_fault
 from monitor.store import ensure_business, slugify, sync_config
 
 EXAMPLE_CONFIG = Path(__file__).parent / "example_config.toml"
 
 
+EXIT_FAILED = 1  # something could not be done; what was done is kept
+EXIT_USAGE = 2  # the command line or the configuration is wrong; nothing was done
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another repmon command holds the database; try again later
+
+
 class ConfigProblem(click.ClickException):
     """A configuration error: exit code 2, like other usage errors."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
+
+
+class Busy(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+class Repmon(click.Group):
+    """The command group; a database the disk or file system refuses is told in one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as error:
+            cause = storage_fault(error)
+            if cause is None:
+                raise
+            app = ctx.find_object(App)
+            where = app.db_path if app else "the database"
+            raise click.ClickException(f"{where}: {cause} ({error}); the step that failed saved nothing") from None
+        except NotARepmonDatabase as error:
+            raise click.ClickException(f"{error}; give the right file with --db") from None
+        except PermissionError as error:
+            raise click.ClickException(f"{error.filename}: permission denied") from None
 
 
 @dataclass
@@ -40,6 +72,22 @@ class App:
     config_required: bool
     _config: Config | None = field(default=None, repr=False)
 
+    def require_db(self) -> None:
+        if not self.db_path.exists():
+            raise click.ClickException(
+                f"there is no repmon database at {self.db_path}: create it with `repmon init`, "
+                f"or give the right file with --db or REPMON_DB")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """The database's lock for commands that write findings or send alerts; exit 75 when it is taken."""
+        self.require_db()
+        try:
+            with database_lock(self.db_path):
+                yield
+        except DatabaseBusy as error:
+            raise Busy(str(error)) from None
+
     @property
     def config(self) -> Config:
         """The validated configuration; loading fails before anything is written."""
@@ -50,9 +98,14 @@ class App:
                 raise ConfigProblem(str(error)) from None
         return self._config
 
-    def db(self) -> sqlite_utils.Database:
-        """The database, shaped, with the configured businesses and sources written."""
+    def db(self, create: bool = False) -> sqlite_utils.Database:
+        """The database, shaped, with the configured businesses and sources written.
+
+        Only `init` and `demo` create one: a mistyped --db must not quietly start an empty database.
+        """
         config = self.config
+        if not create:
+            self.require_db()
         database = open_db(self.db_path)
         sync_config(database, config)
         return database
@@ -70,7 +123,16 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def locked(command: Callable) -> Callable:
+    """Run the command holding the database's lock: crawl, match, analyze, alert and run never overlap."""
+    @functools.wraps(command)
+    def holding_the_lock(app: App, *args, **kwargs):
+        with app.lock():
+            return command(app, *args, **kwargs)
+    return holding_the_lock
+
+
+@click.group(cls=Repmon, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="repmon")
 @click.option(
     "--db",
@@ -115,7 +177,7 @@ def init(app: App, force: bool) -> None:
         shutil.copyfile(EXAMPLE_CONFIG, app.config_path)
         click.echo(f"Wrote {app.config_path}: an example to edit for your business")
     app.config_required = True
-    database = app.db()
+    database = app.db(create=True)
     businesses = database.table("businesses").count
     sources = database.table("sources").count
     click.echo(f"Database {app.db_path} is ready: {businesses} business(es), {sources} source(s)")
@@ -139,7 +201,8 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
     """
     try:
         explorer.check_host(host, app.config)
-    except explorer.ExplorerRefused as error:
+        explorer.check_port(host, port)
+    except (explorer.ExplorerRefused, explorer.PortInUse) as error:
         raise click.UsageError(str(error)) from None
     app.db().close()
     datasette = explorer.build_datasette(app.db_path, app.config, metadata_path)
@@ -160,6 +223,7 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
 @click.option("--full", is_flag=True, help="Walk every page again instead of stopping at known reviews")
 @click.option("--max-pages", type=click.IntRange(1), help="Pages per source at most [default: from config]")
 @pass_app
+@locked
 def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, full: bool, max_pages: int | None) -> None:
     """Gather reviews and mentions from every configured source, or from --url.
 
@@ -278,6 +342,7 @@ def reviews_import(app: App, file: Path, business: str | None) -> None:
 
 @cli.command()
 @pass_app
+@locked
 def match(app: App) -> None:
     """Tie each review to the job it is most likely about, with a score and reasons.
 
@@ -299,6 +364,7 @@ def match(app: App) -> None:
 @cli.command()
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Analyse as of this day [default: today]")
 @pass_app
+@locked
 def analyze(app: App, today) -> None:
     """Find complaints, themes, matches, patterns, flags and follow-ups.
 
@@ -327,6 +393,7 @@ def analyze(app: App, today) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; record nothing")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
 @pass_app
+@locked
 def alert(app: App, dry_run: bool, today) -> None:
     """Send alerts for findings not yet alerted, once per channel.
 
@@ -344,20 +411,18 @@ def alert(app: App, dry_run: bool, today) -> None:
         raise SystemExit(1)
 
 
-EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
-
-
 @cli.command()
 @click.option("--full", is_flag=True, help="Walk every page of every source")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Log file [default: beside the database]")
 @pass_app
+@locked
 def run(app: App, full: bool, today, log_path: Path | None) -> None:
     """Crawl, analyse and alert: the weekly job a scheduler calls.
 
-    Exit codes: 0 done, 1 a stage failed (the others' work is kept), 75 another run is in progress.
+    Exit codes: 0 done, 1 a stage failed (the others' work is kept), 2 nothing configured,
+    75 another repmon command is using the database.
     """
-    import fcntl
     import logging
     import time
 
@@ -365,13 +430,9 @@ def run(app: App, full: bool, today, log_path: Path | None) -> None:
     from monitor.analyze import run_analysis
 
     started = time.monotonic()
-    app.db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = open(app.db_path.with_suffix(".lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        click.echo(f"another repmon run is using {app.db_path} (lock {lock.name}); try again later", err=True)
-        raise SystemExit(EXIT_LOCKED) from None
+    if not app.config.business:
+        raise ConfigProblem(f"nothing to run: {app.config_path} names no business; "
+                            f"`repmon init` writes an example to edit")
     log_path = log_path or app.db_path.with_suffix(".log")
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -424,7 +485,6 @@ def run(app: App, full: bool, today, log_path: Path | None) -> None:
     finally:
         log.removeHandler(handler)
         handler.close()
-        lock.close()
     if failed:
         raise SystemExit(1)
 
@@ -503,6 +563,11 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
     from monitor.analyze import run_analysis
     from monitor.loopback import LoopbackSite
 
+    if not no_serve:
+        try:
+            explorer.check_port("127.0.0.1", port)
+        except explorer.PortInUse as error:
+            raise click.UsageError(str(error)) from None
     started = time.monotonic()
     today = date.today()
     db_path, files = folder / "demo.db", folder / "demo"
@@ -514,7 +579,7 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
         config_path = files / "monitor.toml"
         config_path.write_text(demo_world.config_text(site), encoding="utf-8")
         app = App(db_path=db_path, config_path=config_path, config_required=True)
-        database = app.db()
+        database = app.db(create=True)
         business_id = app.business_id(database, demo_world.BUSINESS)
         report = imports.import_jobs(database, export, business_id, app.config.business[0].jobs_columns)
         click.echo(f"jobs import: {report.rows} rows from {export} ({report.saved.new} new, {report.saved.updated} updated)")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 import sqlite_utils
 
@@ -25,13 +30,123 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000  # the crawl's writer and the explorer's actions wait for each other, not fail
+
+
+class NotARepmonDatabase(Exception):
+    """The file exists but is not a SQLite database, or is one that repmon did not make."""
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, any existing file that is not a repmon database.
+
+    SQLite happily turns any empty file, and writes tables into any other SQLite file:
+    a mistyped --db must never become someone else's data.
+    """
+    if path.is_dir():
+        raise NotARepmonDatabase(f"{path} is a folder, not a database file")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotARepmonDatabase(f"{path} is not a SQLite database (it starts with {header[:8]!r})")
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        connection.close()
+    if tables and not _made_by_repmon(tables):
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise NotARepmonDatabase(f"{path} is a SQLite database of something else (tables: {shown}); repmon leaves it alone")
+
+
+# What SQLite says when the file, folder or disk refuses, and how repmon tells it.
+STORAGE_FAULTS = {
+    "attempt to write a readonly database": "the database is read-only (the file, its folder or the disk cannot be written)",
+    "unable to open database file": "the database file cannot be opened (check that its folder exists and can be written)",
+    "database or disk is full": "the disk is full",
+    "disk i/o error": "the disk could not be written (a full disk, a file size limit or a failing drive)",
+    "database is locked": f"another program kept the database locked for more than {BUSY_TIMEOUT_MS // 1000} s",
+    "file is not a database": "the file is not a SQLite database",
+    "database disk image is malformed": "the database file is damaged; restore it from a backup",
+}
+
+
+def storage_fault(error: BaseException) -> str | None:
+    """The owner's words for a SQLite error caused by the file or the disk; None for any other error."""
+    if not isinstance(error, sqlite3.Error):
+        return None
+    message = str(error).lower()
+    return next((cause for known, cause in STORAGE_FAULTS.items() if known in message), None)
+
+
+def _made_by_repmon(tables: set[str]) -> bool:
+    """repmon's tables and nothing else; databases from before `_migrations` existed count too."""
+    known = {table.name for table in TABLES} | {"_migrations"}
+    foreign = {name for name in tables if name not in known and not name.startswith(("sqlite_", *(f"{t}_fts" for t in FTS)))}
+    return not foreign and {"businesses", "reviews"} <= tables
+
+
 def open_db(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the database at `path`, shaped and ready for use."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        check_database_file(Path(path))
     db = sqlite_utils.Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     ensure_db_shape(db)
     return db
+
+
+def lock_path(db_path: Path) -> Path:
+    """The lock beside the database's real file: a symlink or another spelling of the path finds the same lock."""
+    real = db_path.resolve()
+    return real.with_name(real.name + ".lock")
+
+
+class DatabaseBusy(Exception):
+    """Another repmon command holds the database's lock."""
+
+
+@contextmanager
+def database_lock(db_path: Path) -> Iterator[IO[str]]:
+    """Hold the exclusive lock of the database at `db_path` for crawl, match, analyze, alert and run.
+
+    The lock file is opened for appending, never truncated, so even a --db that names
+    the lock file itself loses nothing.
+    """
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseBusy(f"another repmon command is using {db_path} (lock {path}); try again later") from None
+        if lock.tell() == 0:  # a lock file that says what it is is never mistaken for an empty database
+            lock.write(f"repmon lock of {db_path.resolve()}\n")
+            lock.flush()
+        yield lock
+    finally:
+        lock.close()
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE: what is read inside is what the writes apply to, as no other writer can step in between."""
+    if db.conn.in_transaction:  # already inside the caller's transaction, which holds what it read
+        with db.atomic():
+            yield
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def ensure_db_shape(db: sqlite_utils.Database) -> None:

@@ -123,6 +123,27 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     return datasette
 
 
+class PortInUse(Exception):
+    """The explorer's port is taken: found before any work is done."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind and release the port now, so a taken port is reported before anything starts."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a socket closing down is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use (is the explorer already running?); "
+                                f"choose another with --port") from None
+            raise PortInUse(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
 def serve_forever(datasette: Datasette, host: str, port: int) -> None:
     """Run the explorer until Ctrl+C."""
     import uvicorn

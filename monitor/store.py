@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.config import Business, Config
-from monitor.db import index_new_rows, utc_now
+from monitor.db import index_new_rows, utc_now, write_transaction
 from monitor.schema import REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
 
 BATCH_SIZE = 500
@@ -322,17 +322,26 @@ MACHINE_MATCH_STATUSES = ("auto", "ambiguous", "unmatched")
 
 
 def save_matches(db: sqlite_utils.Database, results: list[Any], now: str | None = None) -> int:
-    """Write the matcher's verdicts; a person's confirmed/rejected rows are never touched. Returns rows changed."""
+    """Write the matcher's verdicts; a person's confirmed/rejected rows are never touched. Returns rows changed.
+
+    The stored rows are read inside the write transaction: a decision made in the explorer
+    while the matcher was computing is seen here and wins over the now stale verdict.
+    """
     now = now or utc_now()
     marks = ", ".join("?" for _ in MACHINE_MATCH_STATUSES)
-    stored: dict[str, dict[str, Any]] = {
-        row["review_id"]: row
-        for row in db.query(f"SELECT id, review_id, job_id, score, status, reasons FROM matches WHERE status IN ({marks})",
-                            list(MACHINE_MATCH_STATUSES))
-    }
     changed = 0
     table = db.table("matches")
-    with db.atomic():
+    with write_transaction(db):
+        stored: dict[str, dict[str, Any]] = {}
+        decided: set[str] = set()  # reviews a person confirmed
+        human_rows: set[str] = set()  # ids of rows a person confirmed or rejected
+        for row in db.query("SELECT id, review_id, job_id, score, status, reasons FROM matches"):
+            if row["status"] in MACHINE_MATCH_STATUSES:
+                stored[row["review_id"]] = row
+                continue
+            human_rows.add(row["id"])
+            if row["status"] == "confirmed":
+                decided.add(row["review_id"])
         for result in results:
             row = {
                 "id": f"{result.review_id}>{result.job_id or ''}",
@@ -342,6 +351,8 @@ def save_matches(db: sqlite_utils.Database, results: list[Any], now: str | None 
                 "status": result.status,
                 "reasons": result.reasons_json,
             }
+            if result.review_id in decided or row["id"] in human_rows:
+                continue
             old = stored.get(result.review_id)
             if old is not None and all(old[key] == row[key] for key in row):
                 continue

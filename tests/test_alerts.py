@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from monitor.alerts import LANGUAGES, Texts, run_alerts
 from monitor.cli import EXIT_LOCKED, cli
 from monitor.config import ConfigError, parse_config
+from monitor.db import DatabaseBusy, database_lock, lock_path
 from monitor.store import save_reviews
 from tests.test_findings import START, analyse, complaint, seed_jobs
 
@@ -248,12 +250,38 @@ def test_run_does_everything_and_logs(findings, db_path, tmp_path, webhook):
     assert "0 alerts sent" in again.output
 
 
-def test_second_run_waits_for_the_first(db, db_path, tmp_path):
-    with open(db_path.with_suffix(".lock"), "w") as held:
+@pytest.mark.parametrize("command", ["run", "alert", "analyze", "match", "crawl"])
+def test_a_second_command_waits_for_the_first(db, db_path, tmp_path, command):
+    with open(lock_path(db_path), "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "run"])
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), command])
     assert result.exit_code == EXIT_LOCKED
-    assert "another repmon run is using" in result.output
+    assert result.output == (f"Error: another repmon command is using {db_path} (lock {db_path}.lock); try again later\n")
+
+
+def test_every_path_to_the_database_finds_the_same_lock(db, db_path, tmp_path):
+    link = tmp_path / "elsewhere" / "link.db"
+    link.parent.mkdir()
+    link.symlink_to(db_path)
+    spellings = [link, tmp_path / "elsewhere" / ".." / db_path.name]
+    assert {lock_path(path) for path in spellings} == {lock_path(db_path)} == {db_path.with_name(db_path.name + ".lock")}
+    with database_lock(db_path):
+        for path in spellings:
+            with pytest.raises(DatabaseBusy):
+                with database_lock(path):
+                    pass
+
+
+def test_a_database_named_like_a_lock_is_never_truncated(tmp_path):
+    config = write_config(tmp_path, "json://127.0.0.1/x")
+    db_path = tmp_path / "monitor.lock"
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(config), "init"]).exit_code == 0
+    size = db_path.stat().st_size
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "--config", str(config), "analyze"])
+    assert result.exit_code == 0, result.output
+    assert db_path.stat().st_size >= size
+    assert sqlite_utils.Database(db_path).table("businesses").count == 1
+    assert (tmp_path / "monitor.lock.lock").read_text() == f"repmon lock of {db_path}\n"
 
 
 def test_run_exits_non_zero_when_alerts_fail(findings, db_path, tmp_path):

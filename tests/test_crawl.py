@@ -196,7 +196,13 @@ def test_cli_crawl_url_without_config(tmp_path, monkeypatch, site):
     site.pages["/mentions.rss"] = Page((FILES / "feeds" / "mentions.rss").read_bytes(), content_type="application/rss+xml")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitor.toml").write_text("[crawl]\ndownload_delay = 0\n")
-    result = CliRunner().invoke(cli, ["crawl", "--url", site.url(f"/review/{DOMAIN}"), "--url", site.url("/mentions.rss")])
+    urls = ["--url", site.url(f"/review/{DOMAIN}"), "--url", site.url("/mentions.rss")]
+    refused = CliRunner().invoke(cli, ["crawl", *urls])
+    assert (refused.exit_code, refused.output) == (1, "Error: there is no repmon database at data/monitor.db: create it "
+                                                      "with `repmon init`, or give the right file with --db or REPMON_DB\n")
+    assert not (tmp_path / "data").exists() and site.requests == []
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["crawl", *urls])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"ok       {site.url(f'/review/{DOMAIN}')}: 1 pages, 4 reviews (4 new, 0 updated, 0 removed), 0 errors"

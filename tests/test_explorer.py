@@ -12,6 +12,7 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 
 from monitor.config import Config, parse_config
+from monitor.db import open_db
 from monitor.explorer import DEFAULT_METADATA, ExplorerRefused, build_datasette, check_host, is_loopback, split_metadata
 from monitor.store import save_reviews
 
@@ -129,6 +130,7 @@ def free_port() -> int:
 def test_repmon_serve_answers_on_loopback(tmp_path: Path):
     port = free_port()
     db_path = tmp_path / "served.db"
+    open_db(db_path).close()
     server = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--db", str(db_path), "serve", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
@@ -146,7 +148,6 @@ def test_repmon_serve_answers_on_loopback(tmp_path: Path):
                     raise AssertionError(server.communicate(timeout=5)[0].decode()[-2000:])
                 time.sleep(0.2)
         assert f"<h1>{TITLE}</h1>" in page
-        assert db_path.exists()
     finally:
         server.terminate()
         server.wait(timeout=10)

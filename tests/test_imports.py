@@ -146,10 +146,11 @@ def test_cli_jobs_import_without_config(tmp_path, monkeypatch):
     path = write(tmp_path, "ordrer.csv", "\n".join([HEADER, *ROWS]), "cp1252")
     args = ["jobs", "import", str(path), "--business", "Jensen El", "--map", "Ordrenr.=job_id", "--map", "Kunde=customer_name",
             "--map", "Afsluttet=completed_at", "--map", "Montør=crew"]
+    from monitor.db import open_db
+    open_db(tmp_path / "data" / "monitor.db").close()
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert result.output == f"{path}: 2 rows, 2 new jobs, 0 updated, 0 unchanged, 0 problems\n"
-    from monitor.db import open_db
     db = open_db(tmp_path / "data" / "monitor.db")
     assert db.execute("SELECT id, crew FROM jobs ORDER BY id").fetchall() == [
         ("jensen-el:J-1001", "Kasper, Mads"), ("jensen-el:J-1002", "Mads"),

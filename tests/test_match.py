@@ -3,13 +3,14 @@
 import json
 import math
 import os
+import sqlite3
 
 import pytest
 
 from monitor import match as matching
 from monitor.match import JobIndex, MatchResult, Model, Settings, candidates, features, match_all, run_matching, view
 from monitor.names import email_name, name_similarity, parse_name
-from monitor.store import decide_match, save_jobs, save_reviews
+from monitor.store import decide_match, save_jobs, save_matches, save_reviews
 from monitor.synthetic import generate
 from monitor.text import fold, job_type_words, tokens
 
@@ -313,3 +314,27 @@ def test_a_batch_matches_each_review_as_it_would_alone():
              for review in world.reviews]
     assert batch == alone
     assert {result.status for result in batch} == {"auto", "ambiguous", "unmatched"}
+
+
+@pytest.mark.parametrize("decision", ["confirm_match", "reject_match"])
+def test_a_decision_made_in_the_explorer_while_matching_runs_stands(db, db_path, business_id, decision):
+    seed_database(db, business_id)
+    run_matching(db)
+    review_id, proposed = db.execute(
+        "SELECT review_id, job_id FROM matches WHERE status = 'auto' ORDER BY review_id LIMIT 1").fetchone()
+    other_job = db.execute("SELECT id FROM jobs WHERE id != ? ORDER BY id LIMIT 1", [proposed]).fetchone()[0]
+    chosen = other_job if decision == "confirm_match" else proposed
+    # The matcher has read its inputs and computed its verdicts (the same job as before, but scored
+    # differently, so it wants to write); only then does the owner press the button in the explorer.
+    stale = [MatchResult.of(review_id, proposed, 0.5, "auto", {"candidates": 1})]
+    explorer = sqlite3.connect(db_path)
+    with explorer:
+        explorer.execute("INSERT INTO explorer_actions (action, review_id, job, who, at) VALUES (?, ?, ?, 'owner', ?)",
+                         [decision, review_id, chosen, "2026-12-03T10:00:00Z"])
+    explorer.close()
+    save_matches(db, stale)
+    rows = db.execute("SELECT job_id, status, score FROM matches WHERE review_id = ? ORDER BY status", [review_id]).fetchall()
+    if decision == "confirm_match":
+        assert rows == [(other_job, "confirmed", None)]
+    else:
+        assert [row[:2] for row in rows] == [(proposed, "rejected")]
