@@ -8,6 +8,7 @@ from the environment and never reach logs, messages or the database.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class AlertSummary:
     sent: int = 0
     failed: int = 0
     pending: int = 0
+    unconfirmed: int = 0
 
 
 def language_of(business: Business | None, row: dict[str, Any]) -> str:
@@ -245,9 +247,18 @@ def channels_for(config: Config, business_name: str) -> list[tuple[str, Channel]
     return [(channel.label(i), channel) for i, channel in enumerate(business.channel)] if business else []
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 def run_alerts(db: sqlite_utils.Database, config: Config, today: date | None = None, dry_run: bool = False,
                db_name: str = "monitor", echo=print) -> AlertSummary:
-    """Raise what the findings call for and deliver every pending or failed alert once per channel."""
+    """Raise what the findings call for and deliver every pending or failed alert once per channel.
+
+    Each delivery is recorded as `sending` (committed) before it starts. A row still `sending`
+    on the next run was cut off mid-delivery: it is sent again with the same idempotency key
+    when the channel carries one (the receiver drops the repeat), and otherwise marked
+    `unconfirmed` rather than risk telling the owner twice.
+    """
     import apprise
 
     summary = AlertSummary()
@@ -260,22 +271,29 @@ def run_alerts(db: sqlite_utils.Database, config: Config, today: date | None = N
                 continue
             row_id = f"{alert.key}@{label}"
             existing = next(db.table("alerts").rows_where("id = ?", [row_id]), None)
-            if existing and existing["status"] == "sent":
+            if existing and existing["status"] in ("sent", "unconfirmed"):
                 continue
             if dry_run:
                 echo(f"[{alert.severity}] {label}: {alert.title}\n{alert.body}\n")
                 summary.pending += 1
+                continue
+            plugin = apprise.Apprise.instantiate(channel.resolved_url())
+            if existing and existing["status"] == "sending" and not carries_headers(plugin):
+                db.table("alerts").update(row_id, {"status": "unconfirmed", "last_error": INTERRUPTED})
+                echo(f"{label}: {alert.title}: {INTERRUPTED}")
+                summary.unconfirmed += 1
                 continue
             if existing is None:
                 db.table("alerts").insert({"id": row_id, "key": alert.key, "kind": alert.kind, "business_id": alert.business_id,
                                            "subject": alert.subject, "channel": label, "severity": alert.severity,
                                            "title": alert.title, "body": alert.body, "status": "pending", "attempts": 0,
                                            "detail": json.dumps(alert.detail) if alert.detail else None,
-                                           "created_at": now})
+                                           "created_at": now, "idempotency_key": idempotency_key(row_id)})
                 summary.raised += 1
             attempts = (existing["attempts"] if existing else 0) + 1
-            ok, error = _deliver(apprise, channel, alert)
-            db.table("alerts").update(row_id, {"status": "sent" if ok else "failed", "attempts": attempts,
+            db.table("alerts").update(row_id, {"status": "sending", "attempts": attempts, "attempted_at": utc_now()})
+            ok, error = _deliver(apprise, plugin, channel, alert, idempotency_key(row_id))
+            db.table("alerts").update(row_id, {"status": "sent" if ok else "failed",
                                                "last_error": None if ok else error,
                                                "delivered_at": utc_now() if ok else None})
             summary.sent += ok
@@ -283,12 +301,25 @@ def run_alerts(db: sqlite_utils.Database, config: Config, today: date | None = N
     return summary
 
 
-def _deliver(apprise_module: Any, channel: Channel, alert: Alert) -> tuple[bool, str | None]:
+INTERRUPTED = "may not have arrived: the run stopped while sending it; not sent again, to avoid sending it twice"
+
+
+def idempotency_key(row_id: str) -> str:
+    """The same for every attempt of one alert on one channel, so a receiver can drop a repeat."""
+    return hashlib.sha256(row_id.encode("utf-8")).hexdigest()[:32]
+
+
+def carries_headers(plugin: Any) -> bool:
+    """Whether the channel sends headers of our choosing (webhooks, e-mail): then it can carry the idempotency key."""
+    return isinstance(getattr(plugin, "headers", None), dict)
+
+
+def _deliver(apprise_module: Any, plugin: Any, channel: Channel, alert: Alert, key: str) -> tuple[bool, str | None]:
     """Send through apprise; the error kept is apprise's own log with secrets blanked."""
-    url = channel.resolved_url()
     notifier = apprise_module.Apprise()
-    plugin = apprise_module.Apprise.instantiate(url)
-    notifier.add(plugin or url)
+    if carries_headers(plugin):
+        plugin.headers[IDEMPOTENCY_HEADER] = key
+    notifier.add(plugin or channel.resolved_url())
     title, body = _fit(plugin, alert.title, alert.body)
     with apprise_module.LogCapture(level=logging.WARNING) as captured:
         # TEXT: apprise escapes for each channel's markup (&<> for Slack, HTML for e-mail) instead of passing it through.

@@ -406,7 +406,8 @@ def alert(app: App, dry_run: bool, today) -> None:
     if dry_run:
         click.echo(f"{summary.pending} alerts would be sent")
         return
-    click.echo(f"{summary.raised} new alerts, {summary.sent} sent, {summary.failed} failed")
+    unconfirmed = f", {summary.unconfirmed} may not have arrived" if summary.unconfirmed else ""
+    click.echo(f"{summary.raised} new alerts, {summary.sent} sent, {summary.failed} failed{unconfirmed}")
     if summary.failed:
         raise SystemExit(1)
 

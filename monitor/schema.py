@@ -316,6 +316,8 @@ TABLES: tuple[Table, ...] = (
             "detail": str,
             "created_at": str,
             "delivered_at": str,
+            "attempted_at": str,
+            "idempotency_key": str,
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"),),
