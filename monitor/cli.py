@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import sqlite3
@@ -23,7 +24,7 @@ from monitor import match as matching
 from monitor import schedule as schedule_module
 from monitor import explorer
 from monitor.config import Config, ConfigError, load_config
-from monitor.db import DatabaseBusy, NotARepmonDatabase, database_lock, open_db, storage_fault
+from monitor.db import DatabaseBusy, NotARepmonDatabase, check_database_file, database_lock, open_db, storage_fault
 from monitor.store import ensure_business, slugify, sync_config
 
 EXAMPLE_CONFIG = Path(__file__).parent / "example_config.toml"
@@ -44,6 +45,12 @@ class Busy(click.ClickException):
     exit_code = EXIT_LOCKED
 
 
+class CannotStart(click.ClickException):
+    """Refused before any work, such as a port in use: exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
 class Repmon(click.Group):
     """The command group; a database the disk or file system refuses is told in one line, not a traceback."""
 
@@ -51,16 +58,27 @@ class Repmon(click.Group):
         try:
             return super().invoke(ctx)
         except sqlite3.Error as error:
-            cause = storage_fault(error)
+            app = ctx.find_object(App)
+            cause = storage_fault(error, app.db_path if app else None)
             if cause is None:
                 raise
-            app = ctx.find_object(App)
             where = app.db_path if app else "the database"
             raise click.ClickException(f"{where}: {cause} ({error}); the step that failed saved nothing") from None
         except NotARepmonDatabase as error:
             raise click.ClickException(f"{error}; give the right file with --db") from None
-        except PermissionError as error:
-            raise click.ClickException(f"{error.filename}: permission denied") from None
+        except OSError as error:
+            if error.filename is None:
+                raise
+            raise click.ClickException(f"{error.filename}: {FILE_FAULTS.get(error.errno, error.strerror)}") from None
+
+
+FILE_FAULTS = {
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied (this user cannot write there)",
+    errno.EPERM: "permission denied (this user cannot write there)",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+}
 
 
 @dataclass
@@ -82,6 +100,7 @@ class App:
     def lock(self) -> Iterator[None]:
         """The database's lock for commands that write findings or send alerts; exit 75 when it is taken."""
         self.require_db()
+        check_database_file(self.db_path)  # no lock file beside a file that is not ours
         try:
             with database_lock(self.db_path):
                 yield
@@ -202,8 +221,10 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
     try:
         explorer.check_host(host, app.config)
         explorer.check_port(host, port)
-    except (explorer.ExplorerRefused, explorer.PortInUse) as error:
+    except explorer.ExplorerRefused as error:
         raise click.UsageError(str(error)) from None
+    except explorer.PortInUse as error:
+        raise CannotStart(str(error)) from None
     app.db().close()
     datasette = explorer.build_datasette(app.db_path, app.config, metadata_path)
     click.echo(f"repmon explorer on http://{host}:{port}/  (Ctrl+C to stop)")
@@ -432,8 +453,8 @@ def run(app: App, full: bool, today, log_path: Path | None) -> None:
 
     started = time.monotonic()
     if not app.config.business:
-        raise ConfigProblem(f"nothing to run: {app.config_path} names no business; "
-                            f"`repmon init` writes an example to edit")
+        missing = f"there is no {app.config_path}" if not app.config_path.exists() else f"{app.config_path} names no business"
+        raise ConfigProblem(f"nothing to run: {missing}; `repmon init` writes an example to edit")
     log_path = log_path or app.db_path.with_suffix(".log")
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -568,7 +589,7 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
         try:
             explorer.check_port("127.0.0.1", port)
         except explorer.PortInUse as error:
-            raise click.UsageError(str(error)) from None
+            raise CannotStart(str(error)) from None
     started = time.monotonic()
     today = date.today()
     db_path, files = folder / "demo.db", folder / "demo"

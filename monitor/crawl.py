@@ -89,6 +89,10 @@ def _target(db: sqlite_utils.Database, url: str, business_id: str, source_id: st
     )
 
 
+def crawl_log_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".crawl.log")
+
+
 def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: Any) -> CrawlSummary:
     """Crawl all targets in one Scrapy run and return the crawl_runs rows it wrote.
 
@@ -101,7 +105,9 @@ def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: An
     before = db.execute("SELECT COALESCE(MAX(id), 0) FROM crawl_runs").fetchone()[0]
     db.close()
     context = multiprocessing.get_context("fork")
-    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **settings)))
+    # Scrapy's own log, tracebacks and all, goes beside the database; the command prints each source's health.
+    quiet = {"LOG_FILE": str(crawl_log_path(db_path)), "LOG_FILE_APPEND": True}
+    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **(quiet | settings))))
     child.start()
     child.join()
     db = sqlite_utils.Database(db_path)

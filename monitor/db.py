@@ -74,12 +74,29 @@ STORAGE_FAULTS = {
 }
 
 
-def storage_fault(error: BaseException) -> str | None:
-    """The owner's words for a SQLite error caused by the file or the disk; None for any other error."""
+def storage_fault(error: BaseException, path: Path | None = None) -> str | None:
+    """The owner's words for a SQLite error caused by the file or the disk; None for any other error.
+
+    SQLite says "unable to open" when a WAL database cannot create its -shm file: with the
+    path at hand, a read-only file, folder or disk is named as what it is.
+    """
     if not isinstance(error, sqlite3.Error):
         return None
     message = str(error).lower()
-    return next((cause for known, cause in STORAGE_FAULTS.items() if known in message), None)
+    cause = next((cause for known, cause in STORAGE_FAULTS.items() if known in message), None)
+    if cause and "unable to open" in message and path is not None and _read_only(path):
+        return STORAGE_FAULTS["attempt to write a readonly database"]
+    return cause
+
+
+def _read_only(path: Path) -> bool:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
 
 
 def _made_by_repmon(tables: set[str]) -> bool:
