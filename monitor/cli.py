@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -437,14 +438,31 @@ def alert(app: App, dry_run: bool, today) -> None:
 @click.option("--full", is_flag=True, help="Walk every page of every source")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Log file [default: beside the database]")
+@click.option("--at", "local_time", metavar="'DAY HH:MM ZONE'",
+              help="Do nothing unless it is this hour of the week in ZONE (how cron runs at the business's local time)")
 @pass_app
-@locked
-def run(app: App, full: bool, today, log_path: Path | None) -> None:
+def run(app: App, full: bool, today, log_path: Path | None, local_time: str | None) -> None:
     """Crawl, analyse and alert: the weekly job a scheduler calls.
 
     Exit codes: 0 done, 1 a stage failed (the others' work is kept), 2 nothing configured,
     75 another repmon command is using the database.
     """
+    if local_time:
+        try:
+            day, clock, zone = local_time.split()
+            when = schedule_module.Weekly.parse(day, clock)
+            ZoneInfo(zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise click.BadParameter(f"{local_time!r}: expected a weekday, a time and a time zone, "
+                                     f"like 'mon 06:00 Europe/Copenhagen'", param_hint="--at") from None
+        if not when.is_now(zone):
+            click.echo(f"{datetime.now(ZoneInfo(zone)):%Y-%m-%d %H:%M} in {zone}: the weekly run is at "
+                       f"{when.describe()}; nothing to do now")
+            return
+    locked(_run)(app, full, today, log_path)
+
+
+def _run(app: App, full: bool, today, log_path: Path | None) -> None:
     import logging
     import time
 
@@ -531,20 +549,42 @@ def schedule_places(fn):
 @schedule_places
 @pass_app
 def schedule_install(app: App, weekly: tuple[str, str], kind: str, crontab_file: Path | None, unit_dir: Path) -> None:
-    """Run `repmon run` every week (replacing what repmon installed before)."""
+    """Run `repmon run` every week at the business's local time, replacing what repmon installed before
+    (of either kind). Secrets the configuration names as ${VAR} go to an environment file readable by you only."""
     try:
         when = schedule_module.Weekly.parse(*weekly)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--weekly") from None
-    app.config  # refuse an invalid configuration now rather than at 6 in the morning
-    log_path = app.db_path.with_suffix(".log")
+    app.config_required = True
+    config = app.config  # refuse an invalid configuration now rather than at 6 in the morning
+    if not config.business:
+        raise ConfigProblem(f"nothing to schedule: {app.config_path} names no business")
+    app.require_db()
+    zone = config.business[0].timezone
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigProblem(f"{app.config_path}: business.timezone {zone!r} is not a time zone such as 'Europe/Copenhagen'") from None
+    secrets = schedule_module.secrets_named(app.config_path.read_text(encoding="utf-8"))
+    env_file = app.db_path.with_name(app.db_path.name + ".env") if secrets else None
+    if env_file:
+        try:
+            schedule_module.write_env_file(env_file, secrets)
+        except ValueError as error:
+            raise ConfigProblem(str(error)) from None
+    plan = schedule_module.Plan(when, zone, app.db_path, app.config_path, app.db_path.with_suffix(".log"), env_file)
     if kind == "cron":
-        line = schedule_module.install_cron(app.db_path, app.config_path, log_path, when, crontab_file)
-        click.echo(f"installed in {crontab_file or 'your crontab'}: {line}")
+        lines = schedule_module.install_cron(plan, crontab_file, unit_dir)
+        click.echo(f"installed in {crontab_file or 'your crontab'}:")
+        for line in lines:
+            click.echo(f"  {line}")
     else:
-        for path in schedule_module.install_systemd(app.db_path, app.config_path, log_path, when, unit_dir):
+        for path in schedule_module.install_systemd(plan, unit_dir, crontab_file):
             click.echo(f"wrote {path}")
-    click.echo(f"next run: {when.next_after(datetime.now()):%Y-%m-%d %H:%M} ({when.describe()} every week)")
+    if env_file:
+        click.echo(f"secrets for the weekly run ({', '.join(secrets)}) are in {env_file}, readable only by you")
+    local_now = datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+    click.echo(f"next run: {when.next_after(local_now):%Y-%m-%d %H:%M} {zone} ({when.describe()} every week)")
 
 
 @schedule.command(name="show")

@@ -1,14 +1,24 @@
-"""Install, show and remove the weekly `repmon run`: a crontab entry (python-crontab) or a systemd user timer."""
+"""Install, show and remove the weekly `repmon run`: a crontab entry (python-crontab) or a systemd user timer.
+
+The run happens at the business's local time, whatever the server's zone: systemd timers
+name the zone; cron knows only server time, so where the two zones' clocks differ during
+the year cron fires at each server hour the local time can fall on, and `run --at` lets
+through only the one that is the local time. Secrets the configuration names as ${VAR}
+go to an environment file readable only by its owner, which the scheduled run reads.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_UNIT_DIR = Path.home() / ".config" / "systemd" / "user"
@@ -41,11 +51,76 @@ class Weekly:
     def describe(self) -> str:
         return f"{DAYS[self.day]} {self.hour:02d}:{self.minute:02d}"
 
+    def is_now(self, zone: str, moment: datetime | None = None) -> bool:
+        """Whether `moment` (now) is within the hour from this weekly time, on the clock of `zone`."""
+        local = (moment or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone))
+        start = local.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        return local.weekday() == self.day and start <= local < start + timedelta(hours=1)
 
-def command(db_path: Path, config_path: Path, log_path: Path) -> str:
-    """The shell command a scheduler runs: absolute paths, the current Python, output to the log."""
-    return (f"{shlex.quote(sys.executable)} -m monitor --db {shlex.quote(str(db_path.resolve()))} "
-            f"--config {shlex.quote(str(config_path.resolve()))} run >> {shlex.quote(str(log_path.resolve()))} 2>&1")
+    def server_times(self, zone: str, start: datetime | None = None) -> set[tuple[int, int, int]]:
+        """(weekday, hour, minute) of the server's clock at which this local time falls during the coming year."""
+        times = set()
+        local = (start or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        for days in range(372):
+            day = local + timedelta(days=days)
+            if day.weekday() != self.day:
+                continue
+            moment = day.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0).replace(tzinfo=ZoneInfo(zone))
+            server = datetime.fromtimestamp(moment.timestamp())  # the server's own zone rules, as cron reads them
+            times.add((server.weekday(), server.hour, server.minute))
+        return times
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a scheduled run needs: when, in which zone, which files."""
+
+    when: Weekly
+    zone: str
+    db_path: Path
+    config_path: Path
+    log_path: Path
+    env_file: Path | None  # the secrets the configuration names, or None when it names none
+
+    def command(self, guard: bool = False, source_env: bool = True) -> str:
+        """The shell command: absolute paths, the current Python, output to the log."""
+        at = f" --at {shlex.quote(f'{self.when.describe()} {self.zone}')}" if guard else ""
+        run = (f"{shlex.quote(sys.executable)} -m monitor --db {shlex.quote(str(self.db_path.resolve()))} "
+               f"--config {shlex.quote(str(self.config_path.resolve()))} run{at} "
+               f">> {shlex.quote(str(self.log_path.resolve()))} 2>&1")
+        if self.env_file is None or not source_env:
+            return run
+        return f"set -a && . {shlex.quote(str(self.env_file.resolve()))} && set +a && {run}"
+
+
+SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def secrets_named(config_text: str) -> list[str]:
+    """The ${VARIABLES} a configuration file refers to, in order of first mention."""
+    return list(dict.fromkeys(SECRET.findall(config_text)))
+
+
+def write_env_file(path: Path, names: list[str]) -> None:
+    """Write the named variables' current values, readable by the owner only; refuse if one is not set."""
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        raise ValueError(f"the configuration names {', '.join('${' + n + '}' for n in missing)}, which "
+                         f"{'is' if len(missing) == 1 else 'are'} not set here: set {'it' if len(missing) == 1 else 'them'} "
+                         f"and install again, so the weekly run has {'it' if len(missing) == 1 else 'them'} too")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file existed with wider rights
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("# secrets for repmon's weekly run; written by `repmon schedule install`\n")
+        for name in names:
+            file.write(f"{name}={_double_quoted(os.environ[name])}\n")
+
+
+def _double_quoted(value: str) -> str:
+    """Quoted so that both sh (`.`) and systemd's EnvironmentFile read the value back unchanged."""
+    escaped = "".join("\\" + char if char in '"\\`$' else char for char in value)
+    return f'"{escaped}"'
 
 
 def marker(db_path: Path) -> str:
@@ -62,14 +137,31 @@ def _crontab(crontab_file: Path | None):
     return CronTab(user=True)
 
 
-def install_cron(db_path: Path, config_path: Path, log_path: Path, when: Weekly, crontab_file: Path | None = None) -> str:
-    """Replace repmon's entry for this database with one for `when`; other entries are untouched."""
+def cron_slices(plan: Plan) -> tuple[list[str], bool]:
+    """The crontab time fields, and whether the run must check the local time itself (`run --at`)."""
+    times = plan.when.server_times(plan.zone)
+    if times == {(plan.when.day, plan.when.hour, plan.when.minute)}:
+        return [f"{plan.when.minute} {plan.when.hour} * * {(plan.when.day + 1) % 7}"], False
+    hours: dict[tuple[int, int], set[int]] = {}
+    for weekday, hour, minute in times:
+        hours.setdefault((minute, weekday), set()).add(hour)
+    return [f"{minute} {','.join(str(h) for h in sorted(hours[(minute, weekday)]))} * * {(weekday + 1) % 7}"
+            for minute, weekday in sorted(hours)], True
+
+
+def install_cron(plan: Plan, crontab_file: Path | None = None, unit_dir: Path = DEFAULT_UNIT_DIR) -> list[str]:
+    """Replace repmon's entries for this database (and its systemd timer) with cron entries; others are untouched."""
+    remove_systemd(plan.db_path, unit_dir)
     tab = _crontab(crontab_file)
-    tab.remove_all(comment=marker(db_path))
-    job = tab.new(command=command(db_path, config_path, log_path), comment=marker(db_path))
-    job.setall(f"{when.minute} {when.hour} * * {(when.day + 1) % 7}")
+    tab.remove_all(comment=marker(plan.db_path))
+    slices, guard = cron_slices(plan)
+    lines = []
+    for when in slices:
+        job = tab.new(command=plan.command(guard=guard), comment=marker(plan.db_path))
+        job.setall(when)
+        lines.append(str(job))
     tab.write() if crontab_file is None else tab.write(str(crontab_file))
-    return str(job)
+    return lines
 
 
 def show_cron(db_path: Path, crontab_file: Path | None = None, now: datetime | None = None) -> list[str]:
@@ -78,8 +170,14 @@ def show_cron(db_path: Path, crontab_file: Path | None = None, now: datetime | N
     tab = _crontab(crontab_file)
     lines = []
     for job in tab.find_comment(marker(db_path)):
-        schedule = job.schedule(date_from=now or datetime.now())
-        lines.append(f"cron: {job.slices} {job.command}\n  next run: {schedule.get_next():%Y-%m-%d %H:%M} (local time)")
+        at = re.search(r" run --at '?(\w+) (\d\d:\d\d) ([^' ]+)", job.command)
+        if at:  # the run checks the local time itself: tell the next time the run does something
+            when, zone = Weekly.parse(at.group(1), at.group(2)), at.group(3)
+            local_now = (now or datetime.now()).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+            next_run = f"{when.next_after(local_now):%Y-%m-%d %H:%M} ({zone})"
+        else:
+            next_run = f"{job.schedule(date_from=now or datetime.now()).get_next():%Y-%m-%d %H:%M} (server time)"
+        lines.append(f"cron: {job.slices} {job.command}\n  next run: {next_run}")
     return lines
 
 
@@ -96,21 +194,27 @@ def unit_name(db_path: Path) -> str:
     return f"repmon-{db_path.resolve().stem}"
 
 
-def install_systemd(db_path: Path, config_path: Path, log_path: Path, when: Weekly, unit_dir: Path = DEFAULT_UNIT_DIR) -> list[Path]:
-    """Write a user service and timer; enable them with systemctl when installing into the real user directory."""
+def install_systemd(plan: Plan, unit_dir: Path = DEFAULT_UNIT_DIR, crontab_file: Path | None = None) -> list[Path]:
+    """Write a user service and timer (replacing repmon's cron entries for this database); enable them with
+    systemctl when installing into the real user directory."""
+    if crontab_file is not None or shutil.which("crontab"):
+        remove_cron(plan.db_path, crontab_file)
+    db_path, when = plan.db_path, plan.when
     unit_dir.mkdir(parents=True, exist_ok=True)
     name = unit_name(db_path)
     service = unit_dir / f"{name}.service"
     timer = unit_dir / f"{name}.timer"
+    environment = f"EnvironmentFile={plan.env_file.resolve()}\n" if plan.env_file else ""
     service.write_text(
         f"# {marker(db_path)}\n[Unit]\nDescription=repmon weekly run for {db_path.resolve()}\n\n"
-        f"[Service]\nType=oneshot\nWorkingDirectory={Path.cwd()}\nExecStart=/bin/sh -c {shlex.quote(command(db_path, config_path, log_path))}\n",
+        f"[Service]\nType=oneshot\nWorkingDirectory={Path.cwd()}\n{environment}"
+        f"ExecStart=/bin/sh -c {shlex.quote(plan.command(source_env=False))}\n",
         encoding="utf-8",
     )
     timer.write_text(
         f"# {marker(db_path)}\n[Unit]\nDescription=repmon weekly run for {db_path.resolve()}\n\n"
-        f"[Timer]\nOnCalendar={DAYS[when.day].capitalize()} *-*-* {when.hour:02d}:{when.minute:02d}:00\nPersistent=true\n\n"
-        f"[Install]\nWantedBy=timers.target\n",
+        f"[Timer]\nOnCalendar={DAYS[when.day].capitalize()} *-*-* {when.hour:02d}:{when.minute:02d}:00 {plan.zone}\n"
+        f"Persistent=true\n\n[Install]\nWantedBy=timers.target\n",
         encoding="utf-8",
     )
     if unit_dir == DEFAULT_UNIT_DIR and shutil.which("systemctl"):
@@ -124,9 +228,12 @@ def show_systemd(db_path: Path, unit_dir: Path = DEFAULT_UNIT_DIR, now: datetime
     if not timer.exists():
         return []
     calendar = next(line.split("=", 1)[1] for line in timer.read_text().splitlines() if line.startswith("OnCalendar="))
-    day, _, time = calendar.split(" ")
+    day, _, time, *zone = calendar.split(" ")
     when = Weekly.parse(day, time.rsplit(":", 1)[0])
-    return [f"systemd: {timer} OnCalendar={calendar}\n  next run: {when.next_after(now or datetime.now()):%Y-%m-%d %H:%M} (local time)"]
+    if not zone:
+        return [f"systemd: {timer} OnCalendar={calendar}\n  next run: {when.next_after(now or datetime.now()):%Y-%m-%d %H:%M} (server time)"]
+    local_now = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone[0])).replace(tzinfo=None)
+    return [f"systemd: {timer} OnCalendar={calendar}\n  next run: {when.next_after(local_now):%Y-%m-%d %H:%M} ({zone[0]})"]
 
 
 def remove_systemd(db_path: Path, unit_dir: Path = DEFAULT_UNIT_DIR) -> int:

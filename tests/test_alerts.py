@@ -291,53 +291,6 @@ def test_run_exits_non_zero_when_alerts_fail(findings, db_path, tmp_path):
     assert "stage alert failed: 9 deliveries failed; they are retried on the next run" in result.output
 
 
-def test_schedule_with_cron(tmp_path, db_path):
-    crontab = tmp_path / "crontab"
-    crontab.write_text("0 3 * * * /usr/bin/backup # someone else's\n")
-    base = ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "schedule"]
-    installed = CliRunner().invoke(cli, [*base, "install", "--weekly", "tue", "07:30", "--crontab", str(crontab)])
-    assert installed.exit_code == 0, installed.output
-    lines = crontab.read_text().splitlines()
-    assert lines[0] == "0 3 * * * /usr/bin/backup # someone else's"
-    assert lines[1].startswith("30 7 * * 2 ")
-    assert lines[1].endswith(f"run >> {db_path.with_suffix('.log')} 2>&1 # repmon:{db_path}")
-    CliRunner().invoke(cli, [*base, "install", "--weekly", "wed", "06:00", "--crontab", str(crontab)])
-    assert [line[:11] for line in crontab.read_text().splitlines()] == ["0 3 * * * /", "0 6 * * 3 /"]
-    shown = CliRunner().invoke(cli, [*base, "show", "--crontab", str(crontab)])
-    assert shown.output.startswith("cron: 0 6 * * 3 ")
-    assert "next run: " in shown.output
-    removed = CliRunner().invoke(cli, [*base, "remove", "--crontab", str(crontab)])
-    assert removed.output == "removed 1 entries\n"
-    assert crontab.read_text().splitlines() == ["0 3 * * * /usr/bin/backup # someone else's"]
-
-
-def test_schedule_with_systemd(tmp_path, db_path):
-    units = tmp_path / "units"
-    base = ["--db", str(db_path), "--config", str(write_config(tmp_path, "json://127.0.0.1/x")), "schedule"]
-    result = CliRunner().invoke(cli, [*base, "install", "--systemd", "--weekly", "mon", "06:00", "--unit-dir", str(units)])
-    assert result.exit_code == 0, result.output
-    timer = (units / "repmon-monitor.timer").read_text()
-    assert "OnCalendar=Mon *-*-* 06:00:00" in timer and "Persistent=true" in timer
-    assert " run >> " in (units / "repmon-monitor.service").read_text()
-    (units / "other.timer").write_text("[Timer]\n")
-    shown = CliRunner().invoke(cli, [*base, "show", "--unit-dir", str(units)])
-    assert "OnCalendar=Mon *-*-* 06:00:00" in shown.output
-    removed = CliRunner().invoke(cli, [*base, "remove", "--unit-dir", str(units)])
-    assert removed.output == "removed 2 entries\n"
-    assert sorted(p.name for p in units.iterdir()) == ["other.timer"]
-
-
-def test_weekly_next_run():
-    from monitor.schedule import Weekly
-
-    when = Weekly.parse("Monday", "06:00")
-    assert when.next_after(datetime(2026, 11, 23, 5, 0)) == datetime(2026, 11, 23, 6, 0)
-    assert when.next_after(datetime(2026, 11, 23, 6, 0)) == datetime(2026, 11, 30, 6, 0)
-    with pytest.raises(ValueError, match="not a weekday"):
-        Weekly.parse("someday", "06:00")
-    assert date(2026, 11, 23).weekday() == 0
-
-
 def test_degraded_crawl_alerts_once_per_streak(db, business_id, webhook):
     from monitor.store import ensure_source, record_crawl_run
 
