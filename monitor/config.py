@@ -136,6 +136,15 @@ class Crawl(Strict):
     timeout_seconds: float = Field(30, gt=0)
     max_error_rate: float = Field(0.25, ge=0, le=1)
     autothrottle: bool = True
+    # A weekly run should not hold its lock for an hour: a server asking for a longer pause is
+    # reported as rate-limited and read again next run.
+    max_retry_after_seconds: float = Field(300, ge=0)
+    # Bigger than any review page or feed (Trustpilot pages are under 1 MB); counted after
+    # decompression, so a gzip bomb stops here instead of filling memory.
+    max_response_mb: float = Field(20, gt=0)
+    # A review page parses in well under a second; a document still being parsed after this is
+    # pathological (e.g. feedparser's quadratic e-mail search over a 1 MB author) and is skipped.
+    parse_time_limit_seconds: float = Field(20, gt=0)
 
 
 class Explorer(Strict):

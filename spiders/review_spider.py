@@ -9,13 +9,13 @@ from typing import Any, Iterator
 
 import scrapy
 from scrapy.http import Request, Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from spiders.dates import warm_up
 from spiders.feeds import looks_like_feed, parse_feed
 from spiders.items import PageResult
 from spiders.mentions import MentionMatcher
+from spiders.middlewares import describe_failure
 from spiders.schemaorg import parse_schemaorg
 from spiders.trustpilot import is_trustpilot_page, page_url, parse_trustpilot
 
@@ -158,14 +158,9 @@ class ReviewSpider(scrapy.Spider):
         index = request.meta["target"]
         health = self.health[index]
         health.failed_requests += 1
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
-        else:
-            reason = failure.getErrorMessage() or failure.type.__name__
-            if "robots.txt" in reason.lower() or failure.type.__name__ == "IgnoreRequest":
-                reason = "forbidden by robots.txt"
-        health.problems.append(f"{request.url}: {reason}")
-        logger.warning("%s: %s", request.url, reason)
+        url, reason = describe_failure(failure, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        health.problems.append(f"{url}: {reason}")
+        logger.warning("%s: %s", url, reason)
 
 
 def _header(response: Response, name: bytes) -> str | None:

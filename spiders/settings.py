@@ -28,10 +28,21 @@ def scrapy_settings(crawl: Crawl, db_path: Path, **overrides: Any) -> dict[str, 
         "RETRY_TIMES": 2,
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
         "REPMON_BACKOFF_BASE": 2.0,  # seconds before the first retry; doubles each time
-        "REPMON_BACKOFF_MAX": 60.0,
+        "REPMON_BACKOFF_MAX": 60.0,  # without Retry-After
+        "REPMON_MAX_RETRY_AFTER": crawl.max_retry_after_seconds,
+        # Scrapy's default (1 GB) let a gzip bomb take 1.2 GB of memory; the limit applies after decompression.
+        "DOWNLOAD_MAXSIZE": int(crawl.max_response_mb * 2**20),
+        "DOWNLOAD_WARNSIZE": int(crawl.max_response_mb * 2**20) // 2,
+        "REPMON_PARSE_TIME_LIMIT": crawl.parse_time_limit_seconds,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.BackoffRetryMiddleware": 550,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "spiders.middlewares.LoopNamingMetaRefreshMiddleware": 580,
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "spiders.middlewares.SizeNamingCompressionMiddleware": 590,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "spiders.middlewares.LoopNamingRedirectMiddleware": 600,
         },
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(Path(".scrapy") / "httpcache"),
