@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -16,6 +17,7 @@ from spiders.feeds import looks_like_feed, parse_feed
 from spiders.items import PageResult
 from spiders.mentions import MentionMatcher
 from spiders.middlewares import describe_failure
+from spiders.parse_limit import ParseWorker
 from spiders.schemaorg import parse_schemaorg
 from spiders.trustpilot import is_trustpilot_page, page_url, parse_trustpilot
 
@@ -148,10 +150,15 @@ class ReviewSpider(scrapy.Spider):
                 parser = "schemaorg"
         if parser == "feed":
             headers = {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items()}
-            return parse_feed(body, url, self.matchers[index], self.now, headers)
+            return self.parse_worker.parse(url, parser, parse_feed, body, url, self.matchers[index], self.now, headers)
         if parser == "trustpilot":
-            return parse_trustpilot(body, url, self.now)
-        return parse_schemaorg(body, url, now=self.now)
+            return self.parse_worker.parse(url, parser, parse_trustpilot, body, url, self.now)
+        return self.parse_worker.parse(url, parser, parse_schemaorg, body, url, None, self.now)
+
+    @cached_property
+    def parse_worker(self) -> ParseWorker:
+        """Where documents are parsed, each within [crawl] parse_time_limit_seconds."""
+        return ParseWorker(self.settings.getfloat("REPMON_PARSE_TIME_LIMIT", 20.0))
 
     def failed(self, failure: Failure) -> None:
         request = failure.request
