@@ -160,10 +160,15 @@ def test_server_error_names_status_and_attempts(db, db_path, site):
 def test_redirect_loop_is_named_not_blamed_on_robots_txt(db, db_path, site):
     site.replies["/a"] = [Reply(302, {"Location": "/b"})]
     site.replies["/b"] = [Reply(301, {"Location": site.url("/a")})]
-    run = crawl(db, db_path, [site.url("/a")])[site.url("/a")]
-    assert (run["status"], run["errors"]) == ("failed", 1)
-    assert problems(run) == [f"{site.url('/a')}: redirect loop (2 redirects) at {site.url('/b')}"]
-    assert [path for path, _ in site.requests] == ["/robots.txt", "/a", "/b"]  # stopped when /a came round again
+    site.replies["/refresh"] = [Reply(200, {"Content-Type": "text/html"},
+                                      b'<html><head><meta http-equiv="refresh" content="0; url=/refresh"></head></html>')]
+    runs = crawl(db, db_path, [site.url("/a"), site.url("/refresh")])
+    assert (runs[site.url("/a")]["status"], runs[site.url("/a")]["errors"]) == ("failed", 1)
+    assert problems(runs[site.url("/a")]) == [f"{site.url('/a')}: redirect loop (2 redirects) at {site.url('/b')}"]
+    assert problems(runs[site.url("/refresh")]) == [
+        f"{site.url('/refresh')}: redirect loop (1 redirect) at {site.url('/refresh')}"
+    ]
+    assert [path for path, _ in site.requests if path in ("/a", "/b")] == ["/a", "/b"]  # stopped when /a came round
 
 
 def test_too_many_redirects_are_named(db, db_path, site):
