@@ -65,7 +65,7 @@ def retry_after_seconds(value: str, now: datetime) -> float | None:
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:  # "-0000" means UTC with no claim about local time
         moment = moment.replace(tzinfo=timezone.utc)

@@ -110,6 +110,7 @@ def test_retry_after_both_forms_are_read():
     assert retry_after_seconds("Wed, 21 Oct 2026 07:00:30 -0000", now) == 30.0
     assert retry_after_seconds("-5", now) is None
     assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds("Wed, 21 Oct 99999 07:28:00 GMT", now) is None
 
 
 def test_retry_after_seconds_is_waited_for_then_the_source_is_read(db, db_path, site):
