@@ -493,7 +493,7 @@ def _run(app: App, full: bool, today, log_path: Path | None) -> None:
             figures |= {"sources": len(crawl.runs), "pages": crawl.total("pages"), "new": crawl.total("new"),
                         "updated": crawl.total("updated")}
             for bad in crawl.failed + crawl.degraded:
-                log.warning("crawl %s %s: %s", bad["status"], bad["url"], (bad["message"] or "").split("\n", 1)[0])
+                log.warning("crawl %s %s: %s", bad["status"], bad["url"], "; ".join((bad["message"] or "").splitlines()[:3]))
         except Exception as error:  # the crawl failed; analysis still runs on what is stored
             failed["crawl"] = str(error)
         if progress:

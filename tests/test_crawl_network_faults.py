@@ -223,6 +223,7 @@ def test_cli_prints_what_happened_to_each_source(tmp_path, monkeypatch, site):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitor.toml").write_text("[crawl]\ndownload_delay = 0\nautothrottle = false\nmax_response_mb = 2\n")
     urls = [site.url("/a"), site.url("/bomb"), site.url("/feed")]
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
     result = CliRunner().invoke(cli, ["crawl", *sum((["--url", url] for url in urls), [])])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
