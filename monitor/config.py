@@ -174,12 +174,16 @@ def load_config(path: Path, required: bool = False) -> Config:
         if required:
             raise ConfigError(f"{path}: file not found (run `repmon init` to write an example)")
         return Config()
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a configuration file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return parse_config(data, source=str(path))
 
 
