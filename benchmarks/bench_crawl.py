@@ -18,7 +18,7 @@ from monitor.config import Crawl  # noqa: E402
 from monitor.crawl import run_crawl, targets_from_urls  # noqa: E402
 from monitor.db import open_db  # noqa: E402
 from monitor.loopback import LoopbackSite, Page  # noqa: E402
-from monitor.sample_sites import trustpilot_page  # noqa: E402
+from monitor.sample_sites import trustpilot_page, trustpilot_path  # noqa: E402
 from spiders.pipelines import StoragePipeline  # noqa: E402
 from spiders.settings import impolite, scrapy_settings  # noqa: E402
 from spiders.trustpilot import parse_trustpilot  # noqa: E402
@@ -45,15 +45,14 @@ def build_site(companies: int, pages: int) -> dict[str, Page]:
                  "reply": {"message": "Tak!", "published": "2026-11-01T10:00:00.000Z"} if n % 3 == 0 else None}
                 for n in range(PER_PAGE)
             ]
-            query = "?languages=all" + (f"&page={page}" if page > 1 else "")
-            site[f"/review/{domain}{query}"] = Page(trustpilot_page(domain, f"Firma {company}", reviews, page, pages, pages * PER_PAGE))
+            site[trustpilot_path(domain, page)] = Page(trustpilot_page(domain, f"Firma {company}", reviews, page, pages, pages * PER_PAGE))
     return site
 
 
 def crawl_once(site: LoopbackSite, companies: int, folder: Path, label: str, **overrides) -> tuple[float, int]:
     db_path = folder / f"{label}.db"
     db = open_db(db_path)
-    urls = [site.url(f"/review/firma{c:04d}.dk?languages=all") for c in range(companies)]
+    urls = [site.url(trustpilot_path(f"firma{c:04d}.dk", 1)) for c in range(companies)]
     targets = targets_from_urls(db, urls, "trustpilot", None, None, max_pages=1000)
     db.close()
     settings = impolite(scrapy_settings(Crawl(), db_path)) | {"LOG_LEVEL": "ERROR"} | overrides

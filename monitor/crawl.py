@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,9 +15,12 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from monitor.config import Config, Crawl
-from monitor.store import ensure_business, ensure_source, known_review_ids
-from spiders.review_spider import Target
+from monitor.store import ensure_business, ensure_source, known_review_ids, review_ids_seen_before, walk_checkpoint
+from spiders.review_spider import Resume, Target
 from spiders.settings import scrapy_settings
+from spiders.trustpilot import page_url
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class CrawlFailed(Exception):
@@ -75,6 +82,7 @@ def reviewed_site(url: str) -> str:
 def _target(db: sqlite_utils.Database, url: str, business_id: str, source_id: str, parser: str,
             mention_names: list[str] | None, max_pages: int, full: bool) -> Target:
     source = db.table("sources").get(source_id)
+    resume = None if full else _resume(db, source_id, url, parser)
     return Target(
         url=url,
         business_id=business_id,
@@ -86,11 +94,24 @@ def _target(db: sqlite_utils.Database, url: str, business_id: str, source_id: st
         full=full,
         etag=source.get("etag"),
         last_modified=source.get("last_modified"),
+        resume=resume,
     )
 
 
 def crawl_log_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".crawl.log")
+
+
+def _resume(db: sqlite_utils.Database, source_id: str, url: str, parser: str) -> Resume | None:
+    """Where the previous walk of a source stopped, when it stopped before its end (killed, failed, page limit)."""
+    walk = walk_checkpoint(db, source_id)
+    if walk is None or walk["walk_complete"]:
+        return None
+    page = int(walk["last_page"])
+    # A Trustpilot page is rebuilt from its number, so a listing that moved host or port resumes too.
+    resume_url = page_url(url, page) if parser == "trustpilot" else walk["last_url"]
+    known_before = set() if walk["walk_full"] else review_ids_seen_before(db, source_id, walk["walk_started_at"])
+    return Resume(resume_url, page, walk["walk_started_at"], bool(walk["walk_full"]), known_before)
 
 
 def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: Any) -> CrawlSummary:
@@ -107,7 +128,7 @@ def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: An
     context = multiprocessing.get_context("fork")
     # Scrapy's own log, tracebacks and all, goes beside the database; the command prints each source's health.
     quiet = {"LOG_FILE": str(crawl_log_path(db_path)), "LOG_FILE_APPEND": True}
-    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **(quiet | settings))))
+    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **(quiet | settings)), os.getpid()))
     child.start()
     child.join()
     db = sqlite_utils.Database(db_path)
@@ -118,7 +139,8 @@ def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: An
     return CrawlSummary(runs)
 
 
-def _crawl(targets: list[Target], settings: dict[str, Any]) -> None:
+def _crawl(targets: list[Target], settings: dict[str, Any], parent: int) -> None:
+    die_with_parent(parent)
     from scrapy.crawler import CrawlerProcess
 
     from spiders.review_spider import ReviewSpider
@@ -126,3 +148,18 @@ def _crawl(targets: list[Target], settings: dict[str, Any]) -> None:
     process = CrawlerProcess(settings)
     process.crawl(ReviewSpider, targets=targets)
     process.start()
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so no crawl goes on unwatched.
+
+    A parent killed with SIGKILL cannot stop its child itself; a crawl left running would write
+    to the database beside the next one. Elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)

@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from monitor.loopback import LoopbackSite, Page
-from monitor.sample_sites import rss_feed, trustpilot_page
+from monitor.sample_sites import rss_feed, trustpilot_listing
 from monitor.synthetic import FIRST_NAMES, generate
 
 BUSINESS = "Hansen VVS & Bad ApS"
@@ -155,12 +155,7 @@ def build(today: date, seed: int = 2026) -> DemoWorld:
     reviews.sort(key=lambda r: r["published"], reverse=True)
 
     pages: dict[str, Page] = {"/robots.txt": Page(b"User-agent: *\nDisallow: /admin/\n", content_type="text/plain")}
-    per_page = 20
-    total_pages = -(-len(reviews) // per_page)
-    for page in range(1, total_pages + 1):
-        body = trustpilot_page(DOMAIN, BUSINESS, reviews[(page - 1) * per_page: page * per_page], page, total_pages, len(reviews))
-        pages[f"/review/{DOMAIN}?languages=all" + (f"&page={page}" if page > 1 else "")] = Page(body)
-    pages[f"/review/{DOMAIN}"] = pages[f"/review/{DOMAIN}?languages=all"]
+    pages |= {path: Page(body) for path, body in trustpilot_listing(DOMAIN, BUSINESS, reviews, per_page=20).items()}
 
     directory_reviews.sort(key=lambda r: r["published"], reverse=True)
     per_directory_page = 10

@@ -55,6 +55,12 @@ REVIEW_SOURCE_FIELDS = (
     "edited_at",
     "reply_body",
     "reply_at",
+    # The platform's verification label, the reviewer's own verified flag and review count: a change is kept in
+    # review_history so a reviewer's count can be followed over time.
+    "verified",
+    "reviewer_verified",
+    "reviewer_review_count",
+    "published_at_estimated",
 )
 
 TABLES: tuple[Table, ...] = (
@@ -145,6 +151,10 @@ TABLES: tuple[Table, ...] = (
             "analysis_key": str,
             "handled_at": str,
             "handled_by": str,
+            "verified": int,
+            "reviewer_verified": int,
+            "reviewer_review_count": int,
+            "published_at_estimated": int,
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"), ("source_id", "sources", "id")),
@@ -342,6 +352,46 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(("business_id", "businesses", "id"), ("job_id", "jobs", "id"), ("review_id", "reviews", "id")),
         indexes=(("due_at",), ("job_id",), ("done_at", "due_at")),
         description="Calls to make after a job, routine or urgent after a complaint.",
+    ),
+)
+
+# Crawl walks and page statistics: what makes an interrupted crawl resumable, and the platform's own figures.
+TABLES += (
+    Table(
+        "source_walks",
+        {
+            "source_id": str,
+            "walk_started_at": str,
+            "walk_full": int,
+            "last_page": int,
+            "last_url": str,
+            "walk_complete": int,
+            "updated_at": str,
+        },
+        pk="source_id",
+        foreign_keys=(("source_id", "sources", "id"),),
+        not_null=frozenset({"walk_started_at", "last_page", "walk_complete"}),
+        description="Where the latest walk through each source's pages got to, committed with that page's reviews: "
+        "a crawl that was killed resumes from here.",
+    ),
+    Table(
+        "source_stats",
+        {
+            "source_id": str,
+            "observed_at": str,
+            "trust_score": float,
+            "stars": float,
+            "number_of_reviews": int,
+            "one_star": int,
+            "two_stars": int,
+            "three_stars": int,
+            "four_stars": int,
+            "five_stars": int,
+        },
+        pk=("source_id", "observed_at"),
+        foreign_keys=(("source_id", "sources", "id"),),
+        description="The platform's own figures for a source (TrustScore, review count, star distribution), "
+        "a row each time they change.",
     ),
 )
 

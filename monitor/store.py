@@ -378,3 +378,71 @@ def decide_match(db: sqlite_utils.Database, review_id: str, job_id: str, decisio
         if existing is None:
             row |= {"score": None, "reasons": json.dumps({"decided_by": who})}
         db.table("matches").upsert(row, pk="id")
+
+
+# Crawl walks and source statistics -------------------------------------------------------------------------
+
+STATS_COLUMNS = ("trust_score", "stars", "number_of_reviews", "one_star", "two_stars", "three_stars", "four_stars",
+                 "five_stars")
+
+
+def save_crawled(db: sqlite_utils.Database, records: list[dict[str, Any]], walks: list[dict[str, Any]],
+                 stats: list[dict[str, Any]], now: str | None = None) -> SaveResult:
+    """Save crawled reviews with the walk checkpoints and source statistics they came with, in one transaction.
+
+    A checkpoint is never ahead of the reviews it vouches for: a crawl killed at any moment
+    loses at most pages the next run fetches again.
+    """
+    now = now or utc_now()
+    with db.atomic():
+        keep_estimated_dates(db, records)
+        result = save_reviews(db, records, now)
+        for walk in walks:
+            save_walk(db, walk, now)
+        for row in stats:
+            save_source_stats(db, row["source_id"], row, now)
+    return result
+
+
+def keep_estimated_dates(db: sqlite_utils.Database, records: list[dict[str, Any]]) -> None:
+    """A record dated by when it was seen keeps the date stored first (its first-seen time, or a real one)."""
+    estimated = [record for record in records if record.get("published_at_estimated") and record.get("id")]
+    if not estimated:
+        return
+    ids = [record["id"] for record in estimated]
+    marks = ", ".join("?" for _ in ids)
+    stored = {row[0]: (row[1], row[2]) for row in db.execute(
+        f"SELECT id, published_at, published_at_estimated FROM reviews WHERE id IN ({marks})", ids).fetchall()}
+    for record in estimated:
+        if record["id"] in stored:
+            record["published_at"], record["published_at_estimated"] = stored[record["id"]]
+
+
+def save_walk(db: sqlite_utils.Database, walk: dict[str, Any], now: str | None = None) -> None:
+    """Record how far the current walk through a source's pages got (one row per source)."""
+    row = {key: walk.get(key) for key in ("source_id", "walk_started_at", "walk_full", "last_page", "last_url")}
+    row |= {"walk_complete": int(bool(walk.get("walk_complete"))), "updated_at": now or utc_now()}
+    db.table("source_walks").upsert(row, pk="source_id")
+
+
+def walk_checkpoint(db: sqlite_utils.Database, source_id: str) -> dict[str, Any] | None:
+    """The latest walk through a source's pages, or None before the first crawl."""
+    return next(db.table("source_walks").rows_where("source_id = ?", [source_id]), None)
+
+
+def review_ids_seen_before(db: sqlite_utils.Database, source_id: str, moment: str) -> set[str]:
+    """Ids of a source's reviews first stored before `moment`: those an unfinished walk may stop at."""
+    rows = db.execute("SELECT id FROM reviews WHERE source_id = ? AND first_seen_at < ?", [source_id, moment])
+    return {row[0] for row in rows.fetchall()}
+
+
+def save_source_stats(db: sqlite_utils.Database, source_id: str, stats: dict[str, Any], now: str | None = None) -> bool:
+    """Add a source_stats row when the platform's figures differ from the latest stored; True when added."""
+    row = {column: stats.get(column) for column in STATS_COLUMNS}
+    latest = next(db.query("SELECT * FROM source_stats WHERE source_id = ? ORDER BY observed_at DESC LIMIT 1",
+                           [source_id]), None)
+    if latest is not None and all(latest[column] == row[column] for column in STATS_COLUMNS):
+        return False
+    db.table("source_stats").upsert(row | {"source_id": source_id, "observed_at": now or utc_now()},
+                                    pk=("source_id", "observed_at"))
+    return True

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import dateparser
 
-LANGUAGES = ("da", "nb", "sv", "de", "en")
+LANGUAGES = ("da", "nb", "sv", "de", "en")  # tried first: the businesses' own languages, and 50x faster than all
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -20,9 +20,10 @@ def to_utc_text(moment: datetime) -> str:
 
 
 def parse_date(text: object, now: datetime | None = None, languages: tuple[str, ...] = LANGUAGES) -> str | None:
-    """ISO, localised ('2. oktober 2026', '14. März 2026') or relative ('for 3 dage siden') -> UTC ISO text.
+    """ISO, localised ('2. oktober 2026', '3 de dezembro de 2026') or relative ('for 3 dage siden') -> UTC ISO text.
 
-    Relative dates count back from `now` (default: the current time). None when unreadable.
+    `languages` are tried first, then every language dateparser knows. Relative dates count
+    back from `now` (default: the current time). None when unreadable.
     """
     if text is None:
         return None
@@ -51,10 +52,15 @@ def _parse_localised(value: str, now: datetime | None, languages: tuple[str, ...
     if now is not None:
         settings["RELATIVE_BASE"] = now.replace(tzinfo=None) if now.tzinfo is None else now.astimezone(timezone.utc).replace(tzinfo=None)
     parsed = dateparser.parse(value, languages=list(languages), settings=settings)
+    if parsed is None:  # any other language: dateparser detects it (a few ms when it fails)
+        parsed = dateparser.parse(value, settings=settings)
     return to_utc_text(parsed) if parsed else None
 
 
 @lru_cache(maxsize=1)
 def warm_up() -> None:
-    """dateparser loads its language data on first use (~0.2 s); do it once, up front."""
+    """dateparser loads its language data on first use (~0.2 s); do it once, up front.
+
+    All other languages (~1 s more) load only when a date needs them.
+    """
     dateparser.parse("1. januar 2026", languages=list(LANGUAGES))

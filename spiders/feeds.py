@@ -40,11 +40,14 @@ def parse_feed(body: bytes, url: str, matcher: MentionMatcher | None = None, now
         result.problems.append(f"{url}: not a readable RSS/Atom feed{where} ({error})")
         return result
     readable = 0
+    seen_at = now or datetime.now(timezone.utc)
     for number, entry in enumerate(parsed.entries, start=1):
-        record = _record(entry, url, now)
+        record = _record(entry, url, seen_at)
         if record is None:
-            result.problems.append(f"{url}: entry {number} has no date; skipped")
+            result.problems.append(f"{url}: entry {number} has neither an id, a link, a title nor a text; skipped")
             continue
+        if record["published_at_estimated"]:
+            result.problems.append(f"{url}: entry {number} has no readable date; dated by when it was first seen")
         readable += 1
         if matcher is None or matcher.mentions(f"{record['title'] or ''}\n{record['body'] or ''}"):
             result.reviews.append(record)
@@ -53,18 +56,26 @@ def parse_feed(body: bytes, url: str, matcher: MentionMatcher | None = None, now
     return result
 
 
-def _record(entry: Any, feed_url: str, now: datetime | None) -> dict[str, Any] | None:
-    published = _entry_date(entry, now)
-    if published is None:
-        return None
+def _record(entry: Any, feed_url: str, seen_at: datetime) -> dict[str, Any] | None:
+    """The entry as a review record; dated by `seen_at` when it has no readable date; None when it is empty."""
+    published = _entry_date(entry, seen_at)
+    estimated = published is None
     title = _plain(entry.get("title"))
     content = entry.get("content")
     body = _plain(content[0].get("value") if content else entry.get("summary"))
     link = entry.get("link")
+    if link and not link.startswith(("http://", "https://")):
+        link = None  # feedparser copies an Atom id such as 'urn:uuid:...' into link
     identifier = entry.get("id") or link
     if identifier and identifier.startswith(("http://", "https://")):
         identifier = feed_key(identifier)  # the same entry on a server that moved port
-    external_id = content_key(feed_key(feed_url), identifier or f"{title}|{published}")
+    if not identifier and not title and not body:
+        return None
+    if estimated:
+        published = to_utc_text(seen_at)
+    # Without an id or link the date is part of the identity; an estimated one moves, so the text stands in for it.
+    fallback = f"{title}||{body}" if estimated else f"{title}|{published}"
+    external_id = content_key(feed_key(feed_url), identifier or fallback)
     return {
         "id": f"feed:{external_id}",
         "source": feed_url,
@@ -75,6 +86,7 @@ def _record(entry: Any, feed_url: str, now: datetime | None) -> dict[str, Any] |
         "title": title,
         "body": body,
         "published_at": published,
+        "published_at_estimated": 1 if estimated else None,
     }
 
 

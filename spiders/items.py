@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 REVIEW_FIELDS = (
     "id", "source", "external_id", "url", "author", "author_location", "rating", "title", "body",
     "lang", "published_at", "experienced_at", "edited_at", "reply_body", "reply_at",
+    "verified", "reviewer_verified", "reviewer_review_count", "published_at_estimated",
 )
 
 
@@ -23,6 +24,9 @@ class PageResult:
     last_page: bool = True  # no further pages exist (the listing is complete once all were read)
     problems: list[str] = field(default_factory=list)
     parser: str = ""
+    page_number: int | None = None  # the page the response says it is, where the format numbers pages
+    newest_first: bool = True  # False when the listing says it is in another order: no incremental stop then
+    stats: dict[str, Any] | None = None  # the platform's own figures for the business (source_stats)
 
 
 def content_key(*parts: object) -> str:

@@ -9,7 +9,7 @@ import sqlite_utils
 from scrapy.crawler import Crawler
 
 from monitor.db import utc_now
-from monitor.store import SaveResult, last_crawl_run, mark_removed, record_crawl_run, save_reviews
+from monitor.store import SaveResult, last_crawl_run, mark_removed, record_crawl_run, save_crawled
 from spiders.review_spider import Health
 
 BATCH = 500
@@ -24,6 +24,9 @@ class StoragePipeline:
         self.settings = crawler.settings
         self.buffers: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.results: dict[int, SaveResult] = defaultdict(SaveResult)
+        # Per source, the latest walk checkpoint and platform figures, saved with the buffered reviews.
+        self.walks: dict[int, dict[str, Any]] = {}
+        self.stats: dict[int, dict[str, Any]] = {}
         self.started_at = utc_now()
 
     @classmethod
@@ -37,6 +40,7 @@ class StoragePipeline:
     def process_item(self, item: dict[str, Any], spider: Any = None) -> dict[str, Any]:
         buffer = self.buffers[item["target"]]
         buffer.extend(item["reviews"])
+        self._note_walk(item)
         if len(buffer) >= BATCH:
             self._flush(item["target"])
         return item
@@ -77,10 +81,18 @@ class StoragePipeline:
             )
         self.db.close()
 
+    def _note_walk(self, item: dict[str, Any]) -> None:
+        if item.get("walk"):
+            self.walks[item["target"]] = item["walk"]
+        if item.get("stats"):
+            self.stats[item["target"]] = item["stats"]
+
     def _flush(self, index: int) -> None:
         batch, self.buffers[index] = self.buffers[index], []
-        if batch:
-            result = save_reviews(self.db, batch)
+        walks = [self.walks.pop(index)] if index in self.walks else []
+        stats = [self.stats.pop(index)] if index in self.stats else []
+        if batch or walks or stats:
+            result = save_crawled(self.db, batch, walks, stats)
             total = self.results[index]
             total.new += result.new
             total.updated += result.updated
@@ -94,6 +106,8 @@ def judge(health: Health, previous: dict[str, Any] | None, max_error_rate: float
         return "failed", "no page could be fetched"
     if health.not_modified:
         return "ok", "not modified since the last crawl"
+    if health.walk_stopped:
+        return "degraded", "the source answered with a page other than the one asked for"
     if health.reviews_seen == 0 and previous and (previous.get("reviews_seen") or 0) > 0:
         return "degraded", (
             f"no reviews found where the previous crawl found {previous['reviews_seen']}: "

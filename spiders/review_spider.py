@@ -12,7 +12,7 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from spiders.dates import warm_up
+from spiders.dates import to_utc_text, warm_up
 from spiders.feeds import looks_like_feed, parse_feed
 from spiders.items import PageResult
 from spiders.mentions import MentionMatcher
@@ -39,6 +39,28 @@ class Target:
     full: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    resume: "Resume | None" = None  # the previous walk did not finish: go on from its checkpoint
+
+
+@dataclass
+class Resume:
+    """An unfinished walk through a source's pages, as its checkpoint in source_walks left it."""
+
+    url: str  # the last page whose reviews were committed: fetched again, as pages shift when reviews go
+    page: int
+    started_at: str
+    full: bool
+    known_before: set[str] = field(default_factory=set)  # reviews stored before the walk began
+
+
+@dataclass
+class Walk:
+    """One pass through a source's pages in order, page 1 first unless it goes on from a checkpoint."""
+
+    started_at: str
+    full: bool
+    stop_at: set[str]  # a page holding only these reviews ends the walk: the rest was read by a finished walk
+    from_first_page: bool
 
 
 @dataclass
@@ -49,13 +71,15 @@ class Health:
     reviews_seen: int = 0
     failed_requests: int = 0  # no usable response: refused, timed out, HTTP error, robots.txt
     bad_pages: int = 0  # a response, but nothing readable in it
-    complete: bool = False  # every page of the listing was read
+    complete: bool = False  # every page of the listing was read in this crawl, page 1 to the last
     not_modified: bool = False
     parser: str = ""
     etag: str | None = None
     last_modified: str | None = None
     seen_ids: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    walk_stopped: str | None = None  # why the walk was stopped: the source answered with the wrong page
+    stats_taken: bool = False
 
     @property
     def errors(self) -> int:
@@ -74,17 +98,29 @@ class ReviewSpider(scrapy.Spider):
         self.targets = targets
         self.now = now or datetime.now(timezone.utc)
         self.health = [Health() for _ in targets]
+        self.walks: list[Walk | None] = [None] * len(targets)
         self.matchers = [MentionMatcher(t.mention_names) if t.mention_names else None for t in targets]
         warm_up()
 
     async def start(self):
         for index, target in enumerate(self.targets):
-            yield self._request(index, self._first_url(target), page=1)
+            resume = target.resume
+            if resume is not None and not target.full:
+                self.walks[index] = Walk(resume.started_at, resume.full, set() if resume.full else resume.known_before,
+                                         from_first_page=False)
+                yield self._request(index, resume.url, page=resume.page)
+            else:
+                yield self._first_page(index)
 
-    def _first_url(self, target: Target) -> str:
-        return page_url(target.url, 1) if target.parser == "trustpilot" else target.url
+    def _first_page(self, index: int) -> Request:
+        """Begin a new walk at page 1; it may stop at the first page of reviews already stored."""
+        target = self.targets[index]
+        known = set() if target.full else target.known_ids | self.health[index].seen_ids
+        self.walks[index] = Walk(to_utc_text(datetime.now(timezone.utc)), target.full, known, from_first_page=True)
+        url = page_url(target.url, 1) if target.parser == "trustpilot" else target.url
+        return self._request(index, url, page=1)
 
-    def _request(self, index: int, url: str, page: int) -> Request:
+    def _request(self, index: int, url: str, page: int, previous_ids: frozenset[str] = frozenset()) -> Request:
         target = self.targets[index]
         headers = {}
         if page == 1 and not target.full:
@@ -97,13 +133,13 @@ class ReviewSpider(scrapy.Spider):
             headers=headers,
             callback=self.parse,
             errback=self.failed,
-            meta={"target": index, "page": page, "handle_httpstatus_list": [304]},
+            meta={"target": index, "page": page, "previous_ids": previous_ids, "handle_httpstatus_list": [304]},
             dont_filter=True,
         )
 
     def parse(self, response: Response) -> Iterator[Any]:
         index, page = response.meta["target"], response.meta["page"]
-        target, health = self.targets[index], self.health[index]
+        target, health, walk = self.targets[index], self.health[index], self.walks[index]
         health.pages += 1
         if response.status == 304:
             health.not_modified = health.complete = True
@@ -112,29 +148,65 @@ class ReviewSpider(scrapy.Spider):
         result = self._parse_page(index, response)
         health.parser = health.parser or result.parser
         health.problems.extend(result.problems)
-        if result.problems and not result.reviews:
-            health.bad_pages += 1
+        bad_page = bool(result.problems) and not result.reviews
+        health.bad_pages += bad_page
         if page == 1 and result.parser == "feed":
             health.etag = _header(response, b"ETag")
             health.last_modified = _header(response, b"Last-Modified")
-        already_known = 0
+        ids = [review["id"] for review in result.reviews]
+        wrong_page = self._wrong_page(response, page, result, ids)
         for review in result.reviews:
             review |= {"business_id": target.business_id, "source_id": target.source_id}
-            health.seen_ids.add(review["id"])
-            already_known += review["id"] in target.known_ids
+        health.seen_ids.update(ids)
         health.reviews_seen += len(result.reviews)
-        if result.reviews:
-            # One item per page, not per review: Scrapy's per-item overhead is the crawl's largest cost.
-            yield {"target": index, "reviews": result.reviews}
-        if result.last_page or result.next_url is None:
-            health.complete = True
+        if wrong_page:
+            health.walk_stopped = wrong_page
+            health.problems.append(wrong_page)
+            # Its reviews are real and kept; the checkpoint stays at the last right page.
+            yield {"target": index, "reviews": result.reviews, "walk": None, "stats": None}
             return
-        if page >= target.max_pages:
-            health.problems.append(f"{target.url}: stopped at the page limit ({target.max_pages})")
+        known_page = bool(ids) and not walk.full and result.newest_first and walk.stop_at.issuperset(ids)
+        finished = (result.last_page and not bad_page) or known_page
+        # One item per page, not per review: Scrapy's per-item overhead is the crawl's largest cost.
+        yield {"target": index, "reviews": result.reviews, "walk": self._checkpoint(index, response.url, page, finished),
+               "stats": self._stats(index, result)}
+        if finished:
+            health.complete = health.complete or (walk.from_first_page and result.last_page and not bad_page)
+            if not walk.from_first_page and health.pages < target.max_pages:
+                yield self._first_page(index)  # the unfinished walk is done: now the reviews added on top
             return
-        if not target.full and result.reviews and already_known == len(result.reviews):
-            return  # incremental: this page held only reviews stored before
-        yield self._request(index, result.next_url, page + 1)
+        if result.next_url is None:
+            if not bad_page:
+                health.problems.append(f"{response.url}: no link to the next page; the walk goes on from here next time")
+            return
+        if health.pages >= target.max_pages:
+            health.problems.append(f"{target.url}: stopped at the page limit ({target.max_pages}); "
+                                   "the next crawl goes on from here")
+            return
+        yield self._request(index, result.next_url, page + 1, frozenset(ids))
+
+    def _wrong_page(self, response: Response, page: int, result: PageResult, ids: list[str]) -> str | None:
+        """Why this response is not the page asked for, or None: a wrong page must not move the walk on."""
+        if result.page_number is not None and result.page_number != page:
+            return (f"{response.url}: asked for page {page}, the response is page {result.page_number}; "
+                    "stopped the walk")
+        previous = response.meta["previous_ids"]
+        if ids and previous and previous.issuperset(ids):
+            return f"{response.url}: page {page} repeats the reviews of page {page - 1}; stopped the walk"
+        return None
+
+    def _checkpoint(self, index: int, url: str, page: int, finished: bool) -> dict[str, Any]:
+        walk = self.walks[index]
+        return {"source_id": self.targets[index].source_id, "walk_started_at": walk.started_at,
+                "walk_full": int(walk.full), "last_page": page, "last_url": url, "walk_complete": finished}
+
+    def _stats(self, index: int, result: PageResult) -> dict[str, Any] | None:
+        """The platform's figures, once per crawl of a source."""
+        health = self.health[index]
+        if result.stats is None or health.stats_taken:
+            return None
+        health.stats_taken = True
+        return result.stats | {"source_id": self.targets[index].source_id}
 
     def _parse_page(self, index: int, response: Response) -> PageResult:
         target = self.targets[index]

@@ -1,7 +1,8 @@
 """Trustpilot company pages: the review data the page embeds for its own scripts.
 
 The page is a Next.js app; `<script id="__NEXT_DATA__">` holds props.pageProps with
-`reviews` and `filters.pagination`. Class names in the HTML are hashed and change
+`reviews`, `businessUnit` (TrustScore, review count) and `filters` (pagination, the sort
+order, and reviewStatistics.ratings: the star distribution). Class names in the HTML are hashed and change
 with every release, so nothing here looks at them. Without __NEXT_DATA__ the
 schema.org JSON-LD block the page also carries is used.
 """
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from spiders.dates import parse_date
+from spiders.dates import parse_date, to_utc_text
 from spiders.items import PageResult, normalise_rating
 from spiders.schemaorg import parse_schemaorg
 
@@ -42,16 +43,21 @@ def _next_data(body: bytes) -> bytes | None:
 
 
 def page_url(url: str, page: int) -> str:
-    """The company page URL for `page`, with all languages (Trustpilot hides others by default)."""
+    """The company page URL for `page`, with all languages (Trustpilot hides others by default), newest first.
+
+    Trustpilot lists by relevance unless asked for `sort=recency`; only newest-first makes
+    stopping at the first page of known reviews safe.
+    """
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("page", "languages")]
-    query.append(("languages", "all"))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("page", "languages", "sort")]
+    query += [("languages", "all"), ("sort", "recency")]
     if page > 1:
         query.append(("page", str(page)))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
 def current_page(url: str) -> int:
+    """The page number a company page URL asks for (1 without one)."""
     for key, value in parse_qsl(urlsplit(url).query):
         if key == "page" and value.isdigit():
             return int(value)
@@ -73,7 +79,8 @@ def parse_trustpilot(body: bytes, url: str, now: datetime | None = None) -> Page
         review_key = review["external_id"].rsplit("/", 1)[-1]
         review.update(external_id=review_key, id=f"{SOURCE}:{review_key}")
     result.parser = "trustpilot"
-    result.next_url, result.last_page = None, True  # JSON-LD carries no pagination
+    # JSON-LD carries no pagination: whether more pages follow is unknown, so the walk cannot finish here.
+    result.next_url, result.last_page = None, False
     if problem:
         result.problems.insert(0, problem)
     elif not result.reviews:
@@ -84,28 +91,70 @@ def parse_trustpilot(body: bytes, url: str, now: datetime | None = None) -> Page
 def _from_page_props(props: dict[str, Any], url: str, now: datetime | None) -> PageResult:
     result = PageResult(parser="trustpilot")
     host = urlsplit(url)
+    seen_at = now or datetime.now(timezone.utc)
     for raw in props.get("reviews") or []:
         try:
-            result.reviews.append(_review(raw, f"{host.scheme}://{host.netloc}", now))
+            review = _review(raw, f"{host.scheme}://{host.netloc}", seen_at)
         except (KeyError, TypeError, ValueError) as error:
             result.problems.append(f"{url}: review {raw.get('id', '?') if isinstance(raw, dict) else '?'} skipped ({error})")
-    pagination = (props.get("filters") or {}).get("pagination") or {}
-    page = int(pagination.get("currentPage") or current_page(url))
+            continue
+        if review["published_at_estimated"]:
+            result.problems.append(f"{url}: review {review['external_id']} has no readable publishedDate; "
+                                   "dated by when it was first seen")
+        result.reviews.append(review)
+    filters = props.get("filters") or {}
+    pagination = filters.get("pagination") or {}
+    claimed = pagination.get("currentPage")
+    result.page_number = int(claimed) if claimed is not None else None
+    page = result.page_number or current_page(url)
     total = int(pagination.get("totalPages") or page)
     if page < total:
         result.next_url = page_url(url, page + 1)
         result.last_page = False
+    order = (filters.get("selected") or {}).get("sort")
+    if order not in (None, "recency"):
+        result.newest_first = False
+        result.problems.append(f"{url}: reviews are listed by {order!r}, not newest first; every page is read")
+    result.stats = _stats(props.get("businessUnit") or {}, filters)
     return result
 
 
-def _review(raw: dict[str, Any], origin: str, now: datetime | None) -> dict[str, Any]:
+_STAR_KEYS = (("one", "one_star"), ("two", "two_stars"), ("three", "three_stars"), ("four", "four_stars"),
+              ("five", "five_stars"))
+
+
+def _stats(business_unit: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any] | None:
+    """TrustScore, stars, review count and star distribution, as source_stats columns; None when absent."""
+    ratings = (filters.get("reviewStatistics") or {}).get("ratings") or {}
+    stats: dict[str, Any] = {
+        "trust_score": _number(business_unit.get("trustScore"), float),
+        "stars": _number(business_unit.get("stars"), float),
+        "number_of_reviews": _number(business_unit.get("numberOfReviews"), int),
+    }
+    stats |= {column: _number(ratings.get(key), int) for key, column in _STAR_KEYS}
+    return stats if any(value is not None for value in stats.values()) else None
+
+
+def _number(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def _flag(value: Any) -> int | None:
+    return int(value) if isinstance(value, bool) else None
+
+
+def _review(raw: dict[str, Any], origin: str, now: datetime) -> dict[str, Any]:
     review_id = str(raw["id"])
     dates = raw.get("dates") or {}
     consumer = raw.get("consumer") or {}
     reply = raw.get("reply") or {}
+    verification = (raw.get("labels") or {}).get("verification") or {}
     published = parse_date(dates.get("publishedDate"), now)
-    if published is None:
-        raise ValueError("no publishedDate")
     return {
         "id": f"{SOURCE}:{review_id}",
         "source": SOURCE,
@@ -117,9 +166,13 @@ def _review(raw: dict[str, Any], origin: str, now: datetime | None) -> dict[str,
         "title": raw.get("title"),
         "body": raw.get("text"),
         "lang": raw.get("language"),
-        "published_at": published,
+        "published_at": published or to_utc_text(now),
+        "published_at_estimated": None if published else 1,
         "experienced_at": parse_date(dates.get("experiencedDate"), now),
         "edited_at": parse_date(dates.get("updatedDate"), now),
         "reply_body": reply.get("message"),
         "reply_at": parse_date(reply.get("publishedDate"), now),
+        "verified": _flag(verification.get("isVerified")),
+        "reviewer_verified": _flag(consumer.get("isVerified")),
+        "reviewer_review_count": _number(consumer.get("numberOfReviews"), int),
     }

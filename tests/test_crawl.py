@@ -11,7 +11,7 @@ from monitor.cli import cli
 from monitor.config import Crawl
 from monitor.crawl import run_crawl, targets_from_urls
 from monitor.loopback import LoopbackSite, Page
-from monitor.sample_sites import trustpilot_page
+from monitor.sample_sites import trustpilot_listing, trustpilot_path
 from tests.conftest import FILES
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "REPMON_BACKOFF_BASE": 0.01, "RETRY_TIMES": 1,
@@ -32,14 +32,12 @@ def publish(site: LoopbackSite, reviews: list[dict], per_page: int = 20) -> None
     """Put a Trustpilot company listing of `reviews` (newest first) on the site."""
     for path in [p for p in site.pages if p.startswith("/review/")]:
         del site.pages[path]
-    total_pages = max(1, -(-len(reviews) // per_page))
-    for page in range(1, total_pages + 1):
-        query = "?languages=all" + (f"&page={page}" if page > 1 else "")
-        chunk = reviews[(page - 1) * per_page: page * per_page]
-        body = trustpilot_page(DOMAIN, "Hansen VVS ApS", chunk, page, total_pages, len(reviews))
-        site.pages[f"/review/{DOMAIN}{query}"] = Page(body)
-        if page == 1:
-            site.pages[f"/review/{DOMAIN}"] = Page(body)  # as the live site, page 1 without a query too
+    for path, body in trustpilot_listing(DOMAIN, "Hansen VVS ApS", reviews, per_page).items():
+        site.pages[path] = Page(body)
+
+
+def tp_path(page: int) -> str:
+    return trustpilot_path(DOMAIN, page)
 
 
 def crawl(db, db_path: Path, urls: list[str], parser: str = "auto", full: bool = False, business_id: str | None = None,
@@ -67,7 +65,7 @@ def test_trustpilot_pagination_then_incremental_stop(db, db_path, site):
     site.requests.clear()
     second = crawl(db, db_path, [url], parser="trustpilot")
     assert [(r["status"], r["pages"], r["new"], r["updated"]) for r in second.runs] == [("ok", 1, 0, 0)]
-    assert site.paths_requested() == [f"/review/{DOMAIN}?languages=all"]  # page 1 held only known reviews
+    assert site.paths_requested() == [tp_path(1)]  # page 1 held only known reviews
     assert db["reviews"].count == 45
     assert db["review_history"].count == 0
 
@@ -80,9 +78,7 @@ def test_new_reviews_on_top_are_fetched_until_a_known_page(db, db_path, site):
     site.requests.clear()
     run = crawl(db, db_path, [url], parser="trustpilot").runs[0]
     assert (run["pages"], run["new"]) == (3, 25)  # page 2 still had 5 new ones; page 3 held only known ones
-    assert site.paths_requested() == [
-        f"/review/{DOMAIN}?languages=all", f"/review/{DOMAIN}?languages=all&page=2", f"/review/{DOMAIN}?languages=all&page=3",
-    ]
+    assert site.paths_requested() == [tp_path(1), tp_path(2), tp_path(3)]
 
 
 def test_edited_review_and_new_reply_land_in_history(db, db_path, site):

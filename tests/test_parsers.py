@@ -39,17 +39,60 @@ def test_trustpilot_embedded_reviews_field_by_field():
         "edited_at": "2026-10-04T19:02:11Z",
         "reply_body": "Hej Jens. Vi er kede af det og kommer forbi i morgen. Mvh Hansen VVS",
         "reply_at": "2026-10-05T07:00:00Z",
+        "verified": 1,
+        "reviewer_verified": 1,
+        "reviewer_review_count": 7,
+        "published_at_estimated": None,
     }
     assert (result.reviews[2]["author"], result.reviews[2]["lang"], result.reviews[2]["reply_body"]) == ("Klaus Müller", "de", None)
+
+
+def test_trustpilot_verification_labels_and_reviewer_review_counts():
+    result = parse_trustpilot((FILES / "trustpilot_company_page.html").read_bytes(), TP_URL, NOW)
+    assert [(r["author"], r["verified"], r["reviewer_verified"], r["reviewer_review_count"]) for r in result.reviews] == [
+        ("Jens Hansen", 1, 1, 7), ("Mette Sørensen", 0, 0, 1), ("Klaus Müller", 1, 0, 3),
+    ]
+
+
+def test_trustpilot_trustscore_and_star_distribution():
+    result = parse_trustpilot((FILES / "trustpilot_company_page.html").read_bytes(), TP_URL, NOW)
+    assert result.stats == {
+        "trust_score": 3.9, "stars": 4.0, "number_of_reviews": 23,
+        "one_star": 5, "two_stars": 2, "three_stars": 1, "four_stars": 4, "five_stars": 11,
+    }
+    assert (result.page_number, result.newest_first) == (1, True)
+
+
+def test_trustpilot_listing_in_another_order_is_said_and_read_whole():
+    page = (FILES / "trustpilot_company_page.html").read_bytes().replace(b'"sort": "recency"', b'"sort": "relevance"')
+    result = parse_trustpilot(page, TP_URL, NOW)
+    assert result.newest_first is False
+    assert result.problems == [f"{TP_URL}: reviews are listed by 'relevance', not newest first; every page is read"]
+
+
+def test_trustpilot_review_without_readable_date_is_dated_by_first_seen_time():
+    page = (FILES / "trustpilot_company_page.html").read_bytes().replace(
+        b'"publishedDate": "2026-10-02T08:15:31.000Z"', b'"publishedDate": "snart"')
+    result = parse_trustpilot(page, TP_URL, NOW)
+    first = result.reviews[0]
+    assert (first["id"], first["published_at"], first["published_at_estimated"]) == (
+        "trustpilot:66f2a1c4e9b0d21a7c3e5f81", "2026-11-23T12:00:00Z", 1)
+    assert [r["published_at_estimated"] for r in result.reviews[1:]] == [None, None]
+    assert result.problems == [
+        f"{TP_URL}: review 66f2a1c4e9b0d21a7c3e5f81 has no readable publishedDate; dated by when it was first seen"
+    ]
 
 
 def test_trustpilot_pagination():
     result = parse_trustpilot((FILES / "trustpilot_company_page.html").read_bytes(), TP_URL, NOW)
     assert (result.last_page, result.next_url) == (
-        False, "https://dk.trustpilot.com/review/hansen-vvs.dk?languages=all&page=2",
+        False, "https://dk.trustpilot.com/review/hansen-vvs.dk?languages=all&sort=recency&page=2",
     )
-    assert page_url("https://de.trustpilot.com/review/mueller-sanitaer.de?page=3&stars=1", 2) == (
-        "https://de.trustpilot.com/review/mueller-sanitaer.de?stars=1&languages=all&page=2"
+    assert page_url("https://de.trustpilot.com/review/mueller-sanitaer.de?page=3&stars=1&sort=relevance", 2) == (
+        "https://de.trustpilot.com/review/mueller-sanitaer.de?stars=1&languages=all&sort=recency&page=2"
+    )
+    assert page_url("https://dk.trustpilot.com/review/hansen-vvs.dk", 1) == (
+        "https://dk.trustpilot.com/review/hansen-vvs.dk?languages=all&sort=recency"
     )
 
 
@@ -57,6 +100,7 @@ def test_trustpilot_falls_back_to_json_ld_when_next_data_is_broken():
     page = (FILES / "trustpilot_company_page.html").read_bytes().replace(b'"__N_SSP": true}', b'"__N_SSP": tru')
     result = parse_trustpilot(page, TP_URL, NOW)
     assert result.problems[0].startswith(f"{TP_URL}: __NEXT_DATA__ is unreadable (")
+    assert (result.next_url, result.last_page) == (None, False)  # JSON-LD does not say whether more pages follow
     assert [(r["id"], r["author"], r["rating"], r["published_at"]) for r in result.reviews] == [
         ("trustpilot:66f2a1c4e9b0d21a7c3e5f81", "Jens Hansen", 1.0, "2026-10-02T08:15:31Z"),
         ("trustpilot:66f2a1c4e9b0d21a7c3e5f82", "Mette Sørensen", 5.0, "2026-09-28T16:40:00Z"),
@@ -127,6 +171,12 @@ def test_review_without_platform_id_gets_a_stable_content_id():
         ("vor 3 Tagen", "2026-11-20T12:00:00Z"),              # de relative
         ("3 days ago", "2026-11-20T12:00:00Z"),               # en relative
         ("i går", "2026-11-22T12:00:00Z"),
+        ("3 de dezembro de 2026", "2026-12-03T00:00:00Z"),   # pt: beyond the five languages tried first
+        ("qua, 02 dez 2026 14:30:00 -0300", "2026-12-02T17:30:00Z"),  # pt, RFC 822 shape
+        ("3 grudnia 2026", "2026-12-03T00:00:00Z"),           # pl
+        ("12 października 2026, 10:15", "2026-10-12T10:15:00Z"),  # pl with a time
+        ("2 décembre 2026", "2026-12-02T00:00:00Z"),          # fr
+        ("3. prosince 2026", "2026-12-03T00:00:00Z"),         # cs
         ("", None),
         ("ikke en dato", None),
     ],
@@ -209,3 +259,61 @@ def test_garbage_is_not_a_feed():
     result = parse_feed(b"\x00\x01 not xml at all", "http://127.0.0.1:9000/x.rss", None, NOW)
     assert result.reviews == []
     assert result.problems[0].startswith("http://127.0.0.1:9000/x.rss: not a readable RSS/Atom feed")
+
+
+def _feed_with_dates(dates: list[str], language: str) -> bytes:
+    items = "".join(
+        f"<item><guid isPermaLink='false'>e{n}</guid><title>Indlæg {n}</title><link>https://avis.example/{n}</link>"
+        f"<description>Tekst {n}</description><pubDate>{date}</pubDate></item>"
+        for n, date in enumerate(dates)
+    )
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Avis</title>"
+            f"<language>{language}</language>{items}</channel></rss>").encode("utf-8")
+
+
+def test_portuguese_feed_dates_are_read():
+    dates = ["qua, 02 dez 2026 14:30:00 -0300", "3 de dezembro de 2026", "sáb, 28 nov 2026 09:00:00 GMT"]
+    result = parse_feed(_feed_with_dates(dates, "pt-BR"), "http://127.0.0.1:9000/pt.rss", None, NOW)
+    assert result.problems == []
+    assert [(r["title"], r["published_at"], r["published_at_estimated"]) for r in result.reviews] == [
+        ("Indlæg 0", "2026-12-02T17:30:00Z", None),
+        ("Indlæg 1", "2026-12-03T00:00:00Z", None),
+        ("Indlæg 2", "2026-11-28T09:00:00Z", None),
+    ]
+
+
+def test_polish_feed_dates_are_read():
+    dates = ["śr, 02 gru 2026 08:00:00 +0100", "3 grudnia 2026"]
+    result = parse_feed(_feed_with_dates(dates, "pl"), "http://127.0.0.1:9000/pl.rss", None, NOW)
+    assert [(r["published_at"], r["published_at_estimated"]) for r in result.reviews] == [
+        ("2026-12-02T07:00:00Z", None), ("2026-12-03T00:00:00Z", None),
+    ]
+
+
+def test_feed_entry_without_readable_date_is_kept_dated_by_first_seen_time():
+    result = parse_feed(_feed_with_dates(["snart", "2026-11-20T10:00:00Z"], "da"), "http://127.0.0.1:9000/d.rss", None, NOW)
+    assert [(r["title"], r["published_at"], r["published_at_estimated"]) for r in result.reviews] == [
+        ("Indlæg 0", "2026-11-23T12:00:00Z", 1), ("Indlæg 1", "2026-11-20T10:00:00Z", None),
+    ]
+    assert result.problems == ["http://127.0.0.1:9000/d.rss: entry 1 has no readable date; dated by when it was first seen"]
+
+
+ATOM_ID_ONLY = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Nyheder</title><id>urn:feed:1</id><updated>2026-11-20T00:00:00Z</updated>
+<entry><id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id></entry>
+<entry><id>tag:avis.example,2026:2</id><updated>2026-11-21T08:00:00Z</updated><title>Vandskade</title></entry>
+<entry></entry>
+</feed>"""
+
+
+def test_atom_entry_with_only_an_id_is_kept():
+    result = parse_feed(ATOM_ID_ONLY, "http://127.0.0.1:9000/a.atom", None, NOW)
+    assert [(r["url"], r["title"], r["published_at"], r["published_at_estimated"]) for r in result.reviews] == [
+        (None, None, "2026-11-23T12:00:00Z", 1), (None, "Vandskade", "2026-11-21T08:00:00Z", None),
+    ]
+    assert result.problems == [
+        "http://127.0.0.1:9000/a.atom: entry 1 has no readable date; dated by when it was first seen",
+        "http://127.0.0.1:9000/a.atom: entry 3 has neither an id, a link, a title nor a text; skipped",
+    ]
+    again = parse_feed(ATOM_ID_ONLY, "http://127.0.0.1:9001/a.atom", None, datetime(2026, 11, 30, tzinfo=timezone.utc))
+    assert [r["id"] for r in again.reviews] == [r["id"] for r in result.reviews]  # the id, not the date, identifies it
