@@ -395,7 +395,7 @@ def save_crawled(db: sqlite_utils.Database, records: list[dict[str, Any]], walks
     """
     now = now or utc_now()
     with db.atomic():
-        keep_estimated_dates(db, records)
+        keep_estimated_dates(db, records, now)
         result = save_reviews(db, records, now)
         for walk in walks:
             save_walk(db, walk, now)
@@ -404,8 +404,8 @@ def save_crawled(db: sqlite_utils.Database, records: list[dict[str, Any]], walks
     return result
 
 
-def keep_estimated_dates(db: sqlite_utils.Database, records: list[dict[str, Any]]) -> None:
-    """A record dated by when it was seen keeps the date stored first (its first-seen time, or a real one)."""
+def keep_estimated_dates(db: sqlite_utils.Database, records: list[dict[str, Any]], now: str) -> None:
+    """Records the source gave no readable date are dated by their first_seen_at: `now` when new, else the stored date."""
     estimated = [record for record in records if record.get("published_at_estimated") and record.get("id")]
     if not estimated:
         return
@@ -414,8 +414,7 @@ def keep_estimated_dates(db: sqlite_utils.Database, records: list[dict[str, Any]
     stored = {row[0]: (row[1], row[2]) for row in db.execute(
         f"SELECT id, published_at, published_at_estimated FROM reviews WHERE id IN ({marks})", ids).fetchall()}
     for record in estimated:
-        if record["id"] in stored:
-            record["published_at"], record["published_at_estimated"] = stored[record["id"]]
+        record["published_at"], record["published_at_estimated"] = stored.get(record["id"], (now, 1))
 
 
 def save_walk(db: sqlite_utils.Database, walk: dict[str, Any], now: str | None = None) -> None:
