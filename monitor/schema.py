@@ -55,13 +55,12 @@ REVIEW_SOURCE_FIELDS = (
     "edited_at",
     "reply_body",
     "reply_at",
-    # The platform's verification label, the reviewer's own verified flag and review count: a change is kept in
-    # review_history so a reviewer's count can be followed over time.
-    "verified",
-    "reviewer_verified",
-    "reviewer_review_count",
-    "published_at_estimated",
 )
+
+# Fields only a crawl fills (imports do not carry them): the platform's verification label, the reviewer's
+# own verified flag and review count, and whether published_at is the first-seen time for want of a date.
+# Changes go to review_history too, so a reviewer's count can be followed over time.
+REVIEW_CRAWL_FIELDS = ("verified", "reviewer_verified", "reviewer_review_count", "published_at_estimated")
 
 TABLES: tuple[Table, ...] = (
     Table(

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from monitor.config import Business, Config
 from monitor.db import index_new_rows, utc_now, write_transaction
-from monitor.schema import REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
+from monitor.schema import REVIEW_CRAWL_FIELDS, REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
 
 BATCH_SIZE = 500
 REVIEW_COLUMNS = tuple(TABLES_BY_NAME["reviews"].columns)
@@ -397,6 +397,7 @@ def save_crawled(db: sqlite_utils.Database, records: list[dict[str, Any]], walks
     with db.atomic():
         keep_estimated_dates(db, records, now)
         result = save_reviews(db, records, now)
+        update_crawl_fields(db, records, now)
         for walk in walks:
             save_walk(db, walk, now)
         for row in stats:
@@ -415,6 +416,31 @@ def keep_estimated_dates(db: sqlite_utils.Database, records: list[dict[str, Any]
         f"SELECT id, published_at, published_at_estimated FROM reviews WHERE id IN ({marks})", ids).fetchall()}
     for record in estimated:
         record["published_at"], record["published_at_estimated"] = stored.get(record["id"], (now, 1))
+
+
+def update_crawl_fields(db: sqlite_utils.Database, records: list[dict[str, Any]], now: str) -> int:
+    """Write changed REVIEW_CRAWL_FIELDS of stored reviews, each change with a review_history row; return how many."""
+    valid = {record["id"]: record for record in records if record.get("id") and _problem(record) is None}
+    if not valid:
+        return 0
+    columns = ", ".join(f"[{name}]" for name in REVIEW_CRAWL_FIELDS)
+    marks = ", ".join("?" for _ in valid)
+    rows = db.execute(f"SELECT id, {columns} FROM reviews WHERE id IN ({marks})", list(valid)).fetchall()
+    history = []
+    for review_id, *old_values in rows:
+        record = valid[review_id]
+        changes = {name: record[name] for name, old in zip(REVIEW_CRAWL_FIELDS, old_values)
+                   if name in record and record[name] != old}
+        if not changes:
+            continue
+        assignments = ", ".join(f"[{name}] = ?" for name in changes)  # names from REVIEW_CRAWL_FIELDS only
+        db.execute(f"UPDATE reviews SET {assignments} WHERE id = ?", [*changes.values(), review_id])
+        history += [{"review_id": review_id, "changed_at": now, "field": name,
+                     "old_value": _text(old_values[REVIEW_CRAWL_FIELDS.index(name)]), "new_value": _text(value)}
+                    for name, value in changes.items()]
+    if history:
+        db.table("review_history").insert_all(history)
+    return len(history)
 
 
 def save_walk(db: sqlite_utils.Database, walk: dict[str, Any], now: str | None = None) -> None:
