@@ -107,9 +107,11 @@ def _resume(db: sqlite_utils.Database, source_id: str, url: str, parser: str) ->
     walk = walk_checkpoint(db, source_id)
     if walk is None or walk["walk_complete"]:
         return None
-    page = int(walk["last_page"])
-    # A Trustpilot page is rebuilt from its number, so a listing that moved host or port resumes too.
-    resume_url = page_url(url, page) if parser == "trustpilot" else walk["last_url"]
+    page, resume_url = int(walk["last_page"]), walk["last_url"]
+    if parser == "trustpilot":  # rebuilt from its number, so a listing that moved host or port resumes too
+        resume_url = page_url(url, page)
+    elif urlsplit(resume_url).netloc != urlsplit(url).netloc:
+        page, resume_url = 1, url  # the source moved: its old pages are no guide; walk it again from the start
     known_before = set() if walk["walk_full"] else review_ids_seen_before(db, source_id, walk["walk_started_at"])
     return Resume(resume_url, page, walk["walk_started_at"], bool(walk["walk_full"]), known_before)
 

@@ -117,7 +117,8 @@ class ReviewSpider(scrapy.Spider):
         target = self.targets[index]
         known = set() if target.full else target.known_ids | self.health[index].seen_ids
         self.walks[index] = Walk(to_utc_text(datetime.now(timezone.utc)), target.full, known, from_first_page=True)
-        url = page_url(target.url, 1) if target.parser == "trustpilot" else target.url
+        trustpilot = target.parser == "trustpilot" or (target.parser == "auto" and is_trustpilot_page(target.url, b""))
+        url = page_url(target.url, 1) if trustpilot else target.url  # so page 1 is newest first as well
         return self._request(index, url, page=1)
 
     def _request(self, index: int, url: str, page: int, previous_ids: frozenset[str] = frozenset()) -> Request:

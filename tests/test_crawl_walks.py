@@ -198,3 +198,30 @@ def test_undated_feed_entry_keeps_its_first_seen_date(db, db_path, site, busines
     assert (second["new"], second["updated"]) == (0, 0)
     assert db.execute("SELECT published_at, published_at_estimated FROM reviews").fetchall() == [("2026-01-05T00:00:00Z", 1)]
     assert db["review_history"].count == 0
+
+
+def directory_page(first: int, next_path: str | None) -> bytes:
+    reviews = ",".join(
+        f'{{"@type":"Review","@id":"/firma/x/anmeldelse/{n}","author":"Kunde {n}","datePublished":"2026-10-{n % 28 + 1:02d}",'
+        f'"reviewBody":"Tekst {n}","reviewRating":{{"ratingValue":{n % 5 + 1}}}}}'
+        for n in range(first, first + 10)
+    )
+    link = f'<link rel="next" href="{next_path}">' if next_path else ""
+    return (f'<html><head>{link}<script type="application/ld+json">{{"@context":"https://schema.org",'
+            f'"@type":"LocalBusiness","name":"X","review":[{reviews}]}}</script></head><body></body></html>').encode()
+
+
+def test_walk_of_linked_pages_resumes_from_the_last_committed_url(db, db_path, site):
+    paths = ["/firma/x", "/firma/x?side=2", "/firma/x?side=3"]
+    for number, path in enumerate(paths):
+        site.pages[path] = Page(directory_page(number * 10, paths[number + 1] if number < 2 else None))
+    kept = site.pages.pop(paths[2])
+    targets = targets_from_urls(db, [site.url(paths[0])], "schemaorg", None, None, 50)
+    run_crawl(db_path, targets, Crawl(), **FAST)
+    assert walk_row(db) == (2, 0, 0)
+    site.pages[paths[2]] = kept
+    site.requests.clear()
+    targets = targets_from_urls(db, [site.url(paths[0])], "schemaorg", None, None, 50)
+    run = run_crawl(db_path, targets, Crawl(), **FAST).runs[0]
+    assert site.paths_requested() == [paths[1], paths[2], paths[0]]
+    assert (run["new"], db["reviews"].count) == (10, 30)
