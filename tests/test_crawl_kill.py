@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.db import open_db
 from monitor.loopback import LoopbackSite, Page
 from monitor.sample_sites import trustpilot_listing, trustpilot_path
 from tests.test_crawl import DOMAIN, ROBOTS, tp_reviews
@@ -35,6 +36,8 @@ def listing():
 def start_crawl(folder: Path, db_path: Path, site: LoopbackSite) -> subprocess.Popen:
     config = folder / "monitor.toml"
     config.write_text(CONFIG)
+    if not db_path.exists():
+        open_db(db_path).close()
     log = open(folder / "crawl.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "--db", str(db_path), "--config", str(config), "crawl",
