@@ -185,8 +185,9 @@ def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts,
     alerts = []
     for row in db.query(
         """SELECT f.id, f.kind, f.due_at, j.job_id, j.customer_name, j.job_type FROM follow_ups f JOIN jobs j ON j.id = f.job_id
-           WHERE f.business_id = ? AND f.kind = 'urgent' AND f.done_at IS NULL AND substr(f.due_at, 1, 10) < ?
-           AND substr(f.due_at, 1, 10) >= ? ORDER BY f.due_at""",
+           WHERE f.business_id = ? AND f.kind = 'urgent' AND f.done_at IS NULL
+           AND substr(COALESCE(f.call_again_on, f.due_at), 1, 10) < ?
+           AND substr(COALESCE(f.call_again_on, f.due_at), 1, 10) >= ? ORDER BY f.due_at""",
         [business_id, today.isoformat(), (today - timedelta(days=30)).isoformat()],  # a month back: not the whole history
     ):
         reason = texts.fragment("urgent") if row["kind"] == "urgent" else ""

@@ -54,6 +54,32 @@ CSS = """
 table.rows-and-columns td, table.rows-and-columns th { unicode-bidi: plaintext; overflow-wrap: anywhere; max-width: 40em; }
 .repmon-long { max-height: 12em; overflow: auto; }
 body.row .repmon-long { max-height: none; }
+.repmon-nav { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; list-style: none; margin: 0; padding: 0; }
+.repmon-nav a { color: #fff; }
+.repmon-nav a[aria-current] { font-weight: bold; text-decoration: underline; }
+.repmon-bar { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em; align-items: baseline; }
+.repmon-counts { display: flex; flex-wrap: wrap; gap: 0.6em; margin: 1em 0; }
+.repmon-counts a { border: 1px solid #ccd; border-radius: 6px; padding: 0.5em 0.9em; text-decoration: none; }
+.repmon-counts strong { font-size: 1.5em; margin-right: 0.2em; }
+.repmon-card { border: 1px solid #dde; border-radius: 6px; padding: 0.7em 0.9em; margin: 0 0 0.8em; max-width: 60em; }
+.repmon-card .repmon-head { display: flex; flex-wrap: wrap; gap: 0.2em 0.8em; align-items: baseline; }
+.repmon-review { margin: 0.5em 0; white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }
+.repmon-late { color: #a00; font-weight: bold; }
+.repmon-when, .repmon-seen, .repmon-status { color: #555; }
+.repmon-stars { color: #b58100; letter-spacing: 0.05em; }
+.repmon-theme { background: #eef; border-radius: 4px; padding: 0.1em 0.4em; margin-right: 0.4em; }
+.repmon-nojob { color: #7a4b00; }
+.repmon-buttons { display: flex; flex-wrap: wrap; gap: 0.6em; align-items: center; margin-top: 0.5em; }
+.repmon-action { display: inline-flex; flex-wrap: wrap; gap: 0.4em; align-items: center; margin: 0; }
+.repmon-action button, .repmon-answer { font-size: 1em; padding: 0.35em 0.8em; border-radius: 5px; }
+.repmon-action button { background: #276890; color: #fff; border: 0; cursor: pointer; }
+.repmon-secondary button { background: #fff; color: #276890; border: 1px solid #276890; }
+.repmon-answer { border: 1px solid #276890; text-decoration: none; }
+.repmon-candidates { border-collapse: collapse; margin: 0.5em 0; display: block; overflow-x: auto; }
+.repmon-candidates td, .repmon-candidates th { border-bottom: 1px solid #eee; padding: 0.3em 0.5em; text-align: left; }
+.repmon-proposed { background: #f4f8ff; }
+.repmon-candidates caption { text-align: left; font-weight: bold; }
+.message-error { background: #fdd; } .message-info { background: #dfd; }
 """
 
 
@@ -69,7 +95,9 @@ def register_routes():
     async def stylesheet():
         return Response(CSS, content_type="text/css; charset=utf-8", headers={"cache-control": "max-age=3600"})
 
-    return [(r"^/-/repmon\.css$", stylesheet)]
+    from monitor import owner_pages
+
+    return [(r"^/-/repmon\.css$", stylesheet), *owner_pages.routes()]
 
 
 # In the canned queries' results these columns hold a review's or a job's primary key.

@@ -12,11 +12,13 @@ from typing import Any
 import yaml
 from datasette.app import Datasette
 
+from monitor import owner_pages
 from monitor.config import Config
 
 # metadata.yml sits at the top of the checkout, beside pyproject.toml; monitor/metadata.yml links to it so
 # that a built wheel carries it inside the package.
 DEFAULT_METADATA = Path(__file__).parent / "metadata.yml"
+TEMPLATES = Path(__file__).parent / "templates"  # the owner's pages (monitor/owner_pages.py)
 METADATA_DATABASE = "monitor"  # the database key metadata.yml is written for
 OWNER = "owner"
 SETTINGS = {
@@ -116,8 +118,9 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
         if getattr(plugin, "__name__", None) == "datasette_render_markdown":
             pm.set_blocked(name)
     kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
-    datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS)
+    datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS, template_dir=str(TEMPLATES))
     allow_hosts(datasette, config.explorer.public_url)
+    owner_pages.attach(datasette, config, db_path.stem)
     if described is not None:
         serve_metadata(datasette, described)
     return datasette

@@ -550,6 +550,7 @@ def _reasons_json(reasons: dict[str, Any]) -> str:
     return orjson.dumps(reasons, option=orjson.OPT_SORT_KEYS).decode()
 
 
+ALTERNATIVES = 4  # candidates kept in a match's reasons beyond the proposal and the runner-up
 _NO_CANDIDATES = _reasons_json({"candidates": 0})
 
 
@@ -629,6 +630,11 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     runner_up_p = -order[1][0] if len(order) > 1 else None
     if runner_up_p is not None:
         reasons["runner_up"] = {"job": index.ids[order[1][1]], "score": round(runner_up_p, 3)}
+        # The next likely ones too, for a person who finds the proposal wrong (the explorer lists them).
+        others = [{"job": index.ids[position], "score": round(-neg_p, 3)} for neg_p, position, _ in order[2:ALTERNATIVES + 2]
+                  if -neg_p >= 0.01]
+        if others:
+            reasons["alternatives"] = others
     # Two close candidates that together are likely: the review is about one of them, a person picks.
     if runner_up_p is not None and best_p - runner_up_p < settings.margin and best_p + runner_up_p >= settings.threshold:
         status, job_id = "ambiguous", index.ids[best]
@@ -707,8 +713,8 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
     settings_by_business = settings_by_business or {}
     for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
         jobs = list(db.query("SELECT * FROM jobs WHERE business_id = ?", [business_id]))
-        confirmed = {row[0] for row in db.execute(
-            "SELECT review_id FROM matches WHERE status = 'confirmed'").fetchall()}
+        confirmed = {row[0] for row in db.execute(  # confirmed, or "not our customer" (rejected without a job)
+            "SELECT review_id FROM matches WHERE status = 'confirmed' OR (status = 'rejected' AND job_id IS NULL)").fetchall()}
         rejected: dict[str, set[str]] = defaultdict(set)
         for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
             rejected[review_id].add(job_id)

@@ -346,6 +346,7 @@ TABLES: tuple[Table, ...] = (
             "done_by": str,
             "note": str,
             "created_at": str,
+            "call_again_on": str,  # a person moved the call to this day; analyze keeps due_at and never this
         },
         pk="id",
         foreign_keys=(("business_id", "businesses", "id"), ("job_id", "jobs", "id"), ("review_id", "reviews", "id")),
@@ -418,7 +419,7 @@ WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.ha
     # What the explorer's action buttons write to: one row per decision, checked and carried out by the
     # triggers below, so an action on something that does not exist or has nothing to change writes nothing.
     "explorer_actions": "SELECT NULL AS action, NULL AS review_id, NULL AS job, NULL AS pattern_id, "
-    "NULL AS follow_up_id, NULL AS note, NULL AS who, NULL AS at",
+    "NULL AS follow_up_id, NULL AS note, NULL AS who, NULL AS at, NULL AS due",
 }
 
 # Partial indexes for what the explorer asks most: open complaints are a sliver of a million reviews.
@@ -448,7 +449,7 @@ END""".strip(),
     "explorer_action_unknown": """
 CREATE TRIGGER IF NOT EXISTS [explorer_action_unknown] INSTEAD OF INSERT ON [explorer_actions]
 WHEN new.action NOT IN ('confirm_match', 'reject_match', 'mark_complaint_handled', 'acknowledge_pattern',
-                        'close_pattern', 'follow_up_done') BEGIN
+                        'close_pattern', 'follow_up_done', 'not_customer', 'follow_up_reschedule') BEGIN
   SELECT RAISE(ABORT, 'Unknown action: nothing was saved.');
 END""".strip(),
     "explorer_action_match": """
@@ -498,5 +499,29 @@ WHEN new.action = 'follow_up_done' BEGIN
   SELECT RAISE(ABORT, 'This call is already marked as done: nothing was changed.')
   WHERE EXISTS (SELECT 1 FROM follow_ups WHERE id = new.follow_up_id AND done_at IS NOT NULL);
   UPDATE follow_ups SET done_at = new.at, done_by = new.who, note = new.note WHERE id = new.follow_up_id;
+END""".strip(),
+    # "Not our customer": every proposal and decision for the review gives way to one row without a job,
+    # which the matcher leaves alone (see match.run_matching).
+    "explorer_action_not_customer": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_not_customer] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action = 'not_customer' BEGIN
+  SELECT RAISE(ABORT, 'There is no such review: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM reviews WHERE id = new.review_id);
+  SELECT RAISE(ABORT, 'This reviewer is already marked as not a customer: nothing was changed.')
+  WHERE EXISTS (SELECT 1 FROM matches WHERE review_id = new.review_id AND status = 'rejected' AND job_id IS NULL);
+  DELETE FROM matches WHERE review_id = new.review_id AND status != 'rejected';
+  INSERT INTO matches (id, review_id, job_id, status, reasons, decided_by, decided_at, updated_at)
+  VALUES (new.review_id || '>', new.review_id, NULL, 'rejected', '{"not_customer": true}', new.who, new.at, new.at);
+END""".strip(),
+    "explorer_action_follow_up_reschedule": """
+CREATE TRIGGER IF NOT EXISTS [explorer_action_follow_up_reschedule] INSTEAD OF INSERT ON [explorer_actions]
+WHEN new.action = 'follow_up_reschedule' BEGIN
+  SELECT RAISE(ABORT, 'There is no such follow-up call: nothing was saved.')
+  WHERE NOT EXISTS (SELECT 1 FROM follow_ups WHERE id = new.follow_up_id);
+  SELECT RAISE(ABORT, 'This call is already marked as done: nothing was changed.')
+  WHERE EXISTS (SELECT 1 FROM follow_ups WHERE id = new.follow_up_id AND done_at IS NOT NULL);
+  SELECT RAISE(ABORT, 'Give the day as YYYY-MM-DD: nothing was saved.')
+  WHERE new.due IS NULL OR new.due NOT GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' OR date(new.due) IS NULL;
+  UPDATE follow_ups SET call_again_on = new.due, note = COALESCE(new.note, note) WHERE id = new.follow_up_id;
 END""".strip(),
 }

@@ -340,7 +340,7 @@ def save_matches(db: sqlite_utils.Database, results: list[Any], now: str | None 
                 stored[row["review_id"]] = row
                 continue
             human_rows.add(row["id"])
-            if row["status"] == "confirmed":
+            if row["status"] == "confirmed" or row["job_id"] is None:  # confirmed, or not our customer
                 decided.add(row["review_id"])
         for result in results:
             row = {

@@ -16,7 +16,6 @@ from monitor.db import open_db
 from monitor.explorer import DEFAULT_METADATA, ExplorerRefused, build_datasette, check_host, is_loopback, split_metadata
 from monitor.store import save_reviews
 
-TITLE = "repmon: reputation and follow-up monitor"
 LOCKED = parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}})
 
 
@@ -26,11 +25,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_index_shows_metadata_title(db, db_path):
+def test_home_page_is_this_week_and_the_raw_data_is_a_click_away(db, db_path):
     datasette = build_datasette(db_path, Config())
     response = run(datasette.client.get("/"))
     assert response.status_code == 200
-    assert f"<h1>{TITLE}</h1>" in response.text
+    assert "<h1>This week</h1>" in response.text
+    assert f'<a href="/{db_path.stem}">All data</a>' in response.text
+    database = run(datasette.client.get(f"/{db_path.stem}"))
+    assert database.status_code == 200 and "Reviews, jobs and findings gathered by repmon." in database.text
 
 
 def test_table_page_has_description_and_no_internal_tables(db, db_path, review):
@@ -147,7 +149,7 @@ def test_repmon_serve_answers_on_loopback(tmp_path: Path):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise AssertionError(server.communicate(timeout=5)[0].decode()[-2000:])
                 time.sleep(0.2)
-        assert f"<h1>{TITLE}</h1>" in page
+        assert "<h1>This week</h1>" in page
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -1,0 +1,472 @@
+"""The owner's pages of the explorer: this week, complaints, patterns, calls and matches, with their buttons.
+
+Everything here is in the owner's language (monitor/data/explorer.toml), shows names instead of
+ids and days instead of hours, and writes only through the `explorer_actions` triggers, after
+checking in Python what the owner pressed refers to something that exists, so the message can
+say why nothing was saved. The raw tables stay one click away ("All data").
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
+
+from markupsafe import Markup, escape
+
+from monitor.config import Config
+from monitor.db import utc_now
+from monitor.text import load_data
+from monitor.themes import vocabulary
+
+LANGUAGES = ("da", "nb", "sv", "de", "en")
+LANGUAGE_COOKIE = "repmon_lang"
+LOCAL_USER = "local user"
+LIST_LIMIT = 200  # rows on a full list page
+CARD_LIMIT = 5  # rows per section on the week page
+
+
+@dataclass
+class Explorer:
+    config: Config
+    database: str
+
+
+_EXPLORERS: WeakKeyDictionary[Any, Explorer] = WeakKeyDictionary()
+
+
+def attach(datasette, config: Config, database: str) -> None:
+    _EXPLORERS[datasette] = Explorer(config, database)
+
+
+def texts(lang: str) -> dict[str, str]:
+    return load_data("explorer.toml")[lang]
+
+
+def language(request, explorer: Explorer) -> str:
+    """The viewer's choice (?lang= or its cookie), else the business's first language repmon speaks, else English."""
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for business in explorer.config.business:
+        for lang in business.languages:
+            if lang in LANGUAGES:
+                return lang
+    return "en"
+
+
+class Formats:
+    """Dates, numbers and ages as the viewer's language writes them."""
+
+    def __init__(self, lang: str, today: date):
+        self.lang, self.today, self.t = lang, today, texts(lang)
+        self.messages = load_data("messages.toml")[lang]
+        self.words = vocabulary()
+
+    def date(self, value: str | None) -> str:
+        from babel.dates import format_date
+
+        if not value:
+            return ""
+        return format_date(date.fromisoformat(value[:10]), format="medium", locale=self.locale)
+
+    def ago(self, value: str | None) -> str:
+        if not value:
+            return ""
+        days = (self.today - date.fromisoformat(value[:10])).days
+        if days <= 0:
+            return self.messages["when_today"]
+        if days == 1:
+            return self.messages["when_yesterday"]
+        return self.messages["when_days"].format(days=days)
+
+    def number(self, value: float | None, digits: int = 1) -> str:
+        from babel.numbers import format_decimal
+
+        return "" if value is None else format_decimal(round(value, digits), locale=self.locale)
+
+    def stars(self, rating: int | None) -> Markup:
+        if rating is None:
+            return Markup(f'<span class="repmon-stars">{escape(self.t["no_rating"])}</span>')
+        full = max(0, min(5, round(rating)))  # ratings from other scales are stored as fractions of 5
+        label = self.t["stars"].format(rating=self.number(rating))
+        return Markup(f'<span class="repmon-stars" title="{escape(label)}" aria-label="{escape(label)}">'
+                      f'{"★" * full}{"☆" * (5 - full)}</span>')
+
+    def theme(self, key: str | None) -> str:
+        return self.words.label(key, self.lang) if key else ""
+
+    @property
+    def locale(self) -> str:
+        return {"nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE", "en": "en_GB"}[self.lang]
+
+
+# ---- the pages -------------------------------------------------------------------------------------------
+
+def routes() -> list[tuple[str, Any]]:
+    return [
+        (r"^/$", week_page),
+        (r"^/-/complaints$", complaints_page),
+        (r"^/-/patterns$", patterns_page),
+        (r"^/-/calls$", calls_page),
+        (r"^/-/matches$", matches_page),
+        (r"^/-/act$", act),
+    ]
+
+
+async def _page(datasette, request, template: str, title_key: str, **context: Any):
+    from datasette import Response
+
+    explorer = _EXPLORERS[datasette]
+    await _ensure_allowed(datasette, request, explorer)
+    lang = language(request, explorer)
+    businesses = await _businesses(datasette, explorer)
+    chosen = request.args.get("business") or ""
+    if chosen not in {b["id"] for b in businesses}:
+        chosen = ""
+    fmt = Formats(lang, date.today())
+    data = {name: await loader(datasette, explorer, chosen, fmt) for name, loader in context.pop("loaders").items()}
+    here = request.path
+    html = await datasette.render_template(template, {
+        "t": fmt.t, "fmt": fmt, "lang": lang, "title": fmt.t[title_key], "here": here, "data": data,
+        "businesses": businesses if len(businesses) > 1 else [], "business": chosen,
+        "nav": _nav(datasette, explorer, fmt.t, here, chosen),
+        "languages": [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES],
+        "db": explorer.database, "back": here + (f"?business={chosen}" if chosen else ""), **context,
+    }, request=request)
+    response = Response.html(html)
+    if request.args.get("lang") in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, request.args["lang"], max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+async def _ensure_allowed(datasette, request, explorer: Explorer) -> None:
+    """The same rule as the database's own pages: with a password configured, only the signed-in owner."""
+    await datasette.ensure_permissions(request.actor, [("view-database", explorer.database), "view-instance"])
+
+
+def _with(request, **changes: str) -> str:
+    args = {key: request.args.get(key) for key in request.args} | changes
+    return request.path + "?" + urlencode({key: value for key, value in args.items() if value})
+
+
+def _nav(datasette, explorer: Explorer, t: dict[str, str], here: str, business: str) -> list[tuple[str, str, bool]]:
+    suffix = f"?business={business}" if business else ""
+    pages = [("/", "nav_week"), ("/-/complaints", "nav_complaints"), ("/-/patterns", "nav_patterns"),
+             ("/-/calls", "nav_calls"), ("/-/matches", "nav_matches")]
+    links = [(datasette.urls.path(path) + suffix, t[key], path == here) for path, key in pages]
+    links.append((datasette.urls.path("/-/dashboards/repmon"), t["nav_dashboard"], False))
+    links.append((datasette.urls.database(explorer.database), t["nav_tables"], False))
+    return links
+
+
+async def week_page(datasette, request):
+    return await _page(datasette, request, "repmon_week.html", "week_title", limit=CARD_LIMIT, loaders={
+        "complaints": complaints, "patterns": patterns, "calls": calls, "matches": matches, "crawl": crawl_problems,
+    })
+
+
+async def complaints_page(datasette, request):
+    return await _page(datasette, request, "repmon_list.html", "complaints_title", section="complaints",
+                       limit=LIST_LIMIT, loaders={"complaints": complaints})
+
+
+async def patterns_page(datasette, request):
+    return await _page(datasette, request, "repmon_list.html", "patterns_title", section="patterns",
+                       limit=LIST_LIMIT, loaders={"patterns": patterns})
+
+
+async def calls_page(datasette, request):
+    return await _page(datasette, request, "repmon_list.html", "calls_title", section="calls",
+                       limit=LIST_LIMIT, loaders={"calls": calls})
+
+
+async def matches_page(datasette, request):
+    review = request.args.get("review") or ""
+    loader = (lambda ds, ex, business, fmt: matches(ds, ex, business, fmt, review)) if review else matches
+    return await _page(datasette, request, "repmon_list.html", "matches_title", section="matches",
+                       limit=LIST_LIMIT, loaders={"matches": loader})
+
+
+# ---- what the pages show ---------------------------------------------------------------------------------
+
+async def _rows(datasette, explorer: Explorer, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    result = await datasette.get_database(explorer.database).execute(sql, params)
+    return [dict(row) for row in result.rows]
+
+
+async def _businesses(datasette, explorer: Explorer) -> list[dict[str, Any]]:
+    return await _rows(datasette, explorer, "SELECT id, name FROM businesses ORDER BY name", {})
+
+
+def _business_clause(column: str) -> str:
+    return f"(:business = '' OR {column} = :business)"
+
+
+async def complaints(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
+    """Complaints with no reply and not marked answered, oldest first, with how late they are."""
+    where = ("r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL "
+             "AND r.source NOT LIKE 'http%' AND " + _business_clause("r.business_id"))
+    rows = await _rows(datasette, explorer, f"""
+        SELECT r.id, r.business_id, r.url, r.author, r.rating, r.title, r.body, r.published_at,
+               COALESCE(s.name, r.source) AS platform, COALESCE(b.reply_deadline_hours, 48) AS deadline_hours,
+               m.status AS match_status, j.job_id AS job_number, j.customer_name, j.address, j.completed_at, j.job_type,
+               (SELECT group_concat(theme, ' ') FROM review_themes t WHERE t.review_id = r.id) AS themes
+        FROM reviews r JOIN businesses b ON b.id = r.business_id
+        LEFT JOIN sources s ON s.id = r.source_id
+        LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
+        LEFT JOIN jobs j ON j.id = m.job_id
+        WHERE {where} ORDER BY r.published_at, r.id LIMIT {LIST_LIMIT}""", {"business": business})
+    count = (await _rows(datasette, explorer, f"SELECT COUNT(*) AS n FROM reviews r WHERE {where}",
+                         {"business": business}))[0]["n"]
+    for row in rows:
+        published = datetime.fromisoformat(row["published_at"].replace("Z", "+00:00"))
+        late = (datetime.now(timezone.utc) - published).total_seconds() / 86400 - row["deadline_hours"] / 24
+        row["late_days"] = int(late) if late >= 1 else 0
+        row["themes"] = [fmt.theme(key) for key in (row["themes"] or "").split()]
+        row["answer_url"] = row["url"] if (row["url"] or "").startswith(("https://", "http://")) else None
+    return {"rows": rows, "count": count}
+
+
+async def patterns(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
+    rows = await _rows(datasette, explorer, f"""
+        SELECT id, kind, theme, dimension, dimension_value, status, evidence_count, baseline_rate,
+               median_days_after_completion, last_evidence_at, acknowledged_by, acknowledged_at
+        FROM patterns WHERE status IN ('emerging', 'ongoing') AND closed_at IS NULL AND {_business_clause('business_id')}
+        ORDER BY last_evidence_at DESC, id LIMIT {LIST_LIMIT}""", {"business": business})
+    for row in rows:
+        row["members"] = await _rows(datasette, explorer, """
+            SELECT r.id, r.author, r.rating, r.title, r.body, r.published_at, j.job_id AS job_number, t.evidence
+            FROM pattern_members p JOIN reviews r ON r.id = p.review_id
+            LEFT JOIN review_themes t ON t.review_id = r.id AND t.theme = :theme
+            LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
+            LEFT JOIN jobs j ON j.id = m.job_id
+            WHERE p.pattern_id = :id ORDER BY r.published_at DESC LIMIT 20""", {"id": row["id"], "theme": row["theme"]})
+        row["heading"] = (fmt.t["non_customer_burst"] if row["kind"] == "non_customer_burst"
+                          else fmt.theme(row["theme"]).capitalize())
+        where_key = f"where_{row['dimension']}"
+        row["where"] = (fmt.t[where_key].format(value=row["dimension_value"]) if row["dimension_value"] and where_key in fmt.t
+                        else fmt.t["where_business"])
+        row["expected"] = fmt.number(row["baseline_rate"])
+    return {"rows": rows, "count": len(rows)}
+
+
+async def calls(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
+    """Calls due today or overdue: the day a person chose, else the one analyze set."""
+    today = fmt.today.isoformat()
+    where = (f"f.done_at IS NULL AND substr(COALESCE(f.call_again_on, f.due_at), 1, 10) <= :today "
+             f"AND {_business_clause('f.business_id')}")
+    rows = await _rows(datasette, explorer, f"""
+        SELECT f.id, f.kind, substr(COALESCE(f.call_again_on, f.due_at), 1, 10) AS due, f.note,
+               j.job_id AS job_number, j.customer_name, j.customer_phone, j.job_type, j.completed_at,
+               r.title AS review_title, r.body AS review_body, r.rating
+        FROM follow_ups f JOIN jobs j ON j.id = f.job_id LEFT JOIN reviews r ON r.id = f.review_id
+        WHERE {where} ORDER BY f.kind = 'routine', due, f.id LIMIT {LIST_LIMIT}""",
+        {"business": business, "today": today})
+    count = (await _rows(datasette, explorer, f"SELECT COUNT(*) AS n FROM follow_ups f WHERE {where}",
+                         {"business": business, "today": today}))[0]["n"]
+    for row in rows:
+        row["overdue_days"] = (fmt.today - date.fromisoformat(row["due"])).days
+    return {"rows": rows, "count": count, "today": today}
+
+
+async def matches(datasette, explorer: Explorer, business: str, fmt: Formats, review: str = "") -> dict[str, Any]:
+    """Ambiguous matches (or one review's match), each with the jobs it could be about."""
+    where = ("m.status = 'ambiguous'" if not review else "m.review_id = :review AND m.status != 'rejected'")
+    rows = await _rows(datasette, explorer, f"""
+        SELECT r.id, r.author, r.author_location, r.rating, r.title, r.body, r.published_at, m.job_id, m.score, m.status,
+               m.reasons
+        FROM matches m JOIN reviews r ON r.id = m.review_id
+        WHERE {where} AND {_business_clause('r.business_id')} ORDER BY r.published_at DESC LIMIT {LIST_LIMIT}""",
+        {"business": business, "review": review})
+    for row in rows:
+        row["candidates"] = await _candidates(datasette, explorer, row)
+    return {"rows": rows, "count": len(rows)}
+
+
+async def _candidates(datasette, explorer: Explorer, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The proposed job, the runner-up and the other close candidates the matcher kept, best first."""
+    try:
+        reasons = json.loads(row["reasons"] or "{}")
+    except ValueError:
+        reasons = {}
+    scored = [(row["job_id"], row["score"])] if row["job_id"] else []
+    scored += [(alt.get("job"), alt.get("score")) for alt in reasons.get("alternatives", [])]
+    if isinstance(reasons.get("runner_up"), dict):
+        scored.append((reasons["runner_up"].get("job"), reasons["runner_up"].get("score")))
+    seen: dict[str, float | None] = {}
+    for job, score in scored:
+        if isinstance(job, str) and job not in seen:
+            seen[job] = score
+    if not seen:
+        return []
+    marks = ", ".join(f":j{i}" for i in range(len(seen)))
+    jobs = {job["id"]: job for job in await _rows(datasette, explorer, f"""
+        SELECT id, job_id AS job_number, customer_name, address, postcode, city, completed_at, job_type
+        FROM jobs WHERE id IN ({marks})""", {f"j{i}": job for i, job in enumerate(seen)})}
+    return [jobs[job] | {"score": score, "proposed": job == row["job_id"]} for job, score in seen.items() if job in jobs]
+
+
+async def crawl_problems(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
+    rows = await _rows(datasette, explorer, f"""
+        SELECT s.id, COALESCE(s.name, s.url) AS name, s.url, s.last_status, s.last_crawled_at,
+               (SELECT message FROM crawl_runs c WHERE c.source_id = s.id ORDER BY c.id DESC LIMIT 1) AS message
+        FROM sources s WHERE s.last_status IN ('degraded', 'failed') AND {_business_clause('s.business_id')}
+        ORDER BY s.last_status = 'failed' DESC, name""", {"business": business})
+    for row in rows:
+        row["message"] = (row["message"] or "").splitlines()[:2]
+    return {"rows": rows, "count": len(rows)}
+
+
+# ---- the buttons -----------------------------------------------------------------------------------------
+
+class Refused(Exception):
+    """Nothing was written; the argument is the key of the owner's message."""
+
+
+def _who(request) -> str:
+    return (request.actor or {}).get("id") or LOCAL_USER
+
+
+async def act(datasette, request):
+    """One button press: check, write through explorer_actions, tell the owner what happened, go back."""
+    from datasette import Response
+
+    if request.method != "POST":
+        return Response.text("POST only", status=405)
+    explorer = _EXPLORERS[datasette]
+    await _ensure_allowed(datasette, request, explorer)
+    form = await request.post_vars()
+    lang = language(request, explorer)
+    t = texts(lang)
+    back = form.get("back") or "/"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"  # only back to a page of this explorer
+    action = form.get("action", "")
+    handler = ACTIONS.get(action)
+    values = {"who": _who(request), "at": utc_now(), "form": form, "lang": lang}
+    try:
+        if handler is None:
+            raise Refused("refused_action")
+        message = await datasette.get_database(explorer.database).execute_write_fn(
+            lambda conn: _write(conn, handler, values), block=True)
+        datasette.add_message(request, t[message[0]].format(**message[1]), datasette.INFO)
+    except Refused as refused:
+        datasette.add_message(request, t[str(refused)], datasette.ERROR)
+    return Response.redirect(back)
+
+
+def _write(conn: sqlite3.Connection, handler, values: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Run one action in one transaction; it counts as done only when a row changed."""
+    before = conn.total_changes
+    try:
+        with conn:
+            message = handler(conn, values)
+    except sqlite3.IntegrityError as error:  # a trigger's last word, when the checks above missed a case
+        raise Refused("refused_already" if "already" in str(error) else "refused_action") from None
+    if conn.total_changes == before:
+        raise Refused("refused_already")
+    return message
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: list[Any]) -> tuple | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _insert_action(conn: sqlite3.Connection, values: dict[str, Any], action: str, **fields: Any) -> None:
+    columns = ["action", "who", "at", *fields]
+    conn.execute(f"INSERT INTO explorer_actions ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                 [action, values["who"], values["at"], *fields.values()])
+
+
+def _answered(conn, values):
+    review = values["form"].get("review", "")
+    row = _one(conn, "SELECT complaint, handled_at FROM reviews WHERE id = ?", [review])
+    if row is None or row[0] != 1:
+        raise Refused("refused_review")
+    if row[1] is not None:
+        raise Refused("refused_already")
+    _insert_action(conn, values, "mark_complaint_handled", review_id=review)
+    return "done_answered", {}
+
+
+def _this_job(conn, values):
+    review, job = values["form"].get("review", ""), values["form"].get("job", "")
+    business = _one(conn, "SELECT business_id FROM reviews WHERE id = ?", [review])
+    if business is None:
+        raise Refused("refused_review")
+    if _one(conn, "SELECT 1 FROM jobs WHERE id = ? AND business_id = ?", [job, business[0]]) is None:
+        raise Refused("refused_job")
+    if _one(conn, "SELECT 1 FROM matches WHERE review_id = ? AND job_id = ? AND status = 'confirmed'", [review, job]):
+        raise Refused("refused_already")
+    conn.execute("DELETE FROM matches WHERE review_id = ? AND status = 'rejected' AND job_id IS NULL", [review])
+    _insert_action(conn, values, "confirm_match", review_id=review, job=job)
+    return "done_match", {}
+
+
+def _not_customer(conn, values):
+    review = values["form"].get("review", "")
+    if _one(conn, "SELECT 1 FROM reviews WHERE id = ?", [review]) is None:
+        raise Refused("refused_review")
+    if _one(conn, "SELECT 1 FROM matches WHERE review_id = ? AND status = 'rejected' AND job_id IS NULL", [review]):
+        raise Refused("refused_already")
+    _insert_action(conn, values, "not_customer", review_id=review)
+    return "done_not_customer", {}
+
+
+def _call_row(conn, values) -> str:
+    call = values["form"].get("call", "")
+    row = _one(conn, "SELECT done_at FROM follow_ups WHERE id = ?", [call])
+    if row is None:
+        raise Refused("refused_call")
+    if row[0] is not None:
+        raise Refused("refused_already")
+    return call
+
+
+def _called(conn, values):
+    call = _call_row(conn, values)
+    note = (values["form"].get("note") or "").strip()[:2000] or None
+    _insert_action(conn, values, "follow_up_done", follow_up_id=call, note=note)
+    return "done_called", {}
+
+
+def _call_again(conn, values):
+    call = _call_row(conn, values)
+    try:
+        day = date.fromisoformat(values["form"].get("date", ""))
+    except ValueError:
+        raise Refused("refused_date") from None
+    if day < date.today():
+        raise Refused("refused_date")
+    note = (values["form"].get("note") or "").strip()[:2000] or None
+    _insert_action(conn, values, "follow_up_reschedule", follow_up_id=call, due=day.isoformat(), note=note)
+    return "done_rescheduled", {"date": Formats(values["lang"], date.today()).date(day.isoformat())}
+
+
+def _pattern(action: str, done: str):
+    def handler(conn, values):
+        pattern = values["form"].get("pattern", "")
+        row = _one(conn, "SELECT acknowledged_at, closed_at FROM patterns WHERE id = ?", [pattern])
+        if row is None:
+            raise Refused("refused_pattern")
+        if row[1] is not None or (action == "acknowledge_pattern" and row[0] is not None):
+            raise Refused("refused_already")
+        _insert_action(conn, values, action, pattern_id=pattern)
+        return done, {}
+    return handler
+
+
+ACTIONS = {
+    "answered": _answered,
+    "this_job": _this_job,
+    "not_customer": _not_customer,
+    "called": _called,
+    "call_again": _call_again,
+    "seen": _pattern("acknowledge_pattern", "done_seen"),
+    "closed": _pattern("close_pattern", "done_closed"),
+}
