@@ -1,0 +1,221 @@
+"""The owner's pages: this week and its lists in five languages, and every button with valid, unknown,
+other-business and hostile input; afterwards analysis runs and every foreign key holds."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+import string
+from datetime import date, timedelta
+
+import pytest
+
+from monitor.config import Config, parse_config
+from monitor.explorer import build_datasette
+from monitor.match import run_matching
+from monitor.owner_pages import LANGUAGES, texts
+from monitor.store import ensure_business, save_jobs
+from monitor.themes import vocabulary
+from tests.test_explorer_actions import consistent, snapshot
+from tests.test_explorer_queries import explorer, run  # noqa: F401  (fixture)
+
+HOSTILE = ["x' OR '1'='1", "'; DROP TABLE matches; --", "<script>alert(1)</script>", ""]
+
+
+def visible(html: str) -> str:
+    """The text a reader sees: no tags, no attribute values, no scripts."""
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    html = re.sub(r"</?(strong|span|a|em|bdi)\b[^>]*>", "", html)  # inline: no gap where the tag was
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def press(datasette, page: str, data: dict, cookies: dict | None = None) -> str:
+    """Press a button as a browser on `page` does (CSRF token and cookie); return the page it leads back to.
+
+    The token comes from the calls page, which always has buttons here (a list emptied by the
+    presses before has none)."""
+    form = run(datasette.client.get("/-/calls", cookies=cookies or {}))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
+    jar = (cookies or {}) | {"ds_csrftoken": form.cookies["ds_csrftoken"]}
+    answer = run(datasette.client.post("/-/act", data=data | {"csrftoken": token, "back": data.get("back", page)},
+                                       cookies=jar))
+    assert answer.status_code == 302, answer.text
+    jar |= {"ds_messages": answer.cookies["ds_messages"]}
+    return visible(run(datasette.client.get(answer.headers["location"], cookies=jar)).text)
+
+
+def business_config(lang: str) -> Config:
+    return parse_config({"business": [{"name": "Hansen VVS ApS", "languages": [lang]}]})
+
+
+def test_every_language_has_every_text_with_the_same_fields():
+    english = texts("en")
+    fields = {key: {f for _, f, _, _ in string.Formatter().parse(value) if f} for key, value in english.items()}
+    for lang in LANGUAGES:
+        assert set(texts(lang)) == set(english), lang
+        for key, value in texts(lang).items():
+            assert {f for _, f, _, _ in string.Formatter().parse(value) if f} == fields[key], (lang, key)
+
+
+@pytest.mark.parametrize("lang,late,written", [
+    ("da", "dage over svarfristen", "Skrevet for"),
+    ("nb", "dager over svarfristen", "Skrevet for"),
+    ("sv", "dagar efter svarsfristen", "Skrivet för"),
+    ("de", "Tage über der Antwortfrist", "Geschrieben vor"),
+    ("en", "days past the reply deadline", "Written"),
+])
+def test_this_week_speaks_the_business_language(explorer, db, db_path, lang, late, written):
+    datasette = build_datasette(db_path, business_config(lang))
+    page = run(datasette.client.get("/"))
+    assert page.status_code == 200
+    t = texts(lang)
+    assert f'<main lang="{lang}">' in page.text
+    seen = visible(page.text)
+    for key in ("week_title", "complaints_title", "patterns_title", "calls_title", "matches_title", "crawl_title"):
+        assert t[key] in seen, key
+    assert f"3 {t['nav_complaints']}" in seen
+    assert "Kunde 241" in seen and late in seen and written in seen
+    assert vocabulary().label("leak", lang).capitalize() in seen
+    for raw in ("trustpilot:c0", "hansen-vvs-aps", "age_hours", "emerging", "job_type", "SELECT"):
+        assert raw not in seen, raw
+    assert lang == "en" or "leak" not in seen
+    assert "★☆☆☆☆" in seen
+
+
+def test_the_viewer_can_switch_language_and_it_sticks(explorer, db_path):
+    datasette = build_datasette(db_path, business_config("da"))
+    german = run(datasette.client.get("/?lang=de"))
+    assert "<h1>Diese Woche</h1>" in german.text
+    assert german.cookies["repmon_lang"] == "de"
+    again = run(datasette.client.get("/-/complaints", cookies={"repmon_lang": "de"}))
+    assert "<h1>Beschwerden ohne Antwort</h1>" in again.text
+    assert "<h1>Denne uge</h1>" in run(datasette.client.get("/?lang=xx")).text
+
+
+def test_answered_marks_the_complaint_once(explorer, db):
+    seen = press(explorer, "/-/complaints", {"action": "answered", "review": "trustpilot:c0"})
+    assert "The complaint is marked as answered." in seen
+    assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == ("local user",)
+    assert "2 complaints" not in seen and "Kunde 241" not in seen  # gone from the list
+    again = press(explorer, "/-/complaints", {"action": "answered", "review": "trustpilot:c0"})
+    assert "That was already done. Nothing was changed." in again
+    consistent(db)
+
+
+@pytest.mark.parametrize("action,field,message", [
+    ("answered", "review", "That review does not exist (any more). Nothing was saved."),
+    ("this_job", "review", "That review does not exist (any more). Nothing was saved."),
+    ("not_customer", "review", "That review does not exist (any more). Nothing was saved."),
+    ("called", "call", "That call does not exist. Nothing was saved."),
+    ("call_again", "call", "That call does not exist. Nothing was saved."),
+    ("seen", "pattern", "That pattern does not exist. Nothing was saved."),
+    ("closed", "pattern", "That pattern does not exist. Nothing was saved."),
+])
+def test_unknown_and_hostile_input_writes_nothing(explorer, db, action, field, message):
+    before = snapshot(db)
+    for hostile in HOSTILE:
+        assert message in press(explorer, "/", {"action": action, field: hostile, "job": hostile, "date": "2099-01-01"})
+    assert snapshot(db) == before
+    assert "Unknown action. Nothing was saved." in press(explorer, "/", {"action": "drop_table"})
+    assert snapshot(db) == before
+
+
+def test_right_job_and_another_candidate_job(explorer, db):
+    review = "trustpilot:c0"
+    proposed = db.execute("SELECT job_id FROM matches WHERE review_id = ? AND status = 'auto'", [review]).fetchone()[0]
+    page = visible(run(explorer.client.get(f"/-/matches?review={review}")).text)
+    assert "Possible jobs" in page and "Kunde 241" in page and "J241 (Proposed)" in page
+    other = "hansen-vvs-aps:J240"
+    assert "The job is saved for the review." in press(explorer, f"/-/matches?review={review}",
+                                                       {"action": "this_job", "review": review, "job": other})
+    assert db.execute("SELECT job_id, status FROM matches WHERE review_id = ?", [review]).fetchall() == [(other, "confirmed")]
+    assert proposed != other
+    assert "That was already done." in press(explorer, "/-/matches", {"action": "this_job", "review": review, "job": other})
+    consistent(db)
+    assert db.execute("SELECT job_id, status FROM matches WHERE review_id = ?", [review]).fetchall() == [(other, "confirmed")]
+
+
+def test_a_job_of_another_business_or_unknown_is_refused(explorer, db):
+    elsewhere = ensure_business(db, "Jensen El")
+    save_jobs(db, elsewhere, [{"job_id": "J1", "customer_name": "Ole", "completed_at": "2025-03-01"}])
+    before = snapshot(db)
+    for job in ("jensen-el:J1", "hansen-vvs-aps:J9999", *HOSTILE):
+        assert "That job does not belong to the review's business. Nothing was saved." in press(
+            explorer, "/-/matches", {"action": "this_job", "review": "trustpilot:c0", "job": job})
+    assert snapshot(db) == before
+
+
+def test_not_our_customer_stays_through_matching(explorer, db):
+    review = "trustpilot:c1"
+    assert "Saved: the reviewer is not your customer." in press(explorer, "/", {"action": "not_customer", "review": review})
+    rows = [("rejected", None, "local user")]
+    assert db.execute("SELECT status, job_id, decided_by FROM matches WHERE review_id = ?", [review]).fetchall() == rows
+    run_matching(db)
+    consistent(db)
+    assert db.execute("SELECT status, job_id, decided_by FROM matches WHERE review_id = ?", [review]).fetchall() == rows
+    assert "That was already done." in press(explorer, "/", {"action": "not_customer", "review": review})
+    assert "Fits none of your jobs" in visible(run(explorer.client.get("/-/complaints")).text)
+    # and a person may still change their mind: the right job after all
+    assert "The job is saved" in press(explorer, "/", {"action": "this_job", "review": review, "job": "hansen-vvs-aps:J261"})
+    assert db.execute("SELECT status, job_id FROM matches WHERE review_id = ?", [review]).fetchall() == [
+        ("confirmed", "hansen-vvs-aps:J261")]
+
+
+def test_calls_called_with_a_note_and_moved_to_another_day(explorer, db):
+    first, second = [row[0] for row in db.execute(
+        "SELECT id FROM follow_ups WHERE kind = 'urgent' ORDER BY id LIMIT 2").fetchall()]
+    page = visible(run(explorer.client.get("/-/calls")).text)
+    assert "Urgent: after a complaint" in page and "days overdue" in page
+    seen = press(explorer, "/-/calls", {"action": "called", "call": first, "note": "Kommer mandag"})
+    assert "The call is marked as done." in seen
+    assert db.execute("SELECT done_by, note FROM follow_ups WHERE id = ?", [first]).fetchone() == ("local user", "Kommer mandag")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    for bad in (yesterday, "2026-02-30", "next week", ""):
+        assert "Pick a date from today on. Nothing was saved." in press(
+            explorer, "/-/calls", {"action": "call_again", "call": second, "date": bad})
+    later = date.today() + timedelta(days=7)
+    moved = press(explorer, "/-/calls", {"action": "call_again", "call": second, "date": later.isoformat()})
+    assert f"The call is moved to {later:%-d %b %Y}." in moved
+    assert db.execute("SELECT call_again_on, done_at FROM follow_ups WHERE id = ?", [second]).fetchone() == (
+        later.isoformat(), None)
+    consistent(db)  # analysis recomputes due_at, never the day a person chose
+    assert db.execute("SELECT call_again_on FROM follow_ups WHERE id = ?", [second]).fetchone() == (later.isoformat(),)
+    assert "That was already done." in press(explorer, "/-/calls", {"action": "called", "call": first})
+
+
+def test_patterns_seen_then_closed(explorer, db):
+    pattern = "hansen-vvs-aps:defect:leak:crew:Mads"
+    page = visible(run(explorer.client.get("/-/patterns")).text)
+    assert "Water leak and moisture, crew Mads (new)" in page
+    assert "The pattern is marked as seen." in press(explorer, "/-/patterns", {"action": "seen", "pattern": pattern})
+    assert "That was already done." in press(explorer, "/-/patterns", {"action": "seen", "pattern": pattern})
+    assert "The pattern is closed." in press(explorer, "/-/patterns", {"action": "closed", "pattern": pattern})
+    assert "That was already done." in press(explorer, "/-/patterns", {"action": "closed", "pattern": pattern})
+    assert db.execute("SELECT acknowledged_by, closed_by FROM patterns WHERE id = ?", [pattern]).fetchone() == (
+        "local user", "local user")
+    consistent(db)
+
+
+def test_a_button_only_leads_back_to_this_explorer(explorer):
+    form = run(explorer.client.get("/"))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
+    for back in ("//evil.example/", "https://evil.example/", "javascript:alert(1)"):
+        answer = run(explorer.client.post("/-/act", data={"action": "seen", "pattern": "x", "csrftoken": token, "back": back},
+                                          cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]}))
+        assert (answer.status_code, answer.headers["location"]) == (302, "/")
+
+
+def test_with_a_password_strangers_see_and_press_nothing(explorer, db, db_path, monkeypatch):
+    from datasette_auth_passwords.utils import hash_password
+
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
+    for path in ("/", "/-/complaints", "/-/patterns", "/-/calls", "/-/matches"):
+        assert run(locked.client.get(path)).status_code == 403, path
+    before = snapshot(db)
+    assert run(locked.client.post("/-/act", data={"action": "answered", "review": "trustpilot:c0"})).status_code == 403
+    assert snapshot(db) == before
+    owner = {"ds_actor": locked.sign({"a": {"id": "owner"}}, "actor")}
+    assert "The complaint is marked as answered." in press(locked, "/", {"action": "answered", "review": "trustpilot:c0"},
+                                                           cookies=owner)
+    assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == ("owner",)
