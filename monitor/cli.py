@@ -280,12 +280,14 @@ def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, fu
         )
         for line in (run["message"] or "").splitlines():
             click.echo(f"         {line}")
+    dropped = sum(run.get("dropped") or 0 for run in summary.runs)
     click.echo(
         f"{len(summary.runs)} sources: {summary.total('new')} new, {summary.total('updated')} updated, "
         f"{len(summary.degraded)} degraded, {len(summary.failed)} failed"
+        + (f"; {dropped} malformed records dropped" if dropped else "")
     )
-    if summary.failed and len(summary.failed) == len(summary.runs):
-        raise SystemExit(1)
+    if (summary.failed and len(summary.failed) == len(summary.runs)) or dropped:
+        raise SystemExit(EXIT_FAILED)
 
 
 def _parse_maps(values: tuple[str, ...]) -> dict[str, str]:
@@ -492,6 +494,9 @@ def _run(app: App, full: bool, today, log_path: Path | None) -> None:
             crawl = crawling.run_crawl(app.db_path, targets, app.config.crawl) if targets else crawling.CrawlSummary()
             figures |= {"sources": len(crawl.runs), "pages": crawl.total("pages"), "new": crawl.total("new"),
                         "updated": crawl.total("updated")}
+            dropped = sum(row.get("dropped") or 0 for row in crawl.runs)
+            if dropped:
+                failed["crawl"] = f"{dropped} malformed review records dropped (see crawl_runs); the others are stored"
             for bad in crawl.failed + crawl.degraded:
                 log.warning("crawl %s %s: %s", bad["status"], bad["url"], "; ".join((bad["message"] or "").splitlines()[:3]))
         except Exception as error:  # the crawl failed; analysis still runs on what is stored

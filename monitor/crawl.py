@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -130,9 +131,13 @@ def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: An
     context = multiprocessing.get_context("fork")
     # Scrapy's own log, tracebacks and all, goes beside the database; the command prints each source's health.
     quiet = {"LOG_FILE": str(crawl_log_path(db_path)), "LOG_FILE_APPEND": True}
-    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **(quiet | settings)), os.getpid()))
+    faults = context.SimpleQueue()
+    child = context.Process(target=_crawl, args=(targets, scrapy_settings(crawl, db_path, **(quiet | settings)),
+                                                 os.getpid(), faults))
     child.start()
     child.join()
+    if child.exitcode == EXIT_STORAGE_FAULT and not faults.empty():
+        raise CrawlFailed(f"{db_path}: {faults.get()}; the reviews stored before that are kept")
     db = sqlite_utils.Database(db_path)
     runs = list(db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [before]))
     db.close()
@@ -141,15 +146,27 @@ def run_crawl(db_path: Path, targets: list[Target], crawl: Crawl, **settings: An
     return CrawlSummary(runs)
 
 
-def _crawl(targets: list[Target], settings: dict[str, Any], parent: int) -> None:
+def _crawl(targets: list[Target], settings: dict[str, Any], parent: int, faults: Any) -> None:
+    # What the parent had open (a caller's SQLite connection, say) must never be finalised here: closing
+    # an inherited SQLite handle drops this process's locks on the file and can checkpoint its WAL.
+    gc.freeze()
     die_with_parent(parent)
     from scrapy.crawler import CrawlerProcess
 
+    from spiders.pipelines import STORAGE_FAULT
     from spiders.review_spider import ReviewSpider
 
     process = CrawlerProcess(settings)
-    process.crawl(ReviewSpider, targets=targets)
+    crawler = process.create_crawler(ReviewSpider)
+    process.crawl(crawler, targets=targets)
     process.start()
+    fault = crawler.stats.get_value(STORAGE_FAULT)
+    if fault:
+        faults.put(fault)
+        sys.exit(EXIT_STORAGE_FAULT)
+
+
+EXIT_STORAGE_FAULT = 3
 
 
 def die_with_parent(parent: int) -> None:

@@ -117,6 +117,7 @@ TABLES: tuple[Table, ...] = (
             "errors": int,
             "status": str,
             "message": str,
+            "dropped": int,  # records refused as malformed (their problems are in message)
         },
         pk="id",
         foreign_keys=(("source_id", "sources", "id"), ("business_id", "businesses", "id")),

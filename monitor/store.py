@@ -23,6 +23,7 @@ from monitor.schema import REVIEW_CRAWL_FIELDS, REVIEW_SOURCE_FIELDS, TABLES_BY_
 
 BATCH_SIZE = 500
 REVIEW_COLUMNS = tuple(TABLES_BY_NAME["reviews"].columns)
+REVIEW_TYPES: dict[str, type] = dict(TABLES_BY_NAME["reviews"].columns)
 _FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -137,28 +138,52 @@ def mark_removed(db: sqlite_utils.Database, source_id: str, seen_ids: set[str], 
     return len(gone)
 
 
+PARTIAL = "_partial"  # set on records read through a fallback format: what it does not carry stays as stored
+
+
 def _valid(records: Iterable[dict[str, Any]], result: SaveResult) -> Iterator[dict[str, Any]]:
     for position, record in enumerate(records):
+        partial = bool(record.get(PARTIAL))
+        record = {key: value for key, value in record.items() if key != PARTIAL}
         problem = _problem(record)
         if problem:
             result.rejected.append((position, problem))
             continue
-        record = {key: value for key, value in record.items() if key in REVIEW_COLUMNS}
+        record = {key: _encodable(value) for key, value in record.items() if key in REVIEW_COLUMNS}
+        if partial:  # a missing value is not a deleted one: never write NULL over what is stored
+            record = {key: value for key, value in record.items() if value is not None}
         record.setdefault("id", review_id(record["source"], str(record["external_id"])))
         if record.get("rating") is not None:
             record["rating"] = float(record["rating"])
         yield record
 
 
+MAX_TEXT = {"body": 100_000, "reply_body": 100_000}  # characters; any other text field: 10,000
+MAX_OTHER_TEXT = 10_000
+_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number"}
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Why a review record cannot be stored, naming the field, or None: the check every record passes first."""
+    return _problem({key: value for key, value in record.items() if key != PARTIAL})
+
+
 def _problem(record: dict[str, Any]) -> str | None:
     """Why a record cannot be stored, or None."""
     label = record.get("id") or record.get("external_id") or "?"
+    if not isinstance(label, (str, int)) or isinstance(label, bool):
+        label = "?"
+    label = str(label)[:80]
     for required in ("business_id", "source", "external_id", "published_at"):
         if record.get(required) in (None, ""):
             return f"review {label}: {required} is missing"
-    unknown = sorted(set(record) - set(REVIEW_COLUMNS))
+    unknown = sorted(set(record) - set(REVIEW_COLUMNS), key=str)
     if unknown:
-        return f"review {label}: unknown field {unknown[0]!r}"
+        return f"review {label}: unknown field {str(unknown[0])[:80]!r}"
+    for name, value in record.items():
+        problem = _type_problem(name, value)
+        if problem:
+            return f"review {label}: {name} {problem}"
     rating = record.get("rating")
     if rating is not None:
         try:
@@ -172,6 +197,43 @@ def _problem(record: dict[str, Any]) -> str | None:
         if value is not None and not _is_iso(value):
             return f"review {label}: {name} {value!r} is not an ISO-8601 date"
     return None
+
+
+def _type_problem(name: str, value: Any) -> str | None:
+    """What is wrong with one field's value for its column's type and length, or None."""
+    if value is None or name == "rating":  # ratings are checked as numbers below: "4" from a CSV is fine
+        return None
+    expected = REVIEW_TYPES.get(name, str)
+    if name == "external_id" and isinstance(value, int) and not isinstance(value, bool):
+        return None  # platform ids may come as numbers; they are stored as text
+    if expected is str:
+        if not isinstance(value, str):
+            return f"is {_kind(value)}, expected text"
+        limit = MAX_TEXT.get(name, MAX_OTHER_TEXT)
+        if len(value) > limit:
+            return f"is {len(value):,} characters long, more than {limit:,}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float) if expected is float else int):
+        return f"is {_kind(value)}, expected {_TYPE_NAMES[expected]}"
+    return None
+
+
+def _encodable(value: Any) -> Any:
+    """Text SQLite can store: a lone surrogate (from a JSON escape such as \\ud800) becomes U+FFFD."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "true/false", str: "text", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _is_iso(value: Any) -> bool:

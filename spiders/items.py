@@ -27,6 +27,7 @@ class PageResult:
     page_number: int | None = None  # the page the response says it is, where the format numbers pages
     newest_first: bool = True  # False when the listing says it is in another order: no incremental stop then
     stats: dict[str, Any] | None = None  # the platform's own figures for the business (source_stats)
+    fallback: bool = False  # read through a fallback format: fields it lacks must not overwrite stored ones
 
 
 def content_key(*parts: object) -> str:

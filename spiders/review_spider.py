@@ -12,6 +12,7 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from monitor.store import PARTIAL, record_problem
 from spiders.dates import to_utc_text, warm_up
 from spiders.feeds import looks_like_feed, parse_feed
 from spiders.items import PageResult
@@ -79,6 +80,8 @@ class Health:
     seen_ids: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     walk_stopped: str | None = None  # why the walk was stopped: the source answered with the wrong page
+    fallback_pages: int = 0  # pages read through a fallback format (layout drift): never a reason to remove
+    dropped: int = 0  # malformed records refused, each named in problems
     stats_taken: bool = False
 
     @property
@@ -156,8 +159,10 @@ class ReviewSpider(scrapy.Spider):
             health.last_modified = _header(response, b"Last-Modified")
         ids = [review["id"] for review in result.reviews]
         wrong_page = self._wrong_page(response, page, result, ids)
-        for review in result.reviews:
-            review |= {"business_id": target.business_id, "source_id": target.source_id}
+        if result.fallback:
+            health.fallback_pages += 1
+        result.reviews = self._checked(response.url, result, target, health)
+        ids = [review["id"] for review in result.reviews]
         health.seen_ids.update(ids)
         health.reviews_seen += len(result.reviews)
         if wrong_page:
@@ -185,6 +190,21 @@ class ReviewSpider(scrapy.Spider):
                                    "the next crawl goes on from here")
             return
         yield self._request(index, result.next_url, page + 1, frozenset(ids))
+
+    def _checked(self, url: str, result: PageResult, target: Target, health: Health) -> list[dict[str, Any]]:
+        """The page's records that can be stored; each other one is named with its page and field, and counted."""
+        kept = []
+        for review in result.reviews:
+            review |= {"business_id": target.business_id, "source_id": target.source_id}
+            problem = record_problem(review)
+            if problem:
+                health.problems.append(f"{url}: {problem}; dropped")
+                health.dropped += 1
+                continue
+            if result.fallback:
+                review[PARTIAL] = True
+            kept.append(review)
+        return kept
 
     def _wrong_page(self, response: Response, page: int, result: PageResult, ids: list[str]) -> str | None:
         """Why this response is not the page asked for, or None: a wrong page must not move the walk on."""

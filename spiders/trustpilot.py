@@ -70,15 +70,22 @@ def parse_trustpilot(body: bytes, url: str, now: datetime | None = None) -> Page
     problem = None
     if data is not None:
         try:
-            props = json.loads(data)["props"]["pageProps"]
+            # A bad byte costs the characters it spoils, not the page: decoded with replacement, field by field.
+            props = json.loads(data.decode("utf-8", errors="replace"))["props"]["pageProps"]
+            if not isinstance(props.get("reviews", []), list):
+                raise TypeError(f"reviews is {type(props['reviews']).__name__}, expected a list")
             return _from_page_props(props, url, now)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
             problem = f"{url}: __NEXT_DATA__ is unreadable ({str(error)[:120]}); used the JSON-LD instead"
     result = parse_schemaorg(body, url, source=SOURCE, now=now, id_prefix="")
+    host = urlsplit(url)
     for review in result.reviews:  # Trustpilot's JSON-LD @id ends with the review id
         review_key = review["external_id"].rsplit("/", 1)[-1]
-        review.update(external_id=review_key, id=f"{SOURCE}:{review_key}")
+        # The review's page, as the embedded data gives it; the @id is a schema fragment, not a page.
+        review.update(external_id=review_key, id=f"{SOURCE}:{review_key}",
+                      url=f"{host.scheme}://{host.netloc}/reviews/{review_key}")
     result.parser = "trustpilot"
+    result.fallback = True
     # JSON-LD carries no pagination: whether more pages follow is unknown, so the walk cannot finish here.
     result.next_url, result.last_page = None, False
     if problem:
@@ -95,8 +102,9 @@ def _from_page_props(props: dict[str, Any], url: str, now: datetime | None) -> P
     for raw in props.get("reviews") or []:
         try:
             review = _review(raw, f"{host.scheme}://{host.netloc}", seen_at)
-        except (KeyError, TypeError, ValueError) as error:
-            result.problems.append(f"{url}: review {raw.get('id', '?') if isinstance(raw, dict) else '?'} skipped ({error})")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            label = str(raw.get("id", "?"))[:80] if isinstance(raw, dict) else "?"
+            result.problems.append(f"{url}: review {label} skipped ({str(error)[:200]})")
             continue
         if review["published_at_estimated"]:
             result.problems.append(f"{url}: review {review['external_id']} has no readable publishedDate; "
