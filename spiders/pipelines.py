@@ -164,7 +164,8 @@ def judge(health: Health, previous: dict[str, Any] | None, max_error_rate: float
                             "as they were and no review is marked removed")
     if health.dropped:
         return "degraded", f"{health.dropped} malformed review records dropped; the others are stored"
-    if health.reviews_seen == 0 and previous and (previous.get("reviews_seen") or 0) > 0:
+    # A feed rolls over and a week without a mention is normal; a listing that empties is not.
+    if health.reviews_seen == 0 and previous and (previous.get("reviews_seen") or 0) > 0 and health.parser != "feed":
         return "degraded", (
             f"no reviews found where the previous crawl found {previous['reviews_seen']}: "
             "the page may have changed its format"

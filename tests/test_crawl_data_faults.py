@@ -146,3 +146,17 @@ def test_a_full_disk_stops_the_crawl_with_one_line(tmp_path, site):
                           env={k: v for k, v in os.environ.items() if not k.startswith("REPMON_")})
     assert done.stdout.splitlines() == [
         "Error: disk/x.db: the disk is full (database or disk is full); the reviews stored before that are kept", "exit 1"]
+
+
+def test_a_feed_without_a_mention_this_week_is_ok(db, db_path, site, business_id):
+    from tests.test_crawl import FILES
+
+    site.pages["/mentions.rss"] = Page((FILES / "feeds" / "mentions.rss").read_bytes(), content_type="application/rss+xml")
+    url = site.url("/mentions.rss")
+    first = crawl(db, db_path, [url], parser="feed", business_id=business_id, names=["Hansen VVS"]).runs[0]
+    assert first["status"] == "ok" and first["reviews_seen"] > 0
+    empty = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Lokalt</title>'
+             b'<link>https://lokalavisen.example/</link><description>Nyheder</description></channel></rss>')
+    site.pages["/mentions.rss"] = Page(empty, content_type="application/rss+xml")
+    second = crawl(db, db_path, [url], parser="feed", business_id=business_id, names=["Hansen VVS"]).runs[0]
+    assert (second["status"], second["reviews_seen"], second["removed"], second["message"]) == ("ok", 0, 0, None)
