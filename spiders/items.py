@@ -38,12 +38,18 @@ def content_key(*parts: object) -> str:
 
 def host_key(url: str) -> str:
     """The host without port: ids must not change when a test or demo server moves port."""
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed host such as "[" in a feed's link: the text is the key then
+        return url.lower()
 
 
 def path_key(url: str) -> str:
     """A URL without scheme, host and port, for ids built from review URLs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     return parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 

@@ -56,7 +56,7 @@ def _structured_items(tree: Any, body: bytes | str, url: str, problems: list[str
     for number, script in enumerate(extractor._xp_jsonld(tree), start=1):
         try:
             yield from (item for item in extractor._extract_items(script) if isinstance(item, dict))
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecursionError) as error:
             line = getattr(script, "sourceline", None)
             where = f"line {line}" if line else f"block {number}"
             problems.append(f"{url}: JSON-LD at {where} is malformed ({str(error)[:120]}); skipped")
