@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
@@ -115,6 +116,8 @@ def routes() -> list[tuple[str, Any]]:
         (r"^/-/calls$", calls_page),
         (r"^/-/matches$", matches_page),
         (r"^/-/act$", act),
+        (r"^/-/calls\.ics$", calls_calendar),
+        (r"^/-/findings\.atom$", findings_feed),
     ]
 
 
@@ -190,6 +193,76 @@ async def matches_page(datasette, request):
     loader = (lambda ds, ex, business, fmt: matches(ds, ex, business, fmt, review)) if review else matches
     return await _page(datasette, request, "repmon_list.html", "matches_title", section="matches",
                        limit=LIST_LIMIT, loaders={"matches": loader})
+
+
+async def calls_calendar(datasette, request):
+    """Every call still to make as an iCalendar feed a phone subscribes to: 08:00 on its day, business time."""
+    from datasette import Response
+    from ics import Calendar, Event
+
+    explorer = _EXPLORERS[datasette]
+    await _ensure_allowed(datasette, request, explorer)
+    t = texts(language(request, explorer))
+    rows = await _rows(datasette, explorer, """
+        SELECT f.id, f.kind, substr(COALESCE(f.call_again_on, f.due_at), 1, 10) AS due, f.note, b.timezone,
+               j.job_id AS job_number, j.customer_name, j.customer_phone, j.job_type
+        FROM follow_ups f JOIN jobs j ON j.id = f.job_id JOIN businesses b ON b.id = f.business_id
+        WHERE f.done_at IS NULL AND COALESCE(f.call_again_on, f.due_at) >= date('now', '-30 days')
+        ORDER BY due, f.id LIMIT 1000""", {})
+    calendar = Calendar()
+    for row in rows:
+        zone = ZoneInfo(row["timezone"] or "UTC")
+        start = datetime.combine(date.fromisoformat(row["due"]), time(8, 0), tzinfo=zone)
+        event = Event(name=t["call_event"].format(customer=row["customer_name"], job=row["job_number"]),
+                      begin=start, end=start + timedelta(minutes=15), uid=f"{row['id']}@repmon")
+        event.description = "\n".join(part for part in (t[f"kind_{row['kind']}"], row["customer_phone"], row["job_type"],
+                                                         row["note"]) if part)
+        calendar.events.add(event)
+    return Response(calendar.serialize(), content_type="text/calendar; charset=utf-8")
+
+
+async def findings_feed(datasette, request):
+    """Patterns forming and complaints waiting for an answer as an Atom feed, in the owner's language."""
+    from datasette import Response
+    from feedgen.feed import FeedGenerator
+
+    explorer = _EXPLORERS[datasette]
+    await _ensure_allowed(datasette, request, explorer)
+    lang = language(request, explorer)
+    fmt = Formats(lang, date.today())
+    base = str(request.url).split("/-/", 1)[0]
+    feed = FeedGenerator()
+    feed.id(f"{base}/-/findings.atom")
+    feed.title(fmt.t["feed_title"])
+    feed.link(href=f"{base}/", rel="alternate")
+    feed.language(lang)
+    entries = []
+    for row in (await patterns(datasette, explorer, "", fmt))["rows"]:
+        entries.append((f"{base}/-/patterns#{row['id']}", row["last_evidence_at"], f"{row['heading']}, {row['where']}",
+                        fmt.t["evidence"].format(count=row["evidence_count"], expected=row["expected"]), f"{base}/-/patterns"))
+    for row in (await complaints(datasette, explorer, "", fmt))["rows"]:
+        text = " ".join(part for part in (row["title"], row["body"]) if part)
+        entries.append((f"{base}/-/complaints#{row['id']}", row["published_at"],
+                        fmt.t["complaint_from"].format(author=row["author"] or "?"), text, row["answer_url"] or f"{base}/-/complaints"))
+    latest = None
+    for entry_id, updated, title, text, link in sorted(entries, key=lambda entry: entry[1] or ""):
+        moment = _moment(updated)
+        latest = max(latest, moment) if latest else moment
+        entry = feed.add_entry()
+        entry.id(entry_id)
+        entry.title(title)
+        entry.updated(moment)
+        entry.content(text, type="text")
+        entry.link(href=link)
+    feed.updated(latest or datetime.now(timezone.utc))
+    return Response(feed.atom_str(pretty=True), content_type="application/atom+xml; charset=utf-8")
+
+
+def _moment(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else datetime.fromisoformat(value + "T00:00:00")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # ---- what the pages show ---------------------------------------------------------------------------------

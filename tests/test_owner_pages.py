@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from html import unescape
 import string
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -219,3 +220,29 @@ def test_with_a_password_strangers_see_and_press_nothing(explorer, db, db_path, 
     assert "The complaint is marked as answered." in press(locked, "/", {"action": "answered", "review": "trustpilot:c0"},
                                                            cookies=owner)
     assert db.execute("SELECT handled_by FROM reviews WHERE id = 'trustpilot:c0'").fetchone() == ("owner",)
+
+
+def test_calls_as_a_calendar_and_findings_as_a_feed(explorer, db, db_path, monkeypatch):
+    calendar = run(explorer.client.get("/-/calls.ics"))
+    assert calendar.status_code == 200 and calendar.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert calendar.text.count("BEGIN:VEVENT") == 0  # the fixture's calls are from 2025: older than 30 days
+    day = date.today() + timedelta(days=2)
+    db.execute("UPDATE follow_ups SET call_again_on = ? WHERE kind = 'urgent'", [day.isoformat()])
+    db.execute("UPDATE businesses SET timezone = 'Europe/Copenhagen'")
+    db.conn.commit()
+    calendar = run(explorer.client.get("/-/calls.ics?lang=da")).text
+    assert calendar.count("BEGIN:VEVENT") == 3 and "SUMMARY:Ring til Kunde 241 (J241)" in calendar
+    # 08:00 in Copenhagen, the business's zone, written in UTC
+    start = datetime.combine(day, datetime.min.time().replace(hour=8), tzinfo=ZoneInfo("Europe/Copenhagen"))
+    assert f"DTSTART:{start.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}" in calendar
+    feed = run(explorer.client.get("/-/findings.atom?lang=da"))
+    assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert feed.text.count("<entry>") == 3 + 3  # three patterns, three complaints
+    assert "<title>Klage fra Kunde 241</title>" in feed.text
+    assert "<title>Vandskade og fugt, montør Mads</title>" in feed.text
+    from datasette_auth_passwords.utils import hash_password
+
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
+    for path in ("/-/calls.ics", "/-/findings.atom"):
+        assert run(locked.client.get(path)).status_code == 403
