@@ -89,8 +89,8 @@ def test_parser_error_is_reported_for_its_page(db, db_path, site):
     run = crawl(db, db_path, [site.url("/nested")], seconds=5)[site.url("/nested")]
     assert (run["status"], run["errors"]) == ("degraded", 1)
     assert run["message"].splitlines()[1:] == [
-        f"{site.url('/nested')}: could not be parsed (RecursionError: maximum recursion depth exceeded "
-        "while decoding a JSON array from a unicode string)"
+        f"{site.url('/nested')}: JSON-LD at line 1 is malformed (maximum recursion depth exceeded "
+        "while decoding a JSON array from a unicode string); skipped"
     ]
 
 
