@@ -184,7 +184,20 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         db.execute("DROP INDEX IF EXISTS [reviews_open_complaints]")  # replaced by reviews_open_complaints_v2
         for sql in (*PARTIAL_INDEXES.values(), *TRIGGERS.values()):
             db.execute(sql)
+        _write_theme_labels(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _write_theme_labels(db: sqlite_utils.Database) -> None:
+    """theme_labels as themes.toml names them; rewritten only when they differ."""
+    from monitor.text import load_data
+
+    wanted = sorted((theme, lang, label) for theme, entry in load_data("themes.toml").items()
+                    for lang, label in (entry.get("label") or {}).items())
+    if db.execute("SELECT theme, lang, label FROM theme_labels ORDER BY 1, 2, 3").fetchall() == wanted:
+        return
+    db.execute("DELETE FROM theme_labels")
+    db.conn.executemany("INSERT INTO theme_labels (theme, lang, label) VALUES (?, ?, ?)", wanted)
 
 
 def _create_tables(db: sqlite_utils.Database) -> None:

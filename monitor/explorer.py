@@ -73,6 +73,7 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         for chart in dashboard.get("charts", {}).values():
             if chart.get("db") == METADATA_DATABASE:
                 chart["db"] = db_path.stem
+        translate_dashboard(dashboard, business_language(config))
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {
@@ -81,6 +82,68 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         # Anonymous visitors see nothing; only the signed-in owner browses and acts.
         metadata["allow"] = {"id": OWNER}
     return metadata
+
+
+def business_language(config: Config) -> str:
+    """The first of the businesses' languages repmon speaks; English otherwise."""
+    for business in config.business:
+        for lang in business.languages:
+            if lang in owner_pages.LANGUAGES:
+                return lang
+    return "en"
+
+
+# Chart keys of metadata.yml's dashboard and the dashboard.toml words for their titles.
+CHART_TITLES = {"open-patterns": "open_patterns", "follow-ups-due": "follow_ups_due", "unanswered": "unanswered",
+                "rating-trend": "rating_trend", "themes-by-month": "themes_by_month", "reply-rate": "reply_rate",
+                "median-reply": "median_reply", "patterns-table": "patterns_table"}
+AXIS_TITLES = {"Month": "month", "Average rating": "average_rating", "Source": "source", "Complaints": "complaints",
+               "Theme": "theme", "Answered (%)": "answered"}
+
+
+def translate_dashboard(dashboard: dict[str, Any], lang: str) -> None:
+    """The dashboard in `lang`: titles, axes, theme names and the patterns table's words."""
+    from monitor.text import load_data
+
+    words = load_data("dashboard.toml")[lang]
+    pages = owner_pages.texts(lang)
+    dashboard["title"], dashboard["description"] = words["title"], words["description"]
+    charts = dashboard.get("charts", {})
+    for key, word in CHART_TITLES.items():
+        if key in charts:
+            charts[key]["title"] = words[word]
+    for chart in charts.values():
+        for channel in ((chart.get("display") or {}).get("encoding") or {}).values():
+            if isinstance(channel, dict) and channel.get("title") in AXIS_TITLES:
+                channel["title"] = words[AXIS_TITLES[channel["title"]]]
+    if "themes-by-month" in charts:
+        charts["themes-by-month"]["query"] = charts["themes-by-month"]["query"].replace("l.lang = 'en'", f"l.lang = '{lang}'")
+    if "median-reply" in charts:
+        charts["median-reply"]["display"]["suffix"] = words["days_suffix"]
+    if "patterns-table" in charts:
+        charts["patterns-table"]["query"] = _patterns_table_sql(lang, words, pages)
+
+
+def _patterns_table_sql(lang: str, words: dict[str, str], pages: dict[str, str]) -> str:
+    def text(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def name(value: str) -> str:
+        return '"' + value.replace('"', '""') + '"'
+
+    where = {key: pages[f"where_{key}"].replace(" {value}", "") for key in ("crew", "job_type", "materials")}
+    return (
+        f"select coalesce(l.label, p.theme) as {name(words['theme'])}, "
+        f"case p.dimension when 'crew' then {text(where['crew'])} when 'job_type' then {text(where['job_type'])} "
+        f"when 'materials' then {text(where['materials'])} else {text(pages['where_business'])} end as {name(words['where'])}, "
+        f"p.dimension_value as {name(words['what'])}, "
+        f"case p.status when 'emerging' then {text(pages['status_emerging'])} else {text(pages['status_ongoing'])} end "
+        f"as {name(words['status'])}, p.evidence_count as {name(words['complaints'])}, "
+        f"substr(p.last_evidence_at, 1, 10) as {name(words['latest'])}, "
+        f"p.median_days_after_completion as {name(words['days_after_job'])} "
+        f"from patterns p left join theme_labels l on l.theme = p.theme and l.lang = {text(lang)} "
+        f"where p.status in ('emerging', 'ongoing') and p.closed_at is null order by p.last_evidence_at desc"
+    )
 
 
 def split_metadata(metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:

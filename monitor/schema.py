@@ -356,6 +356,16 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# Theme names in each language, for SQL that shows themes (the dashboard); written from themes.toml by db.py.
+TABLES += (
+    Table(
+        "theme_labels",
+        {"theme": str, "lang": str, "label": str},
+        pk=("theme", "lang"),
+        description="Each theme's name in each language repmon speaks.",
+    ),
+)
+
 # Crawl walks and page statistics: what makes an interrupted crawl resumable, and the platform's own figures.
 TABLES += (
     Table(

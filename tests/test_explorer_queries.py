@@ -210,7 +210,7 @@ def test_dashboard_page_and_every_chart_query(explorer, db):
     page = run(explorer.client.get("/-/dashboards/repmon"))
     assert page.status_code == 200
     for title in ("Patterns forming", "Average rating by month and source", "Complaints by theme over time",
-                  "Share of complaints answered, by month", "Median hours to reply (last 90 days)", "Open patterns"):
+                  "Share of complaints answered, by month", "Typical days to reply (last 90 days)", "Open patterns"):
         assert title in page.text
     charts = yaml.safe_load(DEFAULT_METADATA.read_text())["plugins"]["datasette-dashboards"]["repmon"]["charts"]
     assert len(charts) == 8

@@ -246,3 +246,27 @@ def test_calls_as_a_calendar_and_findings_as_a_feed(explorer, db, db_path, monke
     locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
     for path in ("/-/calls.ics", "/-/findings.atom"):
         assert run(locked.client.get(path)).status_code == 403
+
+
+def test_the_dashboard_speaks_the_business_language(explorer, db, db_path):
+    from monitor.explorer import load_metadata
+
+    metadata = load_metadata(db_path, business_config("da"))
+    dashboard = metadata["plugins"]["datasette-dashboards"]["repmon"]
+    assert dashboard["title"] == "Omdømmet på et øjeblik"
+    charts = dashboard["charts"]
+    assert charts["median-reply"]["title"] == "Typisk svartid i dage (seneste 90 dage)"
+    assert charts["median-reply"]["display"]["suffix"] == " dage"
+    assert charts["themes-by-month"]["display"]["encoding"]["color"]["title"] == "Emne"
+    themes = {row[1] for row in db.execute(charts["themes-by-month"]["query"]).fetchall()}
+    assert themes == {"Vandskade og fugt"}
+    table = db.execute(charts["patterns-table"]["query"])
+    assert [column[0] for column in table.description] == [
+        "Emne", "Hvor", "Hvad", "Status", "Klager", "Seneste", "Dage efter jobbet"]
+    assert sorted(row[:4] for row in table.fetchall()) == [
+        ("Vandskade og fugt", "i hele virksomheden", "", "ny"),
+        ("Vandskade og fugt", "montør", "Mads", "ny"),
+        ("Vandskade og fugt", "opgavetype", "Badeværelse", "ny"),
+    ]
+    page = run(build_datasette(db_path, business_config("de")).client.get("/-/dashboards/repmon"))
+    assert "Der Ruf auf einen Blick" in page.text and "Reputation at a glance" not in page.text
