@@ -313,6 +313,10 @@ def _print_report(report: imports.ImportReport, noun: str) -> None:
     )
 
 
+HEADER_ROW = click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                          help="Row holding the column names [default: found among the first rows]")
+
+
 @cli.group()
 def jobs() -> None:
     """Completed jobs from your job/invoice system."""
@@ -322,8 +326,9 @@ def jobs() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--business", help="Business the jobs belong to (created if not configured)")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD", help="Map a file column to a job field (repeatable)")
+@HEADER_ROW
 @pass_app
-def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...]) -> None:
+def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...], header_row: int | None) -> None:
     """Import a CSV or XLSX job export; re-importing updates rows in place.
 
     Columns are mapped by [business.jobs_columns] in the config, by --map, or
@@ -334,10 +339,12 @@ def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...
     business_id = app.business_id(database, business)
     configured = app.config.find_business(business) if business else (app.config.business[0] if app.config.business else None)
     try:
-        report = imports.import_jobs(database, file, business_id, configured.jobs_columns if configured else {}, overrides)
+        report = imports.import_jobs(database, file, business_id, configured.jobs_columns if configured else {}, overrides,
+                                     header_row)
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "jobs")
+    raise SystemExit(1 if report.problems else 0)
 
 
 @cli.group()
@@ -348,8 +355,9 @@ def reviews() -> None:
 @reviews.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--business", help="Business the reviews are about (created if not configured)")
+@HEADER_ROW
 @pass_app
-def reviews_import(app: App, file: Path, business: str | None) -> None:
+def reviews_import(app: App, file: Path, business: str | None, header_row: int | None) -> None:
     """Import reviews from CSV, JSON or JSONL (reviews column names), or a
     Google Business Profile reviews list (JSON).
 
@@ -358,10 +366,11 @@ def reviews_import(app: App, file: Path, business: str | None) -> None:
     database = app.db()
     business_id = app.business_id(database, business)
     try:
-        report = imports.import_reviews(database, file, business_id)
+        report = imports.import_reviews(database, file, business_id, header_row)
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "reviews")
+    raise SystemExit(1 if report.problems else 0)
 
 
 @cli.command()
