@@ -289,7 +289,7 @@ def test_deeply_nested_json_is_a_named_error(db, business_id, tmp_path):
         import_reviews(db, write(tmp_path, "reviews.json", deep), business_id)
     assert str(raised.value) == (f"{tmp_path / 'reviews.json'}: JSON nested too deeply to read (lists or objects "
                                  "inside each other about a thousand levels down)")
-    good = (FILES / "reviews.jsonl").read_text().splitlines()
+    good = (FILES / "reviews.jsonl").read_text().split("\n")
     path = write(tmp_path, "reviews.jsonl", "\n".join([good[0], '{"body": ' + deep + "}", good[1]]))
     report = import_reviews(db, path, business_id)
     assert report.problems == ["line 2: JSON nested too deeply to read"]
@@ -297,7 +297,7 @@ def test_deeply_nested_json_is_a_named_error(db, business_id, tmp_path):
 
 
 def test_an_integer_too_long_to_convert_is_a_problem_of_its_line(db, business_id, tmp_path):
-    good = (FILES / "reviews.jsonl").read_text().splitlines()
+    good = (FILES / "reviews.jsonl").read_text().split("\n")
     path = write(tmp_path, "reviews.jsonl", "\n".join([good[0], '{"rating": ' + "9" * 5000 + "}"]))
     report = import_reviews(db, path, business_id)
     assert report.problems == ["line 2: not readable JSON (Exceeds the limit (4300 digits) for integer string "
@@ -305,7 +305,7 @@ def test_an_integer_too_long_to_convert_is_a_problem_of_its_line(db, business_id
 
 
 def test_a_duplicate_review_keeps_the_later_record(db, business_id, tmp_path):
-    good = (FILES / "reviews.jsonl").read_text().splitlines()
+    good = (FILES / "reviews.jsonl").read_text().split("\n")
     path = write(tmp_path, "reviews.jsonl", "\n".join([good[0], good[1], good[0].replace("to uger", "tre uger")]))
     report = import_reviews(db, path, business_id)
     assert report.problems == ["line 1: review 'facebook:fb-101' is line 3 too; the later one is kept"]
