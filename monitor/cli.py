@@ -344,7 +344,7 @@ def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "jobs")
-    raise SystemExit(1 if report.problems else 0)
+    raise SystemExit(EXIT_FAILED if report.problems else 0)
 
 
 @cli.group()
@@ -370,7 +370,7 @@ def reviews_import(app: App, file: Path, business: str | None, header_row: int |
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "reviews")
-    raise SystemExit(1 if report.problems else 0)
+    raise SystemExit(EXIT_FAILED if report.problems else 0)
 
 
 @cli.command()

@@ -58,7 +58,9 @@ def lie_about_dimension(path: Path, ref: str) -> None:
 
 
 def run_cli(tmp_path: Path, monkeypatch, *args: str):
+    """repmon with the default database in tmp_path/data, created first as `repmon init` would."""
     monkeypatch.chdir(tmp_path)
+    open_db(tmp_path / "data" / "monitor.db").close()
     return CliRunner().invoke(cli, list(args))
 
 
