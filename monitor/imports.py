@@ -14,7 +14,7 @@ import sqlite_utils
 
 from monitor.schema import JOB_IMPORT_FIELDS, REVIEW_SOURCE_FIELDS, TABLES_BY_NAME
 from monitor.store import SaveResult, review_id, save_jobs, save_reviews
-from monitor.tabular import (BadRow, ImportProblem, Row, column_key, decode, file_kind, parse_amount, parse_day,
+from monitor.tabular import (BadRow, ImportProblem, column_key, decode, file_kind, parse_amount, parse_day,
                              read_table)
 from spiders.dates import parse_date
 
