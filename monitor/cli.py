@@ -274,11 +274,16 @@ def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, fu
     except crawling.CrawlFailed as error:
         raise click.ClickException(str(error)) from None
     for run in summary.runs:
+        lines = (run["message"] or "").splitlines()
+        if run["status"] == "failed" and not run["pages"]:  # nothing was fetched: one line says why
+            cause = lines[-1].removeprefix(f"{run['url']}: ") if len(lines) > 1 else (lines[0] if lines else "failed")
+            click.echo(f"failed   {run['url']}: {cause}")
+            continue
         click.echo(
             f"{run['status']:<8} {run['url']}: {run['pages']} pages, {run['reviews_seen']} reviews "
             f"({run['new']} new, {run['updated']} updated, {run['removed']} removed), {run['errors']} errors"
         )
-        for line in (run["message"] or "").splitlines():
+        for line in lines:
             click.echo(f"         {line}")
     dropped = sum(run.get("dropped") or 0 for run in summary.runs)
     click.echo(
