@@ -200,7 +200,7 @@ def test_patterns_seen_then_closed(explorer, db):
 def test_a_button_only_leads_back_to_this_explorer(explorer):
     form = run(explorer.client.get("/"))
     token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
-    for back in ("//evil.example/", "https://evil.example/", "javascript:alert(1)"):
+    for back in ("//evil.example/", "/\\evil.example/", "/\t/evil.example/", "https://evil.example/", "javascript:alert(1)"):
         answer = run(explorer.client.post("/-/act", data={"action": "seen", "pattern": "x", "csrftoken": token, "back": back},
                                           cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]}))
         assert (answer.status_code, answer.headers["location"]) == (302, "/")
