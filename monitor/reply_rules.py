@@ -13,7 +13,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\w)\+?\d(?:[ \-]?\d){7,}(?!\w)")
 # Sums of money: "4.500 kr.", "kr 300", "€ 1.200", "1200 EUR", "2.500,-".
 _AMOUNT = re.compile(
-    r"(?<!\w)(?:(?:kr\.?|dkk|nok|sek|eur|€|£|\$)\s?\d[\d.,' ]*\d?|\d[\d.,' ]*\s?(?:kr\.?|kroner|kronor|dkk|nok|sek|"
+    r"(?<!\w)(?:(?:kr\.?|dkk|nok|sek|eur|€|£|\$)\s?\d(?:[\d.,']*\d)?|\d[\d.,' ]*\s?(?:kr\.?|kroner|kronor|dkk|nok|sek|"
     r"eur|euro|€|£|,-)(?!\w))",
     re.IGNORECASE,
 )
@@ -48,12 +48,18 @@ def check_reply(text: str, lang: str, source: str, allowed: tuple[str, ...] = ()
                 problems.append(Problem(rule, phrase))
     if no_money:
         for word in _phrases(rules["money"], lang):
-            if re.search(rf"(?<!\w){re.escape(word)}", lowered):
-                problems.append(Problem("money", word))
+            if re.search(_money_pattern(word), lowered):
+                problems.append(Problem("money", word.rstrip("*")))
     limit = rules["length"].get(source.casefold(), rules["length"]["default"])
     if len(text) > limit:
         problems.append(Problem("length", f"{len(text)} characters, {source} allows {limit}"))
     return problems
+
+
+def _money_pattern(word: str) -> str:
+    """A whole word, or with a trailing '*' any word starting so ('fee' must not catch 'feel')."""
+    stem = re.escape(word.rstrip("*"))
+    return rf"(?<!\w){stem}" if word.endswith("*") else rf"(?<!\w){stem}(?!\w)"
 
 
 def _phrases(per_language: dict[str, list[str]], lang: str) -> list[str]:
