@@ -2,9 +2,9 @@
 
     python -m benchmarks.reply_drafts_sample [--corpus ../shared/corpus/reviews.jsonl] [--lang da] [--per-lang 30]
 
-Complaints come from the shared corpus (da, de, en, sv): the first ones in a fixed hash order that the
-theme vocabulary finds to be complaints, 24 rated 1-2 and 6 rated 3-5, those with a theme first so that
-every theme's wording is read. The corpus has no Norwegian reviews: the nb drafts are built for the themes
+Complaints come from the shared corpus (da, de, en, sv; Swedish 1-2 star ones from its polarity-only file): the first ones in a fixed hash order that the
+theme vocabulary finds to be complaints, 24 rated 1-2 and 6 rated 3-5, reviews of trades firms first and
+then those with a theme, so that drafts are read against the complaints repmon is for. The corpus has no Norwegian reviews: the nb drafts are built for the themes
 and ratings of the Danish sample (a draft never quotes the review, so only theme, rating and situation shape
 it) plus the demo world's Norwegian complaint. Each record gets one situation in turn (matched job,
 no matching job, unpaid invoice, no job export) and a reviewer name of another form, with and without a
@@ -38,23 +38,34 @@ CONTACTS = (Contact("Hansen VVS ApS", "Mette Hansen", "+45 12 34 56 78", "kontak
 
 
 def sample(corpus: Path, lang: str, per_lang: int) -> list[dict]:
-    """`per_lang` complaints of one language: about four in five rated 1-2, the rest higher; themed ones first."""
+    """`per_lang` complaints of one language: about four in five rated 1-2, the rest higher; trades and themed first.
+
+    Swedish 1-2 star reviews exist only with a polarity (reviews_polarity_only.jsonl): they count as rated 1.
+    """
     words = vocabulary()
-    found: dict[bool, list[dict]] = {True: [], False: []}
-    with corpus.open(encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines]
-    records = [r for r in records if r["lang"] == lang]
+    records = _records(corpus, lang)
     records.sort(key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())
+    found: dict[bool, list[dict]] = {True: [], False: []}
     for record in records:
         finding = words.analyse("\n".join(filter(None, [record["title"], record["text"]])), record["rating"], lang)
         if finding.complaint:
-            found[record["rating"] <= 2].append({"id": record["id"], "rating": record["rating"],
-                                                 "themes": tuple(sorted(finding.themes))})
-    low, high = per_lang - per_lang // 5, per_lang // 5
+            found[record["rating"] <= 2].append({"id": record["id"], "rating": record["rating"], "trades":
+                                                 record.get("domain") == "trades", "themes": tuple(sorted(finding.themes))})
     chosen = []
-    for pool, wanted in ((found[True], low), (found[False], high)):
-        chosen += (sorted(pool, key=lambda r: not r["themes"]))[:wanted]
+    for pool, wanted in ((found[True], per_lang - per_lang // 5), (found[False], per_lang // 5)):
+        chosen += sorted(pool, key=lambda r: (not r["trades"], not r["themes"]))[:wanted]
     return chosen
+
+
+def _records(corpus: Path, lang: str) -> list[dict]:
+    with corpus.open(encoding="utf-8") as lines:
+        records = [r for r in map(json.loads, lines) if r["lang"] == lang]
+    polarity_only = corpus.with_name("reviews_polarity_only.jsonl")
+    if polarity_only.exists():
+        with polarity_only.open(encoding="utf-8") as lines:
+            records += [r | {"rating": 1} for r in map(json.loads, lines)
+                        if r["lang"] == lang and r["polarity"] == "negative"]
+    return records
 
 
 def demo_norwegian() -> list[dict]:
@@ -62,7 +73,7 @@ def demo_norwegian() -> list[dict]:
     from monitor.demo import BACKGROUND_COMPLAINTS
 
     words = vocabulary()
-    return [{"id": f"demo:nb:{n}", "rating": 2, "themes": tuple(sorted(words.analyse(text, 2, "nb").themes))}
+    return [{"id": f"demo:nb:{n}", "rating": 2, "trades": True, "themes": tuple(sorted(words.analyse(text, 2, "nb").themes))}
             for n, text in enumerate(BACKGROUND_COMPLAINTS["nb"])]
 
 

@@ -257,7 +257,7 @@ def test_the_theme_spoken_about_is_the_first_in_order_and_unknown_themes_fall_ba
 
 def test_an_invoice_complaint_on_our_job_is_not_owned():
     text = drafts(matched("en", themes=("invoice_dispute",)))["specific"]
-    assert "We are sorry to hear about the invoice." in text
+    assert "We are sorry to hear about the disagreement about the invoice." in text
     assert "responsibility" not in text
 
 
