@@ -77,7 +77,7 @@ SPECIFIC_OURS = {
            "Verantwortung.", "Wir melden uns innerhalb von zwei Werktagen bei Ihnen und vereinbaren einen Termin, an "
            "dem wir die undichte Stelle suchen und beheben – für Sie kostenfrei.",
            "Freundliche Grüße\nMette Hansen\nHansen VVS ApS"],
-    "en": ["Hi Jens,\n", "Thank you for writing to us, and we are sorry – this is not how it should be.",
+    "en": ["Hi Jens,\n", "Thank you for writing to us, and we apologise – this is not how it should be.",
            "You mention the water and damp problems, and we take responsibility for that.",
            "We will contact you within two working days to arrange a time to come back and fix the leak at our cost.",
            "Kind regards\nMette Hansen\nHansen VVS ApS"],
@@ -257,7 +257,7 @@ def test_the_theme_spoken_about_is_the_first_in_order_and_unknown_themes_fall_ba
 
 def test_an_invoice_complaint_on_our_job_is_not_owned():
     text = drafts(matched("en", themes=("invoice_dispute",)))["specific"]
-    assert "We are sorry to hear about the disagreement about the invoice." in text
+    assert "We are sorry to hear about the disagreement over the invoice." in text
     assert "responsibility" not in text
 
 
