@@ -433,3 +433,41 @@ def test_the_unanswered_alert_carries_the_specific_draft(on_our_job, business_id
     specific = on_our_job.execute("SELECT text FROM reply_drafts WHERE variant = 'specific'").fetchone()[0]
     assert message.endswith("\n\nSuggested reply:\n" + specific)
     assert specific.startswith("Hej Jens\n\nTak fordi du skrev til os")
+
+
+# --- the shipped templates never break a rule -------------------------------------------------------------------
+
+def test_no_combination_of_language_theme_band_situation_and_contact_breaks_a_rule():
+    """A draft depends on language, theme, rating band, match, payment and contact only (never on the review's
+    text), so this walks every branch of every template; benchmarks/reply_drafts_sample.py reads them over real
+    complaints."""
+    from monitor.text import load_data
+
+    themes = [*load_data("themes.toml"), "radon"]
+    contacts = (CONTACT, Contact("Hansen VVS ApS", None, None, None, "https://www.hansen-vvs.dk/kontakt"),
+                Contact("Hansen VVS ApS", None, "+45 12 34 56 78"), Contact("Hansen VVS ApS", None, None, "a@b.dk"),
+                BARE)
+    situations = ((True, True, False), (True, True, True), (False, True, False), (False, False, False))
+    checked = 0
+    for lang in LANGUAGES:
+        for theme in themes:
+            for rating in (1, 3):
+                for is_matched, has_jobs, unpaid in situations:
+                    for contact in contacts:
+                        case = Case("Jens Peter Hansen", rating, lang, "schemaorg", (theme,), is_matched, has_jobs,
+                                    unpaid, forbidden=("Kasper", "Vestergade 12", "F-2041", "12500"))
+                        built, refused = build_drafts(case, contact)
+                        assert refused == [], (lang, theme, rating, is_matched, unpaid, contact)
+                        assert len(built) == 3
+                        checked += 1
+    assert checked == len(LANGUAGES) * len(themes) * 2 * len(situations) * len(contacts)
+
+
+def test_every_language_words_every_theme_the_drafts_rank():
+    from monitor.text import load_data
+
+    common = load_data("replies/common.toml")
+    for lang in LANGUAGES:
+        worded = set(load_data(f"replies/{lang}.toml")["themes"])
+        assert set(common["theme_order"]) | {"generic"} == worded, lang
+    assert set(common["visit"]) | set(common["money"]) <= set(common["theme_order"])
