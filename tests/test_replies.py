@@ -112,7 +112,7 @@ SPECIFIC_SERVICE = {  # a matched delay complaint rated 3: no visit, no cost, th
            "fortsatta planen."],
     "de": ["vielen Dank für Ihre Bewertung. Schön, dass einiges gut geklappt hat; den Rest bedauern wir.",
            "Wir melden uns innerhalb von zwei Werktagen bei Ihnen, um den weiteren Ablauf mit Ihnen abzustimmen."],
-    "en": ["Thank you for your review. We are glad some of it went well, and sorry about the rest.",
+    "en": ["Thank you for your review. We are glad some of it went well, but the rest was not good enough.",
            "We will contact you within two working days to hear how we can do better and agree the next steps."],
 }
 COST = {"da": "beregning", "nb": "kostnad", "sv": "kostnad", "de": "kosten", "en": "cost"}
@@ -471,3 +471,24 @@ def test_every_language_words_every_theme_the_drafts_rank():
         worded = set(load_data(f"replies/{lang}.toml")["themes"])
         assert set(common["theme_order"]) | {"generic"} == worded, lang
     assert set(common["visit"]) | set(common["money"]) <= set(common["theme_order"])
+
+
+NO_MONEY_NOTED = {
+    "da": "Tak fordi du skrev til os. Vi er kede af, at du ikke er tilfreds, og vi har noteret os, hvad du skriver om "
+          "ventetiden og forsinkelserne.",
+    "nb": "Takk for at du skrev til oss. Vi beklager at du ikke er fornøyd, og vi har merket oss det du skriver om "
+          "ventetiden og forsinkelsene.",
+    "sv": "Tack för att du skrev till oss. Vi beklagar att du inte är nöjd, och vi har noterat det du skriver om "
+          "väntetiden och förseningarna.",
+    "de": "vielen Dank, dass Sie uns geschrieben haben. Es tut uns leid, dass Sie nicht zufrieden sind, und wir haben "
+          "notiert, was Sie über die Wartezeit und die Verzögerungen schreiben.",
+    "en": "Thank you for writing to us. We are sorry you are not satisfied, and we have noted what you write about the "
+          "waiting and the delays.",
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_money_notes_the_problem_without_owning_it(lang):
+    text = drafts(matched(lang, themes=("delay",), unpaid=True))["no_money"]
+    assert NO_MONEY_NOTED[lang] in text
+    assert [word for word in ADMISSION[lang][:1] if word in text.casefold()] == []
