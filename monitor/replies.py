@@ -198,8 +198,8 @@ def templates_version() -> str:
     return digest.hexdigest()[:12]
 
 
-# Complaints that still wait for an answer, whatever their age: the owner wants the draft before the deadline.
-_OPEN_COMPLAINTS = """
+# What a draft is built from, for one review or many (the WHERE clause is added by the caller).
+_CASES = """
 SELECT r.id, r.business_id, r.author, r.rating, r.title, r.body, r.lang, r.source,
        (SELECT json_group_array(theme) FROM (SELECT theme FROM review_themes WHERE review_id = r.id ORDER BY theme))
            AS themes,
@@ -212,13 +212,15 @@ FROM reviews r
 LEFT JOIN matches m ON m.id = (SELECT id FROM matches WHERE review_id = r.id AND status IN ('auto', 'confirmed')
                                ORDER BY status = 'confirmed' DESC, score DESC LIMIT 1)
 LEFT JOIN jobs j ON j.id = m.job_id
-WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL
-  AND r.source NOT LIKE 'http%'
 """
+# Complaints that still wait for an answer, whatever their age: the owner wants the draft before the deadline.
+# Feed entries (source is a URL) cannot be answered.
+_OPEN_COMPLAINTS = _CASES + """WHERE r.complaint = 1 AND r.reply_body IS NULL AND r.removed_at IS NULL AND r.handled_at IS NULL
+  AND r.source NOT LIKE 'http%'"""
 
 
 def case_of(row: dict[str, Any], lang: str) -> Case:
-    """A Case from a row of _OPEN_COMPLAINTS (or the same columns for any review)."""
+    """A Case from a row of _CASES."""
     customer = (row.get("customer_name") or "").split()
     crew = re.split(r"\s*(?:,|&|/|\bog\b|\bund\b|\band\b|\boch\b)\s*", row.get("crew") or "")
     amount = row.get("amount")
@@ -297,8 +299,7 @@ def run_replies(db: sqlite_utils.Database, config: Config) -> dict[str, int]:
 
 def drafts_for_review(db: sqlite_utils.Database, config: Config, review_id: str) -> list[Draft]:
     """Drafts for any review, on demand and not stored (a praise gets the same variants as a complaint)."""
-    query = _OPEN_COMPLAINTS.split("WHERE r.complaint")[0] + "WHERE r.id = ?"
-    row = next(db.query(query, [review_id]), None)
+    row = next(db.query(_CASES + "WHERE r.id = ?", [review_id]), None)
     if row is None:
         raise KeyError(f"there is no review {review_id!r}")
     contact, languages = business_contacts(db, config).get(row["business_id"], (Contact(row["business_id"]), ()))

@@ -309,12 +309,13 @@ def test_analysis_stores_drafts_without_any_personal_data(on_our_job):
         assert text.startswith("Hej Jens\n\n")
 
 
-def test_a_draft_that_breaks_a_rule_is_not_stored_and_is_counted(on_our_job, business_id):
-    # A crew member named like the business's signer's words is still a name the draft must not carry.
+def test_a_draft_that_breaks_a_rule_is_not_stored_and_is_counted(on_our_job, business_id, caplog):
+    # A crew member called like a word of the closing line is still a name no draft may carry.
     save_jobs(on_our_job, business_id, [job(crew="Venlig")])
     summary = run_analysis(on_our_job, CONFIG)
     assert summary.stages["replies"]["refused"] == 3
     assert stored(on_our_job) == []
+    assert "reply draft specific for review trustpilot:r1 not stored: personal_data (Venlig)" in caplog.text
 
 
 def test_unpaid_invoice_gives_no_money(on_our_job, business_id):
