@@ -112,8 +112,9 @@ def build_drafts(case: Case, contact: Contact) -> tuple[list[Draft], list[tuple[
     """The case's drafts that pass every rule, and the variants refused with the rules they broke."""
     drafts, refused = [], []
     forbidden = _forbidden(case)
+    values = _values(case, contact)
     for variant in variants_for(case):
-        text = render(variant, case, contact)
+        text = _tidy(_templates(case.lang)[("variants", variant)].render(values))
         problems = check_reply(text, case.lang, case.source, allowed=contact.allowed(), forbidden=forbidden,
                                no_money=variant == "no_money")
         if problems:
@@ -125,19 +126,17 @@ def build_drafts(case: Case, contact: Contact) -> tuple[list[Draft], list[tuple[
 
 def render(variant: str, case: Case, contact: Contact) -> str:
     """One variant's text for the case, tidied: single spaces, at most one blank line between paragraphs."""
+    return _tidy(_templates(case.lang)[("variants", variant)].render(_values(case, contact)))
+
+
+def _values(case: Case, contact: Contact) -> dict[str, Any]:
+    """What the variant templates see, with the parts (greeting, signature, contact sentence) rendered once."""
     templates = _templates(case.lang)
-    values = _values(case, contact, templates)
-    for part in ("greeting", "signature", "reach"):
-        values[part] = _tidy(templates[("parts", part)].render(values))
-    return _tidy(templates[("variants", variant)].render(values))
-
-
-def _values(case: Case, contact: Contact, templates: dict[tuple[str, str], Template]) -> dict[str, Any]:
     common = load_data("replies/common.toml")
     theme = primary_theme(case.themes, case.lang)
     visit, money = theme in common["visit"], theme in common["money"]
     ours = case.matched and not money and theme != "generic"
-    return {
+    values = {
         "first_name": first_name(case.author) or "", "business": contact.business, "signer": contact.signer or "",
         "phone": contact.phone or "", "email": contact.email or "", "url": contact.url or "",
         "band": "low" if case.rating is None or case.rating <= 2 else "mixed",
@@ -145,6 +144,9 @@ def _values(case: Case, contact: Contact, templates: dict[tuple[str, str], Templ
         "at_our_cost": ours and visit,
         "problem": templates[(theme, "problem")].render(), "fix": templates[(theme, "fix")].render(),
     }
+    for part in ("greeting", "signature", "reach"):
+        values[part] = _tidy(templates[("parts", part)].render(values))
+    return values
 
 
 def primary_theme(themes: tuple[str, ...], lang: str) -> str:
