@@ -80,6 +80,10 @@ body.row .repmon-long { max-height: none; }
 .repmon-proposed { background: #f4f8ff; }
 .repmon-candidates caption { text-align: left; font-weight: bold; }
 .message-error { background: #fdd; } .message-info { background: #dfd; }
+.repmon-draft { background: #f7f9fc; border-left: 3px solid #276890; padding: 0.4em 0.7em; margin: 0.5em 0; }
+.repmon-draft textarea { width: 100%; box-sizing: border-box; font: inherit; }
+.repmon-draft-title { font-weight: bold; margin: 0 0 0.3em; }
+.repmon-copy { font-size: 1em; padding: 0.35em 0.8em; border-radius: 5px; border: 1px solid #276890; background: #fff; color: #276890; }
 """
 
 

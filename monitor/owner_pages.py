@@ -296,13 +296,31 @@ async def complaints(datasette, explorer: Explorer, business: str, fmt: Formats)
         WHERE {where} ORDER BY r.published_at, r.id LIMIT {LIST_LIMIT}""", {"business": business})
     count = (await _rows(datasette, explorer, f"SELECT COUNT(*) AS n FROM reviews r WHERE {where}",
                          {"business": business}))[0]["n"]
+    drafts = await _drafts(datasette, explorer, [row["id"] for row in rows])
     for row in rows:
+        row["drafts"] = drafts.get(row["id"], [])
         published = datetime.fromisoformat(row["published_at"].replace("Z", "+00:00"))
         late = (datetime.now(timezone.utc) - published).total_seconds() / 86400 - row["deadline_hours"] / 24
         row["late_days"] = int(late) if late >= 1 else 0
         row["themes"] = [fmt.theme(key) for key in (row["themes"] or "").split()]
         row["answer_url"] = row["url"] if (row["url"] or "").startswith(("https://", "http://")) else None
     return {"rows": rows, "count": count}
+
+
+async def _drafts(datasette, explorer: Explorer, review_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each complaint's unused reply drafts, the first-choice one (specific, no_money or which_job) first."""
+    if not review_ids:
+        return {}
+    from monitor.replies import FIRST_CHOICE
+
+    marks = ", ".join(f":r{i}" for i in range(len(review_ids)))
+    rows = await _rows(datasette, explorer, f"""
+        SELECT id, review_id, variant, text FROM reply_drafts WHERE used_at IS NULL AND review_id IN ({marks})""",
+        {f"r{i}": review for i, review in enumerate(review_ids)})
+    by_review: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda row: (row["variant"] not in FIRST_CHOICE, row["variant"])):
+        by_review.setdefault(row["review_id"], []).append(row)
+    return by_review
 
 
 async def patterns(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
@@ -457,13 +475,18 @@ def _insert_action(conn: sqlite3.Connection, values: dict[str, Any], action: str
 
 
 def _answered(conn, values):
-    review = values["form"].get("review", "")
+    review, draft = values["form"].get("review", ""), values["form"].get("draft")
     row = _one(conn, "SELECT complaint, handled_at FROM reviews WHERE id = ?", [review])
     if row is None or row[0] != 1:
         raise Refused("refused_review")
     if row[1] is not None:
         raise Refused("refused_already")
+    if draft is not None and _one(conn, "SELECT 1 FROM reply_drafts WHERE id = ? AND review_id = ? AND used_at IS NULL",
+                                  [draft, review]) is None:
+        raise Refused("refused_draft")
     _insert_action(conn, values, "mark_complaint_handled", review_id=review)
+    if draft is not None:  # which suggestion the owner answered with: kept as it was from now on
+        conn.execute("UPDATE reply_drafts SET used_at = ?, used_by = ? WHERE id = ?", [values["at"], values["who"], draft])
     return "done_answered", {}
 
 

@@ -36,7 +36,7 @@ def test_the_home_page_at_a_phones_width_in_each_language(server, page, lang):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off to the side
     first = page.locator(".repmon-complaint").first
     assert first.locator(".repmon-review").is_visible()
-    assert first.get_by_role("button", name=t["answered"]).is_visible()
+    assert first.get_by_role("button", name=t["answered"], exact=True).is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"week_{lang}_390.png"), full_page=False)
 
@@ -59,7 +59,7 @@ def test_every_button_as_the_owner_presses_it(server, page, tmp_path):
     first = page.locator(".repmon-complaint").first
     review = first.get_attribute("data-review")
     count = page.locator(".repmon-complaint").count()
-    first.get_by_role("button", name=t["answered"]).click()
+    first.get_by_role("button", name=t["answered"], exact=True).click()
     assert message(page) == t["done_answered"]
     assert page.locator(".repmon-complaint").count() == count - 1
     assert one(tmp_path, "SELECT handled_by FROM reviews WHERE id = ?", [review]) == ("local user",)

@@ -278,3 +278,23 @@ def test_a_button_press_without_the_csrf_token_is_refused(explorer, db):
     assert answer.status_code == 403
     assert snapshot(db) == before
     assert run(explorer.client.get("/-/act")).status_code == 405
+
+
+def test_a_complaint_shows_its_suggested_reply_and_records_which_one_answered_it(explorer, db):
+    rows = db.execute("SELECT id, variant FROM reply_drafts WHERE review_id = 'trustpilot:c0' ORDER BY variant").fetchall()
+    assert [variant for _, variant in rows] == ["contact", "general", "specific"]
+    page = run(explorer.client.get("/-/complaints"))
+    card = page.text[page.text.index('data-review="trustpilot:c0"'):]
+    card = card[:card.index("</article>")]
+    assert re.search(r'data-variant="(\w+)"', card).group(1) == "specific"  # the first choice leads
+    assert card.count("<textarea") == 3 and "Copy" in card and "Answered with this suggestion" in card
+    specific = dict((variant, draft) for draft, variant in rows)["specific"]
+    other = db.execute("SELECT id FROM reply_drafts WHERE review_id = 'trustpilot:c1' AND variant = 'general'").fetchone()[0]
+    assert "That suggestion does not belong to the complaint. Nothing was saved." in press(
+        explorer, "/-/complaints", {"action": "answered", "review": "trustpilot:c0", "draft": other})
+    assert "The complaint is marked as answered." in press(
+        explorer, "/-/complaints", {"action": "answered", "review": "trustpilot:c0", "draft": specific})
+    assert db.execute("SELECT used_by FROM reply_drafts WHERE id = ?", [specific]).fetchone() == ("local user",)
+    assert db.execute("SELECT COUNT(*) FROM reply_drafts WHERE used_at IS NOT NULL").fetchone() == (1,)
+    consistent(db)
+    assert db.execute("SELECT used_by FROM reply_drafts WHERE id = ?", [specific]).fetchone() == ("local user",)
