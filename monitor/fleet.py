@@ -178,7 +178,8 @@ class Writer:
         self.server, self.db_path, self.max_error_rate, self.name, self.report = (
             server, db_path, max_error_rate, name, report)
         self._claim = server.register_script(CLAIM)
-        self.db = open_db(db_path)
+        with self._locked():  # shaping the database must not race a crawl reading its sources
+            self.db = open_db(db_path)
 
     def claim(self, wait: bool = True) -> None:
         """Become the fleet's one writer, waiting for a writer that stopped to lapse."""

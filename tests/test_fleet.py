@@ -1,0 +1,233 @@
+"""The crawl fleet with the real parts: redis-server, `repmon worker` and `repmon store` processes, a loopback site.
+
+200 firms with 5 Trustpilot-format pages each on 127.0.0.1; every fleet crawl must end with exactly the
+reviews, checkpoints and health rows a single-machine crawl stores, whatever is killed on the way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import sqlite_utils
+
+from monitor.config import Crawl
+from monitor.crawl import run_crawl, targets_from_urls
+from monitor.db import open_db
+from monitor.loopback import LoopbackSite, Page
+from monitor.sample_sites import trustpilot_listing
+from spiders.fleet import DUPEFILTER_KEY, ITEMS_KEY, LEASED_KEY, QUEUE_KEY, STORING_KEY
+from tests.test_crawl import ROBOTS
+
+FIRMS = 200
+PAGES = 5
+PER_PAGE = 3
+CONFIG = "[crawl]\ndownload_delay = 0\nautothrottle = false\ntimeout_seconds = 30\nuser_agent = \"repmon-fleet-test/1.0\"\n"
+COMPARED = ("id", "source", "external_id", "business_id", "source_id", "url", "author", "rating", "title", "body",
+            "lang", "published_at", "removed_at")
+
+
+def firm_reviews(firm: int) -> list[dict]:
+    return [{"id": f"{firm:04d}{n:020d}", "rating": n % 5 + 1, "title": f"Firma {firm} anmeldelse {n}",
+             "text": f"Tekst {n} om firma {firm}", "language": "da",
+             "published": f"2026-10-{28 - n:02d}T10:00:00.000Z", "author": f"Kunde {firm}-{n}"}
+            for n in range(PAGES * PER_PAGE)]
+
+
+def domain(firm: int) -> str:
+    return f"firma-{firm:03d}.dk"
+
+
+class TimedRequests(list):
+    """The site's request log, with when each request arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, request) -> None:
+        self.times.append(time.monotonic())
+        super().append(request)
+
+
+@pytest.fixture(scope="module")
+def site():
+    pages = {"/robots.txt": ROBOTS}
+    for firm in range(FIRMS):
+        for path, body in trustpilot_listing(domain(firm), f"Firma {firm}", firm_reviews(firm), PER_PAGE).items():
+            pages[path] = Page(body)
+    with LoopbackSite(pages) as served:
+        served.requests = TimedRequests()
+        yield served
+
+
+def firm_urls(site: LoopbackSite) -> list[str]:
+    return [site.url(f"/review/{domain(firm)}") for firm in range(FIRMS)]
+
+
+class RedisServer:
+    """A redis-server of the test's own on 127.0.0.1, appending every write to its file."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--appendonly", "yes",
+             "--appendfsync", "always", "--save", "", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)  # a clean shutdown, as a restart by systemd does
+        self.process.wait(10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def single_machine(site, tmp_path_factory):
+    """What one machine's crawl of the 200 firms stores: the reference every fleet crawl must equal."""
+    db_path = tmp_path_factory.mktemp("single") / "monitor.db"
+    db = open_db(db_path)
+    targets = targets_from_urls(db, firm_urls(site), "trustpilot", None, None, max_pages=50)
+    db.close()
+    crawl = Crawl(download_delay=0, autothrottle=False)
+    run_crawl(db_path, targets, crawl, ROBOTSTXT_OBEY=True)
+    return stored(db_path)
+
+
+def stored(db_path: Path) -> dict:
+    db = sqlite_utils.Database(db_path)
+    columns = ", ".join(COMPARED)
+    result = {
+        "reviews": {row[0]: row for row in db.execute(f"SELECT {columns} FROM reviews").fetchall()},
+        "review_count": db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0],
+        "history": db.execute("SELECT COUNT(*) FROM review_history").fetchone()[0],
+        "runs": sorted(db.execute("SELECT source_id, pages, reviews_seen, new, updated, removed, errors, status "
+                                  "FROM crawl_runs").fetchall()),
+        "walks": sorted(db.execute("SELECT source_id, walk_full, last_page, walk_complete FROM source_walks").fetchall()),
+    }
+    db.close()
+    return result
+
+
+class Fleet:
+    """`repmon` processes around one database and one Redis, logging beside the database."""
+
+    def __init__(self, folder: Path, redis_url: str):
+        self.folder, self.redis_url = folder, redis_url
+        self.db_path = folder / "monitor.db"
+        self.config = folder / "monitor.toml"
+        self.config.write_text(CONFIG)
+        open_db(self.db_path).close()
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *args: str, log: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--db", str(self.db_path), "--config", str(self.config), *args],
+            cwd=self.folder, stdout=open(self.folder / f"{log}.out", "ab"), stderr=open(self.folder / f"{log}.err", "ab"),
+            env=os.environ | {"REPMON_REDIS_URL": self.redis_url})
+        self.processes.append(process)
+        return process
+
+    def worker(self, name: str) -> subprocess.Popen:
+        return self.start("worker", "--lease-seconds", "2", log=name)
+
+    def writer(self, name: str = "store") -> subprocess.Popen:
+        return self.start("store", log=name)
+
+    def crawl(self, urls: list[str], *extra: str) -> subprocess.Popen:
+        args = [arg for url in urls for arg in ("--url", url)]
+        return self.start("crawl", "--redis", self.redis_url, "--parser", "trustpilot", *args, *extra, log="crawl")
+
+    def finish(self, crawl: subprocess.Popen, seconds: float = 60) -> str:
+        assert crawl.wait(seconds) == 0, self.log("crawl")
+        return (self.folder / "crawl.out").read_text()
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.out").read_text() + (self.folder / f"{name}.err").read_text()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def fleet(tmp_path, redis_server):
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    running = Fleet(folder, redis_server.url)
+    yield running
+    running.stop()
+
+
+def wait_until(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def pages_fetched(client: redis.Redis) -> int:
+    return sum(int(client.hget(key, "pages") or 0) for key in client.scan_iter("repmon:crawl:*")
+               if not key.endswith(b":saved"))
+
+
+def fleet_is_empty(client: redis.Redis) -> None:
+    """Nothing left behind: no request queued or leased, no page waiting to be stored, no walk marked running."""
+    assert [client.llen(QUEUE_KEY), client.zcard(LEASED_KEY), client.llen(ITEMS_KEY), client.llen(STORING_KEY),
+            client.scard(DUPEFILTER_KEY)] == [0, 0, 0, 0, 0]
+
+
+def test_three_workers_and_a_writer_store_exactly_what_one_machine_stores(site, single_machine, fleet, redis_server):
+    for name in ("worker1", "worker2", "worker3"):
+        fleet.worker(name)
+    fleet.writer()
+    output = fleet.finish(fleet.crawl(firm_urls(site)))
+    result = stored(fleet.db_path)
+    assert result["review_count"] == FIRMS * PAGES * PER_PAGE
+    assert result["reviews"] == single_machine["reviews"]
+    assert result["runs"] == single_machine["runs"]
+    assert result["walks"] == single_machine["walks"]
+    assert result["history"] == 0
+    assert output.splitlines()[-1] == f"{FIRMS} sources: {FIRMS * PAGES * PER_PAGE} new, 0 updated, 0 degraded, 0 failed"
+    fleet_is_empty(redis_server.client())
