@@ -151,11 +151,11 @@ def stored(db_path: Path) -> dict:
 class Fleet:
     """`repmon` processes around one database and one Redis, logging beside the database."""
 
-    def __init__(self, folder: Path, redis_url: str):
+    def __init__(self, folder: Path, redis_url: str, config: str = CONFIG):
         self.folder, self.redis_url = folder, redis_url
         self.db_path = folder / "monitor.db"
         self.config = folder / "monitor.toml"
-        self.config.write_text(CONFIG)
+        self.config.write_text(config)
         open_db(self.db_path).close()
         self.processes: list[subprocess.Popen] = []
 
@@ -313,7 +313,7 @@ def test_a_redis_restart_mid_crawl_and_the_crawl_goes_on(site, single_machine, f
     redis_server.stop()
     time.sleep(0.5)
     redis_server.start()
-    output = fleet.finish(crawl, seconds=90)
+    fleet.finish(crawl, seconds=90)
     result = stored(fleet.db_path)
     assert result["reviews"] == single_machine["reviews"]
     assert without_counts(result["runs"]) == without_counts(single_machine["runs"])
@@ -334,3 +334,39 @@ def test_a_second_fleet_crawl_stops_at_known_reviews_and_full_walks_every_page(s
     full = fleet.finish(fleet.crawl(urls, "--full"))
     assert full.count(f": {PAGES} pages, {PAGES * PER_PAGE} reviews (0 new, 0 updated, 0 removed), 0 errors") == 20
     assert stored(fleet.db_path)["review_count"] == 20 * PAGES * PER_PAGE
+
+
+def test_the_pause_between_requests_to_a_host_holds_for_the_fleet_with_robots_and_user_agent(
+        site, tmp_path, redis_server):
+    polite = Fleet(tmp_path, redis_server.url, CONFIG.replace("download_delay = 0", "download_delay = 0.25"))
+    try:
+        first = len(site.requests)
+        polite.worker("worker1")
+        polite.worker("worker2")
+        polite.writer()
+        output = polite.finish(polite.crawl([*firm_urls(site)[:2], site.url("/private/review/x.dk")]))
+    finally:
+        polite.stop()
+    asked = site.requests[first:]
+    times = site.requests.times[first:]
+    assert len([path for path, _ in asked if path != "/robots.txt"]) == 2 * PAGES
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    # Each request's moment is reserved on Redis's clock; arrival jitters by a few ms, the sum does not drift.
+    assert min(gaps) >= 0.2, gaps
+    assert times[-1] - times[0] >= 0.25 * len(gaps) - 0.03, gaps
+    assert {headers["user-agent"] for _, headers in asked} == {"repmon-fleet-test/1.0"}
+    assert "/private/review/x.dk?languages=all&sort=recency: forbidden by robots.txt" in output
+    assert not any(path.startswith("/private/") for path, _ in asked)
+
+
+def test_a_worker_names_the_redis_it_cannot_reach_without_its_password(tmp_path):
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    (tmp_path / "monitor.toml").write_text(CONFIG)
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "monitor.toml"), "worker",
+                                      "--redis", "redis://:s3cret@127.0.0.1:1/0"])
+    assert result.exit_code == 2
+    assert "redis://:***@127.0.0.1:1/0: Redis cannot be reached" in result.output
+    assert "s3cret" not in result.output
