@@ -343,8 +343,10 @@ def _fleet_crawl(app: App, redis_url: str, urls: tuple[str, ...], parser: str, b
 @REDIS_OPTION
 @click.option("--lease-seconds", type=click.FloatRange(1), default=30.0, show_default=True,
               help="How long a request stays this node's after it stops renewing it (kill -9, lost network)")
+@click.option("--concurrency", type=click.IntRange(1), default=16, show_default=True,
+              help="Requests this node keeps open at once, over all hosts")
 @pass_app
-def worker(app: App, redis_url: str, lease_seconds: float) -> None:
+def worker(app: App, redis_url: str, lease_seconds: float, concurrency: int) -> None:
     """Run a crawl node: fetch and parse what `repmon crawl --redis` queued.
 
     Needs no database; run any number, on any machine. Pauses between requests to a
@@ -358,6 +360,7 @@ def worker(app: App, redis_url: str, lease_seconds: float) -> None:
     from spiders.settings import scrapy_settings
 
     settings = fleet_settings(scrapy_settings(app.config.crawl, Path("")), redis_url, lease_seconds)
+    settings["CONCURRENT_REQUESTS"] = concurrency
     process = CrawlerProcess(settings)
     click.echo(f"worker: taking requests from {fleet.safe_url(redis_url)} (Ctrl+C to stop)", err=True)
     process.crawl(process.create_crawler(FleetSpider))
