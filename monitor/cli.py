@@ -335,7 +335,10 @@ def _fleet_crawl(app: App, redis_url: str, urls: tuple[str, ...], parser: str, b
         click.echo(f"skipped  {url}: the fleet is walking it already", err=True)
     click.echo(f"fleet: {len(crawl.source_ids)} sources queued on {fleet.safe_url(redis_url)} (crawl {crawl.crawl_id}); "
                "waiting for `repmon worker` nodes and `repmon store`", err=True)
-    fleet.wait_for_crawl(server, crawl, lambda line: click.echo(line, err=True))
+    try:
+        fleet.wait_for_crawl(server, crawl, lambda line: click.echo(line, err=True))
+    except fleet.CrawlLost as error:
+        raise click.ClickException(str(error)) from None
     _report_crawl(fleet.crawl_summary(app.db_path, crawl))
 
 

@@ -27,10 +27,9 @@ from monitor.crawl import CrawlSummary
 from monitor.db import DatabaseBusy, database_lock, open_db, storage_fault, utc_now
 from monitor.store import SaveResult, crawl_runs_started_at, save_crawled
 from spiders.fleet import (DUPEFILTER_KEY, ITEMS_KEY, LEASED_KEY, QUEUE_KEY, STORING_KEY, WRITER_KEY, FleetSpider,
-                           LeasedQueue, SourceDupeFilter, crawl_key, requeue_expired)
+                           SourceDupeFilter, crawl_key, encode_request, requeue_expired)
 from spiders.pipelines import write_health
 from spiders.review_spider import Target
-from scrapy_redis import picklecompat
 
 WRITER_CLAIM_SECONDS = 5  # a writer killed with kill -9 is replaced this long after its last beat
 BATCH = 500  # pages per transaction
@@ -38,6 +37,10 @@ BATCH = 500  # pages per transaction
 
 class FleetUnavailable(Exception):
     """Redis cannot be reached at the URL given (named without its password)."""
+
+
+class CrawlLost(Exception):
+    """The crawl's state is gone from Redis: a Redis restarted without its append-only file."""
 
 
 class WriterBusy(Exception):
@@ -99,7 +102,6 @@ def enqueue_crawl(server: redis.Redis, targets: list[Target]) -> FleetCrawl:
     """Put one request per source on the fleet's queue; a source the fleet is walking already is left to that walk."""
     crawl = FleetCrawl(uuid.uuid4().hex[:12], utc_now(), [], [])
     spider = FleetSpider()
-    queue = LeasedQueue(server, spider, QUEUE_KEY, picklecompat)
     dupefilter = SourceDupeFilter(server, DUPEFILTER_KEY)
     seeds = []
     for target in targets:
@@ -108,7 +110,7 @@ def enqueue_crawl(server: redis.Redis, targets: list[Target]) -> FleetCrawl:
             crawl.already_walking.append(target.url)
             continue
         crawl.source_ids.append(target.source_id)
-        seeds.append(queue._encode_request(request))
+        seeds.append(encode_request(request, spider))
     with server.pipeline(transaction=True) as pipe:
         pipe.hset(crawl_key(crawl.crawl_id), mapping={"sources": len(seeds), "stored": 0, "pages": 0, "errors": 0,
                                                       "started_at": crawl.started_at})
@@ -134,6 +136,7 @@ def wait_for_crawl(server: redis.Redis, crawl: FleetCrawl, report: Callable[[str
         try:
             requeue_expired(server)
             state = progress(server, crawl.crawl_id)
+            present = server.exists(crawl_key(crawl.crawl_id))
         except redis.ConnectionError as error:
             if not unreachable:
                 report(f"fleet: Redis unreachable ({error}); waiting for it")
@@ -143,6 +146,9 @@ def wait_for_crawl(server: redis.Redis, crawl: FleetCrawl, report: Callable[[str
         if unreachable:
             report("fleet: Redis is back; the crawl goes on")
             unreachable = False
+        if not present:
+            raise CrawlLost(f"crawl {crawl.crawl_id} is gone from Redis (restarted without appendonly?); what was "
+                            "stored is kept: run the crawl again and it goes on from each source's checkpoint")
         if state.stored >= state.sources:
             return state
         if time.monotonic() - last_report >= every_seconds:

@@ -91,6 +91,19 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i]) end
 return #ARGV - 1
 """
 
+RELEASE = """
+local released = 0
+for i = 1, #ARGV do
+  local data = redis.call('HGET', KEYS[2], ARGV[i])
+  if data and redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[3], data)
+    released = released + 1
+  end
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return released
+"""
+
 REQUEUE_EXPIRED = """
 local now = redis.call('TIME')
 local ms = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -128,6 +141,7 @@ class Leases:
         self._hand_over = server.register_script(HAND_OVER)
         self._renew = server.register_script(RENEW)
         self._requeue = server.register_script(REQUEUE_EXPIRED)
+        self._release = server.register_script(RELEASE)
 
     def pop(self) -> tuple[str, bytes] | None:
         token = f"{self.name}:{next(self.counter)}"
@@ -144,6 +158,11 @@ class Leases:
         keys = [LEASED_KEY, LEASED_DATA_KEY, ITEMS_KEY, QUEUE_KEY] + ([crawl_key(crawl_id)] if crawl_id else [])
         args = [token, len(items), *items, len(requests), *requests, pages, errors]
         return bool(self._hand_over(keys=keys, args=args))
+
+    def release(self) -> int:
+        """Put this node's requests back on the queue now, as a node that stops cleanly does."""
+        held, self.held = list(self.held), set()
+        return int(self._release(keys=[LEASED_KEY, LEASED_DATA_KEY, QUEUE_KEY], args=held)) if held else 0
 
     def tick(self) -> int:
         """Renew this node's leases and put every expired lease back on the queue; how many went back."""
@@ -227,6 +246,7 @@ class FleetSpider(ReviewSpider):
         spider = super().from_crawler(crawler, *args, leases=leases, **kwargs)
         crawler.signals.connect(spider.keep_waiting, signal=signals.spider_idle)
         crawler.signals.connect(spider.start_ticking, signal=signals.spider_opened)
+        crawler.signals.connect(spider.give_back, signal=signals.spider_closed)
         return spider
 
     async def start(self):
@@ -241,6 +261,14 @@ class FleetSpider(ReviewSpider):
         self.ticker.start(min(self.leases.ms / 3000, 2.0), now=False)
         self.poker = task.LoopingCall(self._poke)
         self.poker.start(0.1, now=False)
+
+    def give_back(self) -> None:
+        try:
+            released = self.leases.release()
+        except redis.ConnectionError:
+            return  # their leases expire instead
+        if released:
+            logger.warning("stopping: %d requests this node held went back on the queue", released)
 
     def _tick(self) -> None:
         try:
@@ -305,10 +333,10 @@ class FleetSpider(ReviewSpider):
         for follow_up in follow_ups:
             follow_up.meta["fleet"] = state
         token = request.meta.get("fleet_lease")
-        encode = self.crawler.engine._slot.scheduler.queue._encode_request
         try:
             handed = self.leases.hand_over(token, [picklecompat.dumps(item) for item in items],
-                                           [encode(follow_up) for follow_up in follow_ups], crawl_id, 1, errors)
+                                           [encode_request(follow_up, self) for follow_up in follow_ups],
+                                           crawl_id, 1, errors)
         except redis.ConnectionError as error:
             logger.warning("%s: Redis unreachable (%s); the page is fetched again when its lease expires",
                            request.url, error)
@@ -316,6 +344,11 @@ class FleetSpider(ReviewSpider):
         if not handed:
             logger.warning("%s: its lease expired before the page was handed over; another node fetches it",
                            request.url)
+
+
+def encode_request(request: Request, spider: FleetSpider) -> bytes:
+    """A request as scrapy-redis's queue stores it (its serializer, callbacks by name)."""
+    return picklecompat.dumps(request.to_dict(spider=spider))
 
 
 def page_item(crawl_id: str, source_id: str, page: dict[str, Any], done: WalkState | None = None) -> dict[str, Any]:

@@ -370,3 +370,12 @@ def test_a_worker_names_the_redis_it_cannot_reach_without_its_password(tmp_path)
     assert result.exit_code == 2
     assert "redis://:***@127.0.0.1:1/0: Redis cannot be reached" in result.output
     assert "s3cret" not in result.output
+
+
+def test_a_crawl_whose_state_redis_lost_says_so_and_exits_1(site, fleet, redis_server):
+    client = redis_server.client()
+    crawl = fleet.crawl(firm_urls(site)[:3])  # no worker runs: the requests wait on the queue
+    wait_until(lambda: client.llen(QUEUE_KEY) == 3)
+    client.flushall()  # what a Redis restarted without its append-only file remembers
+    assert crawl.wait(30) == 1
+    assert "is gone from Redis (restarted without appendonly?); what was stored is kept" in fleet.log("crawl")
