@@ -166,8 +166,17 @@ def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts
         url = safe_link(row["url"], host_of(source_urls.get(row["review_id"])))
         if url:
             body += f"\n{url}"
+        body += _reply_draft(db, row["review_id"], texts)
         alerts.append(Alert(f"unanswered:{row['review_id']}", "unanswered", business_id, row["review_id"], "warning", title, body))
     return alerts
+
+
+def _reply_draft(db: sqlite_utils.Database, review_id: str, texts: Texts) -> str:
+    """The complaint's suggested reply, for the owner to copy. Built from repmon's own templates with the
+    reviewer's first name letters only, so it needs no neutralising (which would flatten its paragraphs)."""
+    from monitor.replies import alert_section
+
+    return alert_section(db, review_id, texts.lang)
 
 
 def _when(texts: Texts, age_hours: float | None) -> str:

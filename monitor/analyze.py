@@ -1,4 +1,5 @@
-"""`repmon analyze`: language -> complaint -> themes -> match -> patterns -> flags -> follow-ups -> discovery -> summaries.
+"""`repmon analyze`: language -> complaint -> themes -> match -> patterns -> flags -> follow-ups -> replies -> discovery
+-> summaries.
 
 Each stage reads the database and writes its own tables, idempotently; a stage that
 fails leaves the others' work in place. The text stage streams reviews in batches
@@ -141,7 +142,7 @@ class AnalysisSummary:
 
 def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None = None) -> AnalysisSummary:
     """Every stage in order; one that fails is recorded and the next stages still run."""
-    from monitor import discovery, followups, match, patterns, summaries
+    from monitor import discovery, followups, match, patterns, replies, summaries
 
     today = today or date.today()
     settings = business_settings(db, config)
@@ -154,6 +155,7 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
         ("patterns", lambda: patterns.run_patterns(db, settings, today)),
         ("flags", lambda: followups.run_flags(db, settings)),
         ("follow_ups", lambda: followups.run_follow_ups(db, settings, today)),
+        ("replies", lambda: replies.run_replies(db, config)),
         ("discovery", lambda: discovery.run_discovery(db)),
         ("summaries", lambda: summaries.run_summaries(db)),
     ]

@@ -294,11 +294,16 @@ def _crawl_targets(app: App, urls: tuple[str, ...], parser: str, business: str |
 def _report_crawl(summary: crawling.CrawlSummary) -> None:
     """Each source's health, a total line, and exit 1 when every source failed or records were dropped."""
     for run in summary.runs:
+        lines = (run["message"] or "").splitlines()
+        if run["status"] == "failed" and not run["pages"]:  # nothing was fetched: one line says why
+            cause = lines[-1].removeprefix(f"{run['url']}: ") if len(lines) > 1 else (lines[0] if lines else "failed")
+            click.echo(f"failed   {run['url']}: {cause}")
+            continue
         click.echo(
             f"{run['status']:<8} {run['url']}: {run['pages']} pages, {run['reviews_seen']} reviews "
             f"({run['new']} new, {run['updated']} updated, {run['removed']} removed), {run['errors']} errors"
         )
-        for line in (run["message"] or "").splitlines():
+        for line in lines:
             click.echo(f"         {line}")
     dropped = sum(run.get("dropped") or 0 for run in summary.runs)
     click.echo(
@@ -418,6 +423,10 @@ def _print_report(report: imports.ImportReport, noun: str) -> None:
     )
 
 
+HEADER_ROW = click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+                          help="Row holding the column names [default: found among the first rows]")
+
+
 @cli.group()
 def jobs() -> None:
     """Completed jobs from your job/invoice system."""
@@ -427,8 +436,9 @@ def jobs() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--business", help="Business the jobs belong to (created if not configured)")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD", help="Map a file column to a job field (repeatable)")
+@HEADER_ROW
 @pass_app
-def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...]) -> None:
+def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...], header_row: int | None) -> None:
     """Import a CSV or XLSX job export; re-importing updates rows in place.
 
     Columns are mapped by [business.jobs_columns] in the config, by --map, or
@@ -439,10 +449,12 @@ def jobs_import(app: App, file: Path, business: str | None, maps: tuple[str, ...
     business_id = app.business_id(database, business)
     configured = app.config.find_business(business) if business else (app.config.business[0] if app.config.business else None)
     try:
-        report = imports.import_jobs(database, file, business_id, configured.jobs_columns if configured else {}, overrides)
+        report = imports.import_jobs(database, file, business_id, configured.jobs_columns if configured else {}, overrides,
+                                     header_row)
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "jobs")
+    raise SystemExit(EXIT_FAILED if report.problems else 0)
 
 
 @cli.group()
@@ -453,8 +465,9 @@ def reviews() -> None:
 @reviews.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--business", help="Business the reviews are about (created if not configured)")
+@HEADER_ROW
 @pass_app
-def reviews_import(app: App, file: Path, business: str | None) -> None:
+def reviews_import(app: App, file: Path, business: str | None, header_row: int | None) -> None:
     """Import reviews from CSV, JSON or JSONL (reviews column names), or a
     Google Business Profile reviews list (JSON).
 
@@ -463,10 +476,11 @@ def reviews_import(app: App, file: Path, business: str | None) -> None:
     database = app.db()
     business_id = app.business_id(database, business)
     try:
-        report = imports.import_reviews(database, file, business_id)
+        report = imports.import_reviews(database, file, business_id, header_row)
     except imports.ImportProblem as error:
         raise click.ClickException(str(error)) from None
     _print_report(report, "reviews")
+    raise SystemExit(EXIT_FAILED if report.problems else 0)
 
 
 @cli.command()

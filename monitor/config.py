@@ -91,6 +91,44 @@ def expand_env(text: str) -> str:
     return _ENV.sub(value, text)
 
 
+class Replies(Strict):
+    """Who signs reply drafts and the contact they offer: the only contact details a public reply may carry."""
+
+    signer: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    contact_url: str | None = None
+
+    @field_validator("signer")
+    @classmethod
+    def _signer(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^\r\n{}<>%]{1,80}", value.strip()):
+            raise ValueError("the signer is one line of up to 80 characters without braces or angle brackets, "
+                             "such as 'Mette Hansen'")
+        return value.strip() if value else value
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\+?[0-9][0-9 ()-]{5,22}[0-9]", value):
+            raise ValueError(f"{value!r} is not a phone number such as '+45 12 34 56 78'")
+        return value
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", value):
+            raise ValueError(f"{value!r} is not an e-mail address such as 'kontakt@hansen-vvs.dk'")
+        return value
+
+    @field_validator("contact_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s<>\"'{}]{3,200}", value):
+            raise ValueError(f"{value!r} is not a web address such as 'https://hansen-vvs.dk/kontakt'")
+        return value
+
+
 class Business(Strict):
     name: str = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
@@ -101,6 +139,7 @@ class Business(Strict):
     channel: list[Channel] = Field(default_factory=list)
     jobs_columns: dict[str, str] = Field(default_factory=dict)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    replies: Replies = Field(default_factory=Replies)
 
     @field_validator("country")
     @classmethod

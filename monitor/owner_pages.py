@@ -417,8 +417,8 @@ async def act(datasette, request):
     lang = language(request, explorer)
     t = texts(lang)
     back = form.get("back") or "/"
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"  # only back to a page of this explorer
+    if not back.startswith("/") or back.startswith("//") or "\\" in back or any(ord(c) < 32 for c in back):
+        back = "/"  # only back to a page of this explorer (browsers read "/\\host" as another site)
     action = form.get("action", "")
     handler = ACTIONS.get(action)
     values = {"who": _who(request), "at": utc_now(), "form": form, "lang": lang}

@@ -406,6 +406,31 @@ TABLES += (
     ),
 )
 
+# Reply drafts for complaints, written by analyze (monitor/replies.py); a used draft is the owner's record and is kept.
+TABLES += (
+    Table(
+        "reply_drafts",
+        {
+            "id": str,
+            "review_id": str,
+            "business_id": str,
+            "variant": str,  # specific, contact, general, which_job, no_money
+            "lang": str,
+            "text": str,
+            "inputs_hash": str,  # what the draft was built from; a change rebuilds the unused drafts
+            "created_at": str,
+            "used_at": str,  # NULL until the owner answers with this draft
+            "used_by": str,
+        },
+        pk="id",
+        foreign_keys=(("review_id", "reviews", "id"), ("business_id", "businesses", "id")),
+        not_null=frozenset({"review_id", "variant", "lang", "text", "inputs_hash", "created_at"}),
+        indexes=(("review_id", "variant"), ("used_at",)),
+        description="Reply drafts for each unanswered complaint in the review's language, one row per variant; "
+        "used_at records the draft the owner answered with.",
+    ),
+)
+
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 
 # Full-text search: table -> searchable columns. unicode61 with diacritics folded so

@@ -77,7 +77,7 @@ def test_bad_config_is_refused_and_nothing_written(runner, tmp_path):
     assert result.output == (
         f"Error: {config}: invalid configuration:\n"
         "  business[0].colour: unknown key, expected one of: name, aliases, country, languages, "
-        "timezone, source, channel, jobs_columns, thresholds\n"
+        "timezone, source, channel, jobs_columns, thresholds, replies\n"
     )
     assert not db_path.exists()
 

@@ -48,8 +48,15 @@ def start_crawl(folder: Path, db_path: Path, site: LoopbackSite) -> subprocess.P
 
 def children(pid: int) -> list[int]:
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found  # the process is gone
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # a thread that ended while we looked
     return found
 
 

@@ -79,11 +79,12 @@ def test_bad_rows_are_reported_with_line_and_the_rest_kept(db, business_id, tmp_
     ]
     report = import_jobs(db, write(tmp_path, "ordrer.csv", "\n".join(lines)), business_id, DANISH_COLUMNS)
     assert report.problems == [
+        "line 2: job_id 'J-1001' is on line 7 too; the later row is kept",
         "line 3: customer_name (Kunde) is empty",
         "line 4: completed_at (Afsluttet): day is out of range for month",
         "line 5: amount (Beløb): 'hundrede' is not an amount",
-        "line 7: job_id 'J-1001' is also on line 2; the later row is kept",
     ]
+    assert report.stored == {6: "hansen-vvs-aps:J-1002", 7: "hansen-vvs-aps:J-1001"}
     assert [row[:2] for row in jobs(db)] == [("J-1001", "Søren Ærø Jensen"), ("J-1002", "Jürgen Müller")]
 
 
@@ -137,7 +138,7 @@ def test_missing_required_column_names_the_way_out(db, business_id, tmp_path):
         import_jobs(db, path, business_id, {})
     assert str(raised.value) == (
         f"{path}: no column for job_id, customer_name, completed_at; map one with --map COLUMN=job_id "
-        "or [business.jobs_columns] (columns: Nr, Navn)"
+        "or [business.jobs_columns], or name the header row with --header-row N (columns: Nr, Navn)"
     )
 
 

@@ -200,7 +200,7 @@ def test_patterns_seen_then_closed(explorer, db):
 def test_a_button_only_leads_back_to_this_explorer(explorer):
     form = run(explorer.client.get("/"))
     token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
-    for back in ("//evil.example/", "https://evil.example/", "javascript:alert(1)"):
+    for back in ("//evil.example/", "/\\evil.example/", "/\t/evil.example/", "https://evil.example/", "javascript:alert(1)"):
         answer = run(explorer.client.post("/-/act", data={"action": "seen", "pattern": "x", "csrftoken": token, "back": back},
                                           cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]}))
         assert (answer.status_code, answer.headers["location"]) == (302, "/")
@@ -270,3 +270,11 @@ def test_the_dashboard_speaks_the_business_language(explorer, db, db_path):
     ]
     page = run(build_datasette(db_path, business_config("de")).client.get("/-/dashboards/repmon"))
     assert "Der Ruf auf einen Blick" in page.text and "Reputation at a glance" not in page.text
+
+
+def test_a_button_press_without_the_csrf_token_is_refused(explorer, db):
+    before = snapshot(db)
+    answer = run(explorer.client.post("/-/act", data={"action": "answered", "review": "trustpilot:c0", "back": "/"}))
+    assert answer.status_code == 403
+    assert snapshot(db) == before
+    assert run(explorer.client.get("/-/act")).status_code == 405

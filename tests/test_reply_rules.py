@@ -41,3 +41,73 @@ def test_length_limit_per_platform():
     text = "a" * 2049
     assert check_reply(text, "en", "trustpilot") == [Problem("length", "2049 characters, trustpilot allows 2048")]
     assert check_reply(text, "en", "google") == []
+
+
+# Drafts built to break each further rule, in each language; each must be caught as exactly that rule.
+MORE_BREAKS = {
+    "incentive": {"da": "Til gengæld for en ny vurdering får du et gavekort.", "nb": "Vi gir deg noe til gjengjeld.",
+                  "sv": "I utbyte får du en present.", "de": "Im Gegenzug erhalten Sie eine Prämie.",
+                  "en": "In return for a new review we will send you something nice."},
+    "edit_request": {"da": "Vil du overveje at opdatere din anmeldelse?", "nb": "Kan du endre vurderingen din?",
+                     "sv": "Kan du ändra ditt omdöme?", "de": "Bitte überlegen Sie, die Bewertung zu ändern.",
+                     "en": "Would you consider giving us more stars?"},
+    "blame": {"da": "Du burde have læst vejledningen.", "nb": "Du burde ha lest bruksanvisningen.",
+              "sv": "Du borde ha läst instruktionerna.", "de": "Sie hätten die Anleitung lesen müssen.",
+              "en": "You should have read the instructions."},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(MORE_BREAKS))
+@pytest.mark.parametrize("lang", sorted(CLEAN))
+def test_more_ways_to_break_a_rule_are_caught(rule, lang):
+    problems = check_reply(CLEAN[lang] + " " + MORE_BREAKS[rule][lang], lang, "trustpilot")
+    assert {p.rule for p in problems} == {rule}
+
+
+PERSONAL = {  # text -> what is found
+    "Vi har talt med Kasper om det.": "Kasper",
+    "Det kostede 4.500 kr. i alt.": "4.500 kr.",
+    "Prisen var kr 300 for timen.": "kr 300",
+    "Der Betrag von 1.200 EUR ist offen.": "1.200 EUR",
+    "Das kostet € 89.": "€ 89",
+    "Vi kommer til Vestergade 12 på mandag.": "Vestergade 12",
+    "Vi kommer til Storgata 5B.": "Storgata 5B",
+    "Wir kommen in die Hauptstraße 3.": "Hauptstraße 3",
+    "We will be at 12 Mill Road on Monday.": "12 Mill Road",
+    "Ring til Jens på 87 65 43 21.": "87 65 43 21",
+    "Skriv til jens.p@example.dk.": "jens.p@example.dk",
+}
+
+
+@pytest.mark.parametrize("text,found", sorted(PERSONAL.items()))
+def test_personal_data_names_what_it_found(text, found):
+    assert check_reply(text, "da", "trustpilot", forbidden=("Kasper",)) == [Problem("personal_data", found)]
+
+
+def test_forbidden_details_are_whole_words_and_the_business_own_name_is_allowed():
+    text = "Venlig hilsen Mette Hansen, Hansen VVS ApS. Vi kommer med Kaspers kollega."
+    assert check_reply(text, "da", "trustpilot", allowed=("Hansen VVS ApS", "Mette Hansen"),
+                       forbidden=("Hansen", "Kasper")) == []
+    assert check_reply("Hej Jens Hansen", "da", "trustpilot", allowed=("Hansen VVS ApS",), forbidden=("Hansen",)) == [
+        Problem("personal_data", "Hansen")]
+
+
+MONEY = {"da": "Vi ser på fakturaen.", "nb": "Vi ser på regningen.", "sv": "Vi tittar på betalningen.",
+         "de": "Wir prüfen die Rechnung.", "en": "We will look at the bill."}
+
+
+@pytest.mark.parametrize("lang", sorted(CLEAN))
+def test_money_is_a_rule_only_for_the_draft_to_an_unpaid_customer(lang):
+    text = CLEAN[lang] + " " + MONEY[lang]
+    assert check_reply(text, lang, "trustpilot") == []
+    assert [p.rule for p in check_reply(text, lang, "trustpilot", no_money=True)] == ["money"]
+    assert check_reply(CLEAN[lang], lang, "trustpilot", no_money=True) == []
+
+
+def test_money_words_are_whole_words_or_word_starts():
+    assert check_reply("However, we feel we should call you.", "en", "trustpilot", no_money=True) == []
+    assert check_reply("The payments are late.", "en", "trustpilot", no_money=True) == [Problem("money", "payment")]
+
+
+def test_length_limit_for_any_other_platform():
+    assert check_reply("a" * 1501, "de", "schemaorg") == [Problem("length", "1501 characters, schemaorg allows 1500")]
