@@ -147,6 +147,8 @@ def locked(command: Callable) -> Callable:
     """Run the command holding the database's lock: crawl, match, analyze, alert and run never overlap."""
     @functools.wraps(command)
     def holding_the_lock(app: App, *args, **kwargs):
+        if kwargs.get("redis_url"):  # a fleet crawl locks only while it reads its sources: its writer stores
+            return command(app, *args, **kwargs)
         with app.lock():
             return command(app, *args, **kwargs)
     return holding_the_lock
@@ -244,13 +246,30 @@ def serve(app: App, host: str, port: int, metadata_path: Path) -> None:
 @click.option("--business", help="Business the --url reviews belong to; feeds keep only entries naming it")
 @click.option("--full", is_flag=True, help="Walk every page again instead of stopping at known reviews")
 @click.option("--max-pages", type=click.IntRange(1), help="Pages per source at most [default: from config]")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Queue the sources on a crawl fleet's Redis (redis://:PASSWORD@HOST:6379/0) and wait for it")
 @pass_app
 @locked
-def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, full: bool, max_pages: int | None) -> None:
+def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, full: bool, max_pages: int | None,
+          redis_url: str | None) -> None:
     """Gather reviews and mentions from every configured source, or from --url.
 
     Each source gets a health row in crawl_runs: ok, degraded or failed.
+    With --redis, `repmon worker` nodes crawl and `repmon store` stores.
     """
+    if redis_url:
+        return _fleet_crawl(app, redis_url, urls, parser, business, full, max_pages)
+    targets = _crawl_targets(app, urls, parser, business, full, max_pages)
+    try:
+        summary = crawling.run_crawl(app.db_path, targets, app.config.crawl)
+    except crawling.CrawlFailed as error:
+        raise click.ClickException(str(error)) from None
+    _report_crawl(summary)
+
+
+def _crawl_targets(app: App, urls: tuple[str, ...], parser: str, business: str | None, full: bool,
+                   max_pages: int | None) -> list:
+    """The sources a crawl walks: the configured ones, or the --url pages."""
     database = app.db()
     limit = max_pages or app.config.crawl.max_pages
     if urls:
@@ -269,10 +288,11 @@ def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, fu
     database.close()
     if not targets:
         raise click.UsageError("no sources configured: add [[business.source]] to the config, or pass --url")
-    try:
-        summary = crawling.run_crawl(app.db_path, targets, app.config.crawl)
-    except crawling.CrawlFailed as error:
-        raise click.ClickException(str(error)) from None
+    return targets
+
+
+def _report_crawl(summary: crawling.CrawlSummary) -> None:
+    """Each source's health, a total line, and exit 1 when every source failed or records were dropped."""
     for run in summary.runs:
         lines = (run["message"] or "").splitlines()
         if run["status"] == "failed" and not run["pages"]:  # nothing was fetched: one line says why
@@ -293,6 +313,91 @@ def crawl(app: App, urls: tuple[str, ...], parser: str, business: str | None, fu
     )
     if (summary.failed and len(summary.failed) == len(summary.runs)) or dropped:
         raise SystemExit(EXIT_FAILED)
+
+
+# The crawl fleet on Redis ------------------------------------------------------------------------------
+
+REDIS_OPTION = click.option("--redis", "redis_url", metavar="URL", envvar="REPMON_REDIS_URL", required=True,
+                            help="The fleet's Redis, redis://:PASSWORD@HOST:6379/0 [env: REPMON_REDIS_URL]")
+
+
+def _fleet(redis_url: str):
+    from monitor import fleet
+
+    try:
+        return fleet, fleet.connect(redis_url)
+    except fleet.FleetUnavailable as error:
+        raise CannotStart(str(error)) from None
+
+
+def _fleet_crawl(app: App, redis_url: str, urls: tuple[str, ...], parser: str, business: str | None, full: bool,
+                 max_pages: int | None) -> None:
+    fleet, server = _fleet(redis_url)
+    with app.lock():
+        targets = _crawl_targets(app, urls, parser, business, full, max_pages)
+    crawl = fleet.enqueue_crawl(server, targets)
+    for url in crawl.already_walking:
+        click.echo(f"skipped  {url}: the fleet is walking it already", err=True)
+    click.echo(f"fleet: {len(crawl.source_ids)} sources queued on {fleet.safe_url(redis_url)} (crawl {crawl.crawl_id}); "
+               "waiting for `repmon worker` nodes and `repmon store`", err=True)
+    try:
+        fleet.wait_for_crawl(server, crawl, lambda line: click.echo(line, err=True))
+    except fleet.CrawlLost as error:
+        raise click.ClickException(str(error)) from None
+    _report_crawl(fleet.crawl_summary(app.db_path, crawl))
+
+
+@cli.command()
+@REDIS_OPTION
+@click.option("--lease-seconds", type=click.FloatRange(1), default=30.0, show_default=True,
+              help="How long a request stays this node's after it stops renewing it (kill -9, lost network)")
+@click.option("--concurrency", type=click.IntRange(1), default=16, show_default=True,
+              help="Requests this node keeps open at once, over all hosts")
+@pass_app
+def worker(app: App, redis_url: str, lease_seconds: float, concurrency: int) -> None:
+    """Run a crawl node: fetch and parse what `repmon crawl --redis` queued.
+
+    Needs no database; run any number, on any machine. Pauses between requests to a
+    host ([crawl] download_delay) hold for the whole fleet.
+    """
+    fleet, server = _fleet(redis_url)
+    server.close()
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.fleet import FleetSpider, fleet_settings
+    from spiders.settings import scrapy_settings
+
+    settings = fleet_settings(scrapy_settings(app.config.crawl, Path("")), redis_url, lease_seconds)
+    settings["CONCURRENT_REQUESTS"] = concurrency
+    process = CrawlerProcess(settings)
+    click.echo(f"worker: taking requests from {fleet.safe_url(redis_url)} (Ctrl+C to stop)", err=True)
+    process.crawl(process.create_crawler(FleetSpider))
+    process.start()
+
+
+@cli.command()
+@REDIS_OPTION
+@pass_app
+def store(app: App, redis_url: str) -> None:
+    """Be the fleet's one writer: store the pages its nodes hand over, each exactly once.
+
+    Takes the database's lock for each batch, so analyze and match can run between
+    batches; pages wait in Redis meanwhile.
+    """
+    fleet, server = _fleet(redis_url)
+    app.require_db()
+    import os
+    import socket
+
+    writer = fleet.Writer(server, app.db_path, app.config.crawl.max_error_rate,
+                          f"{socket.gethostname()}:{os.getpid()}", lambda line: click.echo(line, err=True))
+    click.echo(f"store: writing pages from {fleet.safe_url(redis_url)} into {app.db_path} (Ctrl+C to stop)", err=True)
+    try:
+        writer.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        writer.close()
 
 
 def _parse_maps(values: tuple[str, ...]) -> dict[str, str]:

@@ -334,6 +334,11 @@ def last_crawl_run(db: sqlite_utils.Database, source_id: str) -> dict[str, Any] 
     return next(db.query("SELECT * FROM crawl_runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source_id]), None)
 
 
+def crawl_runs_started_at(db: sqlite_utils.Database, started_at: str) -> list[dict[str, Any]]:
+    """The crawl_runs rows of one crawl, known by its start (a fleet crawl's rows are written as its walks end)."""
+    return list(db.query("SELECT * FROM crawl_runs WHERE started_at = ? ORDER BY id", [started_at]))
+
+
 def record_crawl_run(db: sqlite_utils.Database, run: dict[str, Any], etag: str | None, last_modified: str | None) -> int:
     """Write one crawl_runs row and the source's latest status and feed validators; return the row id."""
     with db.atomic():

@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 
 from monitor.db import storage_fault, utc_now
 from monitor.store import SaveResult, last_crawl_run, mark_removed, record_crawl_run, save_crawled
-from spiders.review_spider import Health
+from spiders.review_spider import Health, Target
 
 STORAGE_FAULT = "repmon/storage_fault"  # crawler stat: why the database refused the crawl's writes
 
@@ -62,37 +62,7 @@ class StoragePipeline:
         finished_at = utc_now()
         max_error_rate = self.settings.getfloat("REPMON_MAX_ERROR_RATE", 0.25)
         for index, (target, health) in enumerate(zip(spider.targets, spider.health)):
-            saved = self.results[index]
-            removed = 0
-            # Only a whole walk read through the page's primary format says what is gone.
-            if (health.complete and health.errors == 0 and not health.not_modified and not health.fallback_pages
-                    and health.parser in LISTING_PARSERS):
-                removed = mark_removed(self.db, target.source_id, health.seen_ids, finished_at)
-            for _, problem in saved.rejected:
-                health.problems.append(problem)
-            health.dropped += len(saved.rejected)
-            status, message = judge(health, last_crawl_run(self.db, target.source_id), max_error_rate)
-            record_crawl_run(
-                self.db,
-                {
-                    "source_id": target.source_id,
-                    "business_id": target.business_id,
-                    "url": target.url,
-                    "started_at": self.started_at,
-                    "finished_at": finished_at,
-                    "pages": health.pages,
-                    "reviews_seen": health.reviews_seen,
-                    "new": saved.new,
-                    "updated": saved.updated,
-                    "removed": removed,
-                    "errors": health.errors + len(saved.rejected),
-                    "status": status,
-                    "message": "\n".join([message, *health.problems][:50]).strip() or None,
-                    "dropped": health.dropped,
-                },
-                health.etag,
-                health.last_modified,
-            )
+            write_health(self.db, target, health, self.results[index], self.started_at, finished_at, max_error_rate)
         self.db.close()
 
     def _note_walk(self, item: dict[str, Any]) -> None:
@@ -148,6 +118,41 @@ class StoragePipeline:
         self.fault = f"{cause} ({error})"
         self.crawler.stats.set_value(STORAGE_FAULT, self.fault)  # read by monitor.crawl when the crawl ends
         return True
+
+
+def write_health(db: sqlite_utils.Database, target: Target, health: Health, saved: SaveResult, started_at: str,
+                 finished_at: str, max_error_rate: float) -> int:
+    """A source's crawl_runs row from what its crawl saw and stored; reviews gone from a whole walk marked removed."""
+    removed = 0
+    # Only a whole walk read through the page's primary format says what is gone.
+    if (health.complete and health.errors == 0 and not health.not_modified and not health.fallback_pages
+            and health.parser in LISTING_PARSERS):
+        removed = mark_removed(db, target.source_id, health.seen_ids, finished_at)
+    for _, problem in saved.rejected:
+        health.problems.append(problem)
+    health.dropped += len(saved.rejected)
+    status, message = judge(health, last_crawl_run(db, target.source_id), max_error_rate)
+    return record_crawl_run(
+        db,
+        {
+            "source_id": target.source_id,
+            "business_id": target.business_id,
+            "url": target.url,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "pages": health.pages,
+            "reviews_seen": health.reviews_seen,
+            "new": saved.new,
+            "updated": saved.updated,
+            "removed": removed,
+            "errors": health.errors + len(saved.rejected),
+            "status": status,
+            "message": "\n".join([message, *health.problems][:50]).strip() or None,
+            "dropped": health.dropped,
+        },
+        health.etag,
+        health.last_modified,
+    )
 
 
 def judge(health: Health, previous: dict[str, Any] | None, max_error_rate: float) -> tuple[str, str]:

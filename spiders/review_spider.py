@@ -106,14 +106,18 @@ class ReviewSpider(scrapy.Spider):
         warm_up()
 
     async def start(self):
-        for index, target in enumerate(self.targets):
-            resume = target.resume
-            if resume is not None and not target.full:
-                self.walks[index] = Walk(resume.started_at, resume.full, set() if resume.full else resume.known_before,
-                                         from_first_page=False)
-                yield self._request(index, resume.url, page=resume.page)
-            else:
-                yield self._first_page(index)
+        for index in range(len(self.targets)):
+            yield self._start_request(index)
+
+    def _start_request(self, index: int) -> Request:
+        """Where the crawl of a source begins: its unfinished walk's checkpoint, else page 1."""
+        target = self.targets[index]
+        resume = target.resume
+        if resume is not None and not target.full:
+            self.walks[index] = Walk(resume.started_at, resume.full, set() if resume.full else resume.known_before,
+                                     from_first_page=False)
+            return self._request(index, resume.url, page=resume.page)
+        return self._first_page(index)
 
     def _first_page(self, index: int) -> Request:
         """Begin a new walk at page 1; it may stop at the first page of reviews already stored."""

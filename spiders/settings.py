@@ -35,6 +35,8 @@ def scrapy_settings(crawl: Crawl, db_path: Path, **overrides: Any) -> dict[str, 
         "DOWNLOAD_WARNSIZE": int(crawl.max_response_mb * 2**20) // 2,
         "REPMON_PARSE_TIME_LIMIT": crawl.parse_time_limit_seconds,
         "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "spiders.middlewares.RobotsForEveryWaiter": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.BackoffRetryMiddleware": 550,
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
