@@ -98,15 +98,27 @@ class App:
                 f"or give the right file with --db or REPMON_DB")
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """The database's lock for commands that write findings or send alerts; exit 75 when it is taken."""
+    def lock(self, wait_seconds: float = 0) -> Iterator[None]:
+        """The database's lock for commands that write findings or send alerts; exit 75 when it is taken
+        (after waiting up to `wait_seconds` for it)."""
+        import time
+
         self.require_db()
         check_database_file(self.db_path)  # no lock file beside a file that is not ours
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                held = database_lock(self.db_path)
+                held.__enter__()
+                break
+            except DatabaseBusy as error:
+                if time.monotonic() >= deadline:
+                    raise Busy(str(error)) from None
+                time.sleep(0.2)
         try:
-            with database_lock(self.db_path):
-                yield
-        except DatabaseBusy as error:
-            raise Busy(str(error)) from None
+            yield
+        finally:
+            held.__exit__(None, None, None)
 
     @property
     def config(self) -> Config:
@@ -330,10 +342,13 @@ def _fleet(redis_url: str):
         raise CannotStart(str(error)) from None
 
 
+FLEET_LOCK_WAIT = 120  # seconds
+
+
 def _fleet_crawl(app: App, redis_url: str, urls: tuple[str, ...], parser: str, business: str | None, full: bool,
                  max_pages: int | None) -> None:
     fleet, server = _fleet(redis_url)
-    with app.lock():
+    with app.lock(wait_seconds=FLEET_LOCK_WAIT):  # the fleet's writer holds it only for one batch at a time
         targets = _crawl_targets(app, urls, parser, business, full, max_pages)
     crawl = fleet.enqueue_crawl(server, targets)
     for url in crawl.already_walking:
