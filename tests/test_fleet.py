@@ -148,6 +148,16 @@ def stored(db_path: Path) -> dict:
     return result
 
 
+def assert_stored_as_one_machine_stores(db_path, single_machine) -> None:
+    """Every review once, with the same values, health rows and checkpoints a single-machine crawl leaves."""
+    result = stored(db_path)
+    assert result["review_count"] == FIRMS * PAGES * PER_PAGE
+    assert result["reviews"] == single_machine["reviews"]
+    assert result["runs"] == single_machine["runs"]
+    assert result["walks"] == single_machine["walks"]
+    assert result["history"] == 0
+
+
 class Fleet:
     """`repmon` processes around one database and one Redis, logging beside the database."""
 
@@ -228,12 +238,7 @@ def test_three_workers_and_a_writer_store_exactly_what_one_machine_stores(site, 
         fleet.worker(name)
     fleet.writer()
     output = fleet.finish(fleet.crawl(firm_urls(site)))
-    result = stored(fleet.db_path)
-    assert result["review_count"] == FIRMS * PAGES * PER_PAGE
-    assert result["reviews"] == single_machine["reviews"]
-    assert result["runs"] == single_machine["runs"]
-    assert result["walks"] == single_machine["walks"]
-    assert result["history"] == 0
+    assert_stored_as_one_machine_stores(fleet.db_path, single_machine)
     assert output.splitlines()[-1] == f"{FIRMS} sources: {FIRMS * PAGES * PER_PAGE} new, 0 updated, 0 degraded, 0 failed"
     fleet_is_empty(redis_server.client())
 
@@ -266,12 +271,7 @@ def test_a_worker_killed_mid_crawl_leaves_its_requests_to_the_others_and_nothing
     assert held_when_killed > 0
     assert leases_of(client, doomed) == 0
     assert paths_since(site, first) >= all_pages()
-    result = stored(fleet.db_path)
-    assert result["review_count"] == FIRMS * PAGES * PER_PAGE
-    assert result["reviews"] == single_machine["reviews"]
-    assert result["runs"] == single_machine["runs"]
-    assert result["walks"] == single_machine["walks"]
-    assert result["history"] == 0
+    assert_stored_as_one_machine_stores(fleet.db_path, single_machine)
     assert survivor.poll() is None
     fleet_is_empty(client)
 
