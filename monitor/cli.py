@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -548,6 +547,31 @@ def analyze(app: App, today) -> None:
 
 
 @cli.command()
+@click.argument("review_id")
+@pass_app
+def reply(app: App, review_id: str) -> None:
+    """Print suggested replies to one review, by its id (the reviews table's `id`).
+
+    A complaint gets its specific (or "which job?", or no-money) draft, contact
+    and general; any other review gets thanks and a short thanks. In the
+    review's language; nothing is stored. Exit 1 when no draft passes the
+    platform rules.
+    """
+    from monitor.replies import drafts_for_review
+
+    database = app.db()
+    try:
+        drafts = drafts_for_review(database, app.config, review_id)
+    except KeyError:
+        raise click.ClickException(f"there is no review {review_id!r}; the explorer's Reviews page lists them") from None
+    for number, draft in enumerate(drafts):
+        click.echo(f"{'' if number == 0 else chr(10)}--- {draft.variant} ({draft.lang}) ---\n{draft.text}")
+    if not drafts:
+        click.echo("no suggestion passes the platform rules for this review", err=True)
+        raise SystemExit(EXIT_FAILED)
+
+
+@cli.command()
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; record nothing")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day [default: today]")
 @pass_app
@@ -801,16 +825,13 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
                f"alerts: {alerts.sent} sent to {inbox}")
     for stage, error in analysis.failed.items():
         click.echo(f"stage {stage} failed: {error}", err=True)
-    pattern = database.execute(
-        "SELECT id FROM patterns WHERE status = 'emerging' AND dimension = 'crew' ORDER BY evidence_count DESC LIMIT 1"
-    ).fetchone()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"pipeline finished in {time.monotonic() - started:.1f} s; database {db_path}")
     click.echo("Look first at:")
+    click.echo(f"  this week:             {base}/")
+    click.echo(f"  unanswered complaints: {base}/-/complaints")
+    click.echo(f"  patterns forming:      {base}/-/patterns")
     click.echo(f"  dashboard:             {base}/-/dashboards/repmon")
-    click.echo(f"  unanswered complaints: {base}/{db_path.stem}/unanswered_complaints")
-    if pattern:
-        click.echo(f"  the emerging pattern:  {base}/{db_path.stem}/patterns/{quote(pattern[0], safe='')}")
     database.close()
     if no_serve:
         return

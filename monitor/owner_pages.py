@@ -1,4 +1,4 @@
-"""The owner's pages of the explorer: this week, complaints, patterns, calls and matches, with their buttons.
+"""The owner's pages of the explorer: this week, complaints, patterns, calls, matches and reviews, with their buttons.
 
 Everything here is in the owner's language (monitor/data/explorer.toml), shows names instead of
 ids and days instead of hours, and writes only through the `explorer_actions` triggers, after
@@ -13,10 +13,11 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
+import sqlite_utils
 from markupsafe import Markup, escape
 
 from monitor.config import Config
@@ -115,6 +116,7 @@ def routes() -> list[tuple[str, Any]]:
         (r"^/-/patterns$", patterns_page),
         (r"^/-/calls$", calls_page),
         (r"^/-/matches$", matches_page),
+        (r"^/-/reviews$", reviews_page),
         (r"^/-/act$", act),
         (r"^/-/calls\.ics$", calls_calendar),
         (r"^/-/findings\.atom$", findings_feed),
@@ -160,7 +162,7 @@ def _with(request, **changes: str) -> str:
 def _nav(datasette, explorer: Explorer, t: dict[str, str], here: str, business: str) -> list[tuple[str, str, bool]]:
     suffix = f"?business={business}" if business else ""
     pages = [("/", "nav_week"), ("/-/complaints", "nav_complaints"), ("/-/patterns", "nav_patterns"),
-             ("/-/calls", "nav_calls"), ("/-/matches", "nav_matches")]
+             ("/-/calls", "nav_calls"), ("/-/matches", "nav_matches"), ("/-/reviews", "nav_reviews")]
     links = [(datasette.urls.path(path) + suffix, t[key], path == here) for path, key in pages]
     links.append((datasette.urls.path("/-/dashboards/repmon"), t["nav_dashboard"], False))
     links.append((datasette.urls.database(explorer.database), t["nav_tables"], False))
@@ -193,6 +195,16 @@ async def matches_page(datasette, request):
     loader = (lambda ds, ex, business, fmt: matches(ds, ex, business, fmt, review)) if review else matches
     return await _page(datasette, request, "repmon_list.html", "matches_title", section="matches",
                        limit=LIST_LIMIT, loaders={"matches": loader})
+
+
+async def reviews_page(datasette, request):
+    """Every review, newest first (?q= searches author and text); ?review= shows one with suggested replies."""
+    review, query = request.args.get("review") or "", (request.args.get("q") or "").strip()
+    if review:
+        return await _page(datasette, request, "repmon_list.html", "reply_title", section="reply", limit=1,
+                           loaders={"reply": lambda ds, ex, business, fmt: reply_suggestions(ds, ex, business, fmt, review)})
+    return await _page(datasette, request, "repmon_list.html", "reviews_title", section="reviews", limit=LIST_LIMIT,
+                       query=query, loaders={"reviews": lambda ds, ex, business, fmt: reviews(ds, ex, business, fmt, query)})
 
 
 async def calls_calendar(datasette, request):
@@ -276,6 +288,19 @@ async def _businesses(datasette, explorer: Explorer) -> list[dict[str, Any]]:
     return await _rows(datasette, explorer, "SELECT id, name FROM businesses ORDER BY name", {})
 
 
+PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "schemaorg": "schema.org", "feed": "feed"}
+
+
+def platform_name(name: str | None) -> str:
+    """An unnamed source's platform as its users write it: 'trustpilot' -> Trustpilot, a feed's address -> its site."""
+    if not name:
+        return ""
+    if name.startswith(("http://", "https://")):  # a feed known by its address: its site
+        return urlsplit(name).hostname or name
+    platform = name.split(":")[0]  # 'schemaorg:host' -> schemaorg
+    return PLATFORMS.get(platform, platform)
+
+
 def _business_clause(column: str) -> str:
     return f"(:business = '' OR {column} = :business)"
 
@@ -286,7 +311,7 @@ async def complaints(datasette, explorer: Explorer, business: str, fmt: Formats)
              "AND r.source NOT LIKE 'http%' AND " + _business_clause("r.business_id"))
     rows = await _rows(datasette, explorer, f"""
         SELECT r.id, r.business_id, r.url, r.author, r.rating, r.title, r.body, r.published_at,
-               COALESCE(s.name, r.source) AS platform, COALESCE(b.reply_deadline_hours, 48) AS deadline_hours,
+               s.name AS source_name, r.source, COALESCE(b.reply_deadline_hours, 48) AS deadline_hours,
                m.status AS match_status, j.job_id AS job_number, j.customer_name, j.address, j.completed_at, j.job_type,
                (SELECT group_concat(theme, ' ') FROM review_themes t WHERE t.review_id = r.id) AS themes
         FROM reviews r JOIN businesses b ON b.id = r.business_id
@@ -299,6 +324,7 @@ async def complaints(datasette, explorer: Explorer, business: str, fmt: Formats)
     drafts = await _drafts(datasette, explorer, [row["id"] for row in rows])
     for row in rows:
         row["drafts"] = drafts.get(row["id"], [])
+        row["platform"] = row["source_name"] or platform_name(row["source"])
         published = datetime.fromisoformat(row["published_at"].replace("Z", "+00:00"))
         late = (datetime.now(timezone.utc) - published).total_seconds() / 86400 - row["deadline_hours"] / 24
         row["late_days"] = int(late) if late >= 1 else 0
@@ -321,6 +347,49 @@ async def _drafts(datasette, explorer: Explorer, review_ids: list[str]) -> dict[
     for row in sorted(rows, key=lambda row: (row["variant"] not in FIRST_CHOICE, row["variant"])):
         by_review.setdefault(row["review_id"], []).append(row)
     return by_review
+
+
+_REVIEW_COLUMNS = """r.id, r.business_id, r.url, r.author, r.rating, r.title, r.body, r.published_at, r.complaint,
+       r.reply_body, r.handled_at, r.source, s.name AS source_name"""
+
+
+async def reviews(datasette, explorer: Explorer, business: str, fmt: Formats, query: str = "") -> dict[str, Any]:
+    """The newest reviews (all of them, not only complaints), or those whose author or text holds `query`."""
+    where = f"r.removed_at IS NULL AND {_business_clause('r.business_id')}"
+    if query:
+        where += " AND (instr(lower(r.author), lower(:q)) OR instr(lower(r.title), lower(:q)) OR instr(lower(r.body), lower(:q)))"
+    params = {"business": business, "q": query}
+    rows = await _rows(datasette, explorer, f"""
+        SELECT {_REVIEW_COLUMNS} FROM reviews r LEFT JOIN sources s ON s.id = r.source_id
+        WHERE {where} ORDER BY r.published_at DESC, r.id LIMIT {LIST_LIMIT}""", params)
+    count = (await _rows(datasette, explorer, f"SELECT COUNT(*) AS n FROM reviews r WHERE {where}", params))[0]["n"]
+    for row in rows:
+        row["platform"] = row["source_name"] or platform_name(row["source"])
+    return {"rows": rows, "count": count}
+
+
+async def reply_suggestions(datasette, explorer: Explorer, business: str, fmt: Formats, review: str) -> dict[str, Any]:
+    """One review with replies to start from: a complaint's stored drafts (so the one used is recorded),
+    or drafts made now for any other review (praise gets thanks). Nothing is written."""
+    from monitor.replies import FIRST_CHOICE, drafts_for_review
+
+    rows = await _rows(datasette, explorer, f"""
+        SELECT {_REVIEW_COLUMNS} FROM reviews r LEFT JOIN sources s ON s.id = r.source_id
+        WHERE r.id = :review AND {_business_clause('r.business_id')}""", {"business": business, "review": review})
+    if not rows:
+        return {"rows": [], "count": 0}
+    row = rows[0]
+    row["platform"] = row["source_name"] or platform_name(row["source"])
+    row["drafts"] = (await _drafts(datasette, explorer, [review])).get(review, [])
+    if not row["drafts"]:
+        made = await datasette.get_database(explorer.database).execute_fn(
+            lambda conn: drafts_for_review(sqlite_utils.Database(conn), explorer.config, review))
+        row["drafts"] = [{"id": None, "variant": d.variant, "text": d.text}
+                         for d in sorted(made, key=lambda d: d.variant not in FIRST_CHOICE)]
+    row["answerable"] = row["complaint"] == 1 and row["handled_at"] is None and row["reply_body"] is None
+    on_platform = (row["url"] or "").startswith(("https://", "http://")) and not row["source"].startswith("http")
+    row["answer_url"] = row["url"] if on_platform else None  # a feed's article takes no answer
+    return {"rows": [row], "count": 1}
 
 
 async def patterns(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:

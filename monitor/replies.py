@@ -28,7 +28,7 @@ from monitor.reply_rules import Problem, check_reply
 from monitor.text import DATA, load_data
 
 LANGUAGES = ("da", "nb", "sv", "de", "en")
-VARIANTS = ("specific", "no_money", "which_job", "contact", "general")
+VARIANTS = ("specific", "no_money", "which_job", "contact", "general", "thanks", "thanks_short")
 FIRST_CHOICE = ("specific", "no_money", "which_job")  # exactly one of these per complaint: the alert carries it
 TEMPLATES = DATA / "replies"
 logger = logging.getLogger("repmon.replies")
@@ -65,6 +65,7 @@ class Case:
     has_jobs: bool = False  # the business has imported jobs at all, so "no match" means something
     unpaid: bool = False  # the matched job's invoice is unpaid
     forbidden: tuple[str, ...] = field(default=())  # crew, the customer's other names, address, invoice...
+    complaint: bool = True  # False for praise, whose drafts (asked for on demand) thank instead
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ def reply_language(review_lang: str | None, business_languages: tuple[str, ...] 
 
 
 def variants_for(case: Case) -> tuple[str, ...]:
-    """specific, or no_money for an unpaid customer, or which_job when no job matches; then contact and general."""
+    """specific, or no_money for an unpaid customer, or which_job when no job matches; then contact and general.
+    A review that is no complaint gets thanks and thanks_short."""
+    if not case.complaint:
+        return "thanks", "thanks_short"
     if case.has_jobs and not case.matched:
         first = "which_job"
     elif case.unpaid:
@@ -139,7 +143,7 @@ def _values(case: Case, contact: Contact) -> dict[str, Any]:
     values = {
         "first_name": first_name(case.author) or "", "business": contact.business, "signer": contact.signer or "",
         "phone": contact.phone or "", "email": contact.email or "", "url": contact.url or "",
-        "band": "low" if case.rating is None or case.rating <= 2 else "mixed",
+        "band": _band(case),
         "theme": theme, "matched": case.matched, "ours": ours, "visit": visit, "money_theme": money,
         "at_our_cost": ours and visit,
         "problem": templates[(theme, "problem")].render(), "fix": templates[(theme, "fix")].render(),
@@ -147,6 +151,16 @@ def _values(case: Case, contact: Contact) -> dict[str, Any]:
     for part in ("greeting", "signature", "reach"):
         values[part] = _tidy(templates[("parts", part)].render(values))
     return values
+
+
+def _band(case: Case) -> str:
+    """low: 1-2 stars, or no rating on a complaint; high: 4-5 stars; neutral: a mention with no rating that is no
+    complaint (a question in a forum as often as praise); mixed: the rest."""
+    if case.rating is None:
+        return "low" if case.complaint else "neutral"
+    if case.rating <= 2:
+        return "low"
+    return "high" if case.rating >= 4 and not case.complaint else "mixed"
 
 
 def primary_theme(themes: tuple[str, ...], lang: str) -> str:
@@ -202,7 +216,7 @@ def templates_version() -> str:
 
 # What a draft is built from, for one review or many (the WHERE clause is added by the caller).
 _CASES = """
-SELECT r.id, r.business_id, r.author, r.rating, r.title, r.body, r.lang, r.source,
+SELECT r.id, r.business_id, r.author, r.rating, r.title, r.body, r.lang, r.source, r.complaint,
        (SELECT json_group_array(theme) FROM (SELECT theme FROM review_themes WHERE review_id = r.id ORDER BY theme))
            AS themes,
        m.status, m.job_id, j.customer_name, j.crew, j.address, j.postcode, j.city, j.customer_email, j.customer_phone,
@@ -234,7 +248,15 @@ def case_of(row: dict[str, Any], lang: str) -> Case:
         matched=row.get("status") in ("auto", "confirmed"), has_jobs=bool(row.get("has_jobs")),
         unpaid=bool(row.get("unpaid")) and row.get("status") in ("auto", "confirmed"),
         forbidden=tuple(x for x in (*customer[1:], *crew, *details, *amounts) if x),
+        complaint=_is_complaint(row),
     )
+
+
+def _is_complaint(row: dict[str, Any]) -> bool:
+    """As analysis found; a review not analysed yet is a complaint when it has 1-2 stars or no rating."""
+    if row.get("complaint") is not None:
+        return row["complaint"] == 1
+    return row.get("rating") is None or row["rating"] <= 2
 
 
 def business_contacts(db: sqlite_utils.Database, config: Config) -> dict[str, tuple[Contact, tuple[str, ...]]]:
@@ -300,7 +322,7 @@ def run_replies(db: sqlite_utils.Database, config: Config) -> dict[str, int]:
 
 
 def drafts_for_review(db: sqlite_utils.Database, config: Config, review_id: str) -> list[Draft]:
-    """Drafts for any review, on demand and not stored (a praise gets the same variants as a complaint)."""
+    """Drafts for any review, on demand and not stored: a complaint's variants, or thanks for praise."""
     row = next(db.query(_CASES + "WHERE r.id = ?", [review_id]), None)
     if row is None:
         raise KeyError(f"there is no review {review_id!r}")

@@ -94,3 +94,23 @@ def test_serve_refuses_public_interface_without_password(runner, tmp_path):
     assert result.exit_code == 2
     assert "refusing to serve on 0.0.0.0" in result.output
     assert not (tmp_path / "m.db").exists()
+
+
+def test_reply_prints_suggestions_for_any_review_and_refuses_an_unknown_id(runner, tmp_path, db, db_path, business_id):
+    from monitor.store import save_reviews
+
+    config = tmp_path / "monitor.toml"
+    config.write_text('[[business]]\nname = "Hansen VVS ApS"\nlanguages = ["da"]\n', encoding="utf-8")
+    save_reviews(db, [{"business_id": business_id, "source": "trustpilot", "external_id": "p1", "rating": 5,
+                       "author": "Anne Berg", "body": "Meget tilfreds.", "published_at": "2026-11-20T10:00:00Z"}])
+    assert runner.invoke(cli, ["--db", str(db_path), "--config", str(config), "analyze"]).exit_code == 0
+    result = runner.invoke(cli, ["--db", str(db_path), "--config", str(config), "reply", "trustpilot:p1"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "--- thanks (da) ---\nHej Anne\n\nMange tak for de pæne ord. Vi er glade for, at du er tilfreds, og vi giver rosen "
+        "videre til holdet.\n\nVenlig hilsen\nHansen VVS ApS\n\n"
+        "--- thanks_short (da) ---\nHej Anne\n\nTak fordi du tog dig tid til at skrive en anmeldelse. Vi hjælper gerne igen "
+        "en anden gang.\n\nVenlig hilsen\nHansen VVS ApS\n")
+    unknown = runner.invoke(cli, ["--db", str(db_path), "--config", str(config), "reply", "trustpilot:nope"])
+    assert unknown.exit_code == 1
+    assert "there is no review 'trustpilot:nope'; the explorer's Reviews page lists them" in unknown.output

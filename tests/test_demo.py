@@ -48,9 +48,12 @@ def test_demo_finds_what_was_planted_and_a_second_run_adds_nothing(tmp_path):
     mentions = [row[0] for row in db.execute("SELECT title FROM reviews WHERE rating IS NULL ORDER BY published_at DESC")]
     assert mentions == planted["mentions"]
 
-    assert "  dashboard:             http://127.0.0.1:8001/-/dashboards/repmon" in first.output
-    assert "  unanswered complaints: http://127.0.0.1:8001/demo/unanswered_complaints" in first.output
-    assert "  the emerging pattern:  http://127.0.0.1:8001/demo/patterns/hansen-vvs-bad-aps%3Adefect%3Aleak%3Acrew%3AKasper" in first.output
+    assert db.execute("SELECT status FROM patterns WHERE id = 'hansen-vvs-bad-aps:defect:leak:crew:Kasper'").fetchone() == (
+        "emerging",)
+    assert ("Look first at:\n  this week:             http://127.0.0.1:8001/\n"
+            "  unanswered complaints: http://127.0.0.1:8001/-/complaints\n"
+            "  patterns forming:      http://127.0.0.1:8001/-/patterns\n"
+            "  dashboard:             http://127.0.0.1:8001/-/dashboards/repmon\n") in first.output
     inbox = (folder / "demo" / "alerts.txt").read_text(encoding="utf-8")
     assert "Nyt mønster: Vandskade og fugt, montør Kasper" in inbox
     assert "Kunderne opdager fejlen efter opgaven er afsluttet" in inbox

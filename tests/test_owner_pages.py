@@ -15,10 +15,11 @@ from monitor.config import Config, parse_config
 from monitor.explorer import build_datasette
 from monitor.match import run_matching
 from monitor.owner_pages import LANGUAGES, texts
-from monitor.store import ensure_business, save_jobs
+from monitor.analyze import run_analysis
+from monitor.store import ensure_business, save_jobs, save_reviews
 from monitor.themes import vocabulary
 from tests.test_explorer_actions import consistent, snapshot
-from tests.test_explorer_queries import explorer, run  # noqa: F401  (fixture)
+from tests.test_explorer_queries import TODAY, explorer, run  # noqa: F401  (fixture)
 
 HOSTILE = ["x' OR '1'='1", "'; DROP TABLE matches; --", "<script>alert(1)</script>", ""]
 
@@ -298,3 +299,75 @@ def test_a_complaint_shows_its_suggested_reply_and_records_which_one_answered_it
     assert db.execute("SELECT COUNT(*) FROM reply_drafts WHERE used_at IS NOT NULL").fetchone() == (1,)
     consistent(db)
     assert db.execute("SELECT used_by FROM reply_drafts WHERE id = ?", [specific]).fetchone() == ("local user",)
+
+
+def praise_review(business_id: str, external_id: str = "p1", **extra) -> dict:
+    return {"business_id": business_id, "source": "trustpilot", "external_id": external_id, "rating": 5,
+            "author": "Kunde 301", "title": "Flot arbejde", "body": "Flot og hurtigt arbejde, tak.",
+            "url": f"https://dk.trustpilot.com/reviews/{external_id}", "published_at": "2025-05-21T15:00:00Z"} | extra
+
+
+def test_reviews_lists_every_review_newest_first_and_searches(explorer, db, db_path, business_id):
+    save_reviews(db, [praise_review(business_id)])
+    run_analysis(db, Config(), TODAY)
+    datasette = build_datasette(db_path, business_config("da"))
+    seen = visible(run(datasette.client.get("/-/reviews")).text)
+    t = texts("da")
+    assert t["reviews_title"] in seen and t["nav_reviews"] in seen
+    order = [seen.index(author) for author in ("Kunde 301", "Kunde 281", "Kunde 261", "Kunde 241")]
+    assert order == sorted(order)  # newest first, praise and complaints alike
+    assert seen.count(t["suggest_reply"]) == 4 and seen.count(t["unanswered_complaint"]) == 3
+    found = visible(run(datasette.client.get("/-/reviews", params={"q": "HURTIGT"})).text)
+    assert "Kunde 301" in found and "Kunde 241" not in found
+    assert t["reviews_none"] in visible(run(datasette.client.get("/-/reviews", params={"q": "' OR 1=1 --"})).text)
+
+
+def test_a_suggested_reply_on_demand_for_praise_stores_nothing(explorer, db, db_path, business_id):
+    save_reviews(db, [praise_review(business_id)])
+    run_analysis(db, Config(), TODAY)
+    before = snapshot(db)
+    datasette = build_datasette(db_path, business_config("da"))
+    page = run(datasette.client.get("/-/reviews", params={"review": "trustpilot:p1"}))
+    seen = visible(page.text)
+    assert texts("da")["reply_title"] in seen
+    assert re.findall(r'data-variant="(\w+)"', page.text) == ["thanks", "thanks_short"]
+    assert "Hej Kunde Mange tak for de pæne ord" not in seen  # "Kunde" is no first name to greet
+    assert "Hej Mange tak for de pæne ord" in seen and "Tak fordi du tog dig tid til at skrive en anmeldelse." in seen
+    assert page.text.count("<textarea") == 2 and "Kopiér" in seen
+    assert 'href="https://dk.trustpilot.com/reviews/p1"' in page.text and "Svar på Trustpilot" in seen
+    assert 'value="answered"' not in page.text  # praise is not a complaint to mark answered
+    assert snapshot(db) == before
+
+
+def test_a_suggested_reply_for_a_complaint_offers_its_stored_drafts(explorer, db):
+    page = run(explorer.client.get("/-/reviews", params={"review": "trustpilot:c0"}))
+    assert re.findall(r'data-variant="(\w+)"', page.text) == ["specific", "contact", "general"]
+    assert page.text.count("Answered with this suggestion") == 3
+    specific = db.execute("SELECT id FROM reply_drafts WHERE review_id = 'trustpilot:c0' AND variant = 'specific'").fetchone()[0]
+    assert f'name="draft" value="{specific}"' in page.text
+    assert "The complaint is marked as answered." in press(
+        explorer, "/-/reviews?review=trustpilot:c0", {"action": "answered", "review": "trustpilot:c0", "draft": specific})
+    consistent(db)
+
+
+@pytest.mark.parametrize("review", ["trustpilot:none", *HOSTILE])
+def test_a_suggested_reply_for_an_unknown_review_says_so(explorer, db, review):
+    before = snapshot(db)
+    page = run(explorer.client.get("/-/reviews", params={"review": review} if review else {}))
+    assert page.status_code == 200
+    seen = visible(page.text)
+    if review:
+        assert "That review does not exist (any more)." in seen and "<textarea" not in page.text
+    else:  # an empty choice is the list
+        assert "All reviews" in seen
+    assert snapshot(db) == before
+
+
+def test_a_suggested_reply_for_another_business_is_not_shown_under_this_one(explorer, db, db_path, business_id):
+    other = ensure_business(db, "Andersen El")
+    save_reviews(db, [praise_review(other, "q1", author="Ole Andersen")])
+    datasette = build_datasette(db_path, Config())
+    mine = visible(run(datasette.client.get("/-/reviews", params={"review": "trustpilot:q1", "business": business_id})).text)
+    assert "That review does not exist (any more)." in mine
+    theirs = visible(run(datasette.client.get("/-/reviews", params={"review": "trustpilot:q1", "business": other})).text)
+    assert "Hi Ole," in theirs

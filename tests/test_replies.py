@@ -392,11 +392,86 @@ def test_mark_draft_used_changes_a_row_once_and_refuses_unknown_ids(on_our_job):
 
 
 def test_drafts_on_demand_for_any_review(on_our_job, business_id):
-    save_reviews(on_our_job, [complaint(business_id, "r2", rating=5, title="Super", body="Alt i orden.")])
-    built = drafts_for_review(on_our_job, CONFIG, "trustpilot:r2")
-    assert [d.variant for d in built] == ["which_job", "contact", "general"]
+    save_reviews(on_our_job, [complaint(business_id, "r2", rating=5, title="Super", body="Alt i orden, tak."),
+                              complaint(business_id, "r3", rating=1, title="Dårligt", body="Det drypper stadig.")])
+    # before analysis: the rating decides; 1 star is a complaint that fits no job
+    assert [d.variant for d in drafts_for_review(on_our_job, CONFIG, "trustpilot:r3")] == ["which_job", "contact", "general"]
+    run_analysis(on_our_job, CONFIG)
+    praise = drafts_for_review(on_our_job, CONFIG, "trustpilot:r2")
+    assert [(d.variant, d.lang) for d in praise] == [("thanks", "da"), ("thanks_short", "da")]
+    # analysis matched it to Jens Peter Hansen's job J7, so the thanks says it was a pleasure to work for him
+    assert praise[0].text == ("Hej Jens\n\nMange tak for de pæne ord – det var en fornøjelse at arbejde for dig. Vi er glade for, at du er tilfreds, og vi giver rosen "
+                              "videre til holdet.\n\nVenlig hilsen\nMette Hansen\nHansen VVS ApS")
+    assert on_our_job.execute("SELECT COUNT(*) FROM reply_drafts WHERE review_id = 'trustpilot:r2'").fetchone() == (0,)
+    # the matched complaint gets the same drafts on demand as analysis stored
+    on_demand = {d.variant: d.text for d in drafts_for_review(on_our_job, CONFIG, "trustpilot:r1")}
+    assert on_demand == dict(on_our_job.execute(
+        "SELECT variant, text FROM reply_drafts WHERE review_id = 'trustpilot:r1'").fetchall())
     with pytest.raises(KeyError):
         drafts_for_review(on_our_job, CONFIG, "trustpilot:none")
+
+
+def praise(lang: str, rating: float | None, matched: bool = True) -> Case:
+    return Case("Anne Berg", rating, lang, "trustpilot", matched=matched, has_jobs=True, complaint=False)
+
+
+THANKS = {  # 4-5 stars on a matched job
+    "da": "Mange tak for de pæne ord – det var en fornøjelse at arbejde for dig. Vi er glade for, at du er tilfreds, "
+          "og vi giver rosen videre til holdet.",
+    "nb": "Tusen takk for de hyggelige ordene – det var en glede å jobbe for deg. Vi er glade for at du er fornøyd, "
+          "og vi gir rosen videre til teamet.",
+    "sv": "Tack så mycket för de vänliga orden – det var ett nöje att arbeta åt dig. Vi är glada att du är nöjd, "
+          "och vi för berömmet vidare till teamet.",
+    "de": "vielen Dank für Ihre freundlichen Worte – es war uns eine Freude, für Sie zu arbeiten. Es freut uns, dass "
+          "Sie zufrieden sind, und wir geben Ihr Lob gern an das Team weiter.",
+    "en": "Thank you very much for your kind words – it was a pleasure to work for you. We are glad you are happy, "
+          "and we will pass your praise on to the team.",
+}
+THANKS_MIXED = {  # 3 stars that are no complaint: invites what could be better, with the contact
+    "da": "Tak for din anmeldelse. Vi er glade for, at meget gik godt, og hvis noget kunne have været bedre, vil vi "
+          "gerne høre om det. Du er meget velkommen til at ringe til os på +45 12 34 56 78 eller skrive til kontakt@hansen-vvs.dk.",
+    "nb": "Takk for anmeldelsen. Vi er glade for at mye gikk bra, og hvis noe kunne vært bedre, vil vi gjerne høre om "
+          "det. Du er velkommen til å ringe oss på +45 12 34 56 78 eller skrive til kontakt@hansen-vvs.dk.",
+    "sv": "Tack för ditt omdöme. Vi är glada att mycket gick bra, och om något kunde ha varit bättre vill vi gärna höra "
+          "om det. Du är välkommen att ringa oss på +45 12 34 56 78 eller skriva till kontakt@hansen-vvs.dk.",
+    "de": "vielen Dank für Ihre Bewertung. Es freut uns, dass vieles gut gelaufen ist, und wenn etwas besser hätte sein "
+          "können, hören wir gern davon. Rufen Sie uns gern unter +45 12 34 56 78 an oder schreiben Sie an kontakt@hansen-vvs.dk.",
+    "en": "Thank you for your review. We are glad that much of it went well, and if anything could have been better, we "
+          "would like to hear about it. You are very welcome to call us on +45 12 34 56 78 or write to kontakt@hansen-vvs.dk.",
+}
+MENTION = {  # no rating and no complaint: a forum question as often as praise, so no "kind words"
+    "da": ("Tak fordi du nævner os. Har du spørgsmål om vores arbejde, svarer vi gerne.", "Tak fordi du nævner os. Vi hjælper gerne."),
+    "nb": ("Takk for at du nevner oss. Har du spørsmål om arbeidet vårt, svarer vi gjerne.",
+           "Takk for at du nevner oss. Vi hjelper deg gjerne."),
+    "sv": ("Tack för att du nämner oss. Har du frågor om vårt arbete svarar vi gärna.",
+           "Tack för att du nämner oss. Vi hjälper dig gärna."),
+    "de": ("vielen Dank, dass Sie uns erwähnen. Wenn Sie Fragen zu unserer Arbeit haben, beantworten wir sie gern.",
+           "vielen Dank, dass Sie uns erwähnen. Wir helfen Ihnen gern."),
+    "en": ("Thank you for mentioning us. If you have any questions about our work, we are happy to answer them.",
+           "Thank you for mentioning us. We would be glad to help you."),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_praise_gets_thanks_and_a_short_thanks(lang):
+    built = drafts(praise(lang, 5))
+    assert list(built) == ["thanks", "thanks_short"]
+    assert built["thanks"].split("\n\n")[1] == THANKS[lang]
+    assert drafts(praise(lang, 4, matched=False))["thanks"].split("\n\n")[1] == THANKS[lang].replace(
+        THANKS[lang][THANKS[lang].index(" –"):THANKS[lang].index(".")], "")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_three_stars_without_complaint_invite_what_could_be_better(lang):
+    assert drafts(praise(lang, 3))["thanks"].split("\n\n")[1] == THANKS_MIXED[lang]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_unrated_mention_that_is_no_complaint_is_thanked_for_the_mention(lang):
+    built = drafts(praise(lang, None), BARE)
+    reach = drafts(matched(lang), BARE)["contact"].split("\n\n")[1].split(". ")[-1]  # "...contact us directly."
+    assert built["thanks"].split("\n\n")[1] == f"{MENTION[lang][0]} {reach}"
+    assert built["thanks_short"].split("\n\n")[1] == MENTION[lang][1]
 
 
 def test_contact_settings_are_validated():
@@ -462,6 +537,21 @@ def test_no_combination_of_language_theme_band_situation_and_contact_breaks_a_ru
                         assert len(built) == 3
                         checked += 1
     assert checked == len(LANGUAGES) * len(themes) * 2 * len(situations) * len(contacts)
+
+
+def test_no_thanks_breaks_a_rule():
+    """Every branch of the drafts for reviews that are no complaint: band, match and contact."""
+    checked = 0
+    for lang in LANGUAGES:
+        for rating in (None, 3, 4, 5):
+            for is_matched in (True, False):
+                for contact in (CONTACT, Contact("Hansen VVS ApS", None, None, None, "https://www.hansen-vvs.dk/kontakt"), BARE):
+                    case = Case("Jens Peter Hansen", rating, lang, "trustpilot", (), is_matched, True, False,
+                                forbidden=("Kasper", "Vestergade 12"), complaint=False)
+                    built, refused = build_drafts(case, contact)
+                    assert refused == [] and [d.variant for d in built] == ["thanks", "thanks_short"], (lang, rating)
+                    checked += 1
+    assert checked == len(LANGUAGES) * 4 * 2 * 3
 
 
 def test_every_language_words_every_theme_the_drafts_rank():
