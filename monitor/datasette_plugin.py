@@ -164,6 +164,8 @@ def asgi_wrapper(datasette):
     once. Searches combined with other filters, and the JSON API, keep Datasette's own search.
     """
 
+    from monitor import owner_pages
+
     def wrap(app):
         async def explorer(scope, receive, send):
             if scope["type"] == "http" and scope["path"] == DASHBOARDS_JS:
@@ -178,7 +180,8 @@ def asgi_wrapper(datasette):
             await send({"type": "http.response.body", "body": b""})
 
         return web_guard.guard(explorer, lambda: _ALLOWED_HOSTS.get(datasette, web_guard.LOOPBACK_HOSTS),
-                               _THROTTLES.setdefault(datasette, web_guard.LoginThrottle()))
+                               _THROTTLES.setdefault(datasette, web_guard.LoginThrottle()),
+                               lambda: owner_pages.business_language(datasette))
 
     return wrap
 

@@ -54,6 +54,16 @@ def language(request, explorer: Explorer) -> str:
     chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    return _configured_language(explorer)
+
+
+def business_language(datasette) -> str:
+    """The first language repmon speaks among the businesses' configured ones; English without an explorer."""
+    explorer = _EXPLORERS.get(datasette)
+    return _configured_language(explorer) if explorer else "en"
+
+
+def _configured_language(explorer: Explorer) -> str:
     for business in explorer.config.business:
         for lang in business.languages:
             if lang in LANGUAGES:

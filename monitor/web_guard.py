@@ -23,8 +23,8 @@ logger = logging.getLogger("repmon.explorer")
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-UNKNOWN_HOST = b"Unknown host name: repmon answers only the names it serves."
-CROSS_SITE = b"Refused: this change did not come from a page of this explorer (no matching Origin, Referer or CSRF cookie)."
+# The answers below are plain text in the viewer's language (explorer.toml's guard_* texts).
+LANGUAGE_COOKIE = "repmon_lang"
 LOGIN_PATH = "/-/login"
 
 Scope = dict[str, Any]
@@ -47,6 +47,25 @@ def host_name(scope: Scope) -> str:
     if raw.startswith("["):
         return raw[:raw.find("]") + 1]
     return raw.rsplit(":", 1)[0] if ":" in raw else raw
+
+
+def cookie(scope: Scope, name: str) -> str | None:
+    cookies = SimpleCookie()
+    try:
+        cookies.load(header(scope, b"cookie"))
+    except Exception:  # a malformed cookie header carries nothing
+        return None
+    return cookies[name].value if name in cookies else None
+
+
+def message(scope: Scope, default_lang: str, key: str, **values: Any) -> bytes:
+    """A guard's answer in the language the viewer chose (the explorer's cookie), else the business's."""
+    from monitor.text import load_data
+
+    texts = load_data("explorer.toml")
+    lang = cookie(scope, LANGUAGE_COOKIE)
+    chosen = texts.get(lang) or texts.get(default_lang) or texts["en"]
+    return chosen[key].format(**values).encode()
 
 
 def _authority(netloc: str, scheme: str) -> str:
@@ -75,12 +94,7 @@ def has_proof_of_origin(scope: Scope) -> bool:
     referer = header(scope, b"referer")
     if referer:
         return same_origin(referer, scope)
-    cookies = SimpleCookie()
-    try:
-        cookies.load(header(scope, b"cookie"))
-    except Exception:  # a malformed cookie header proves nothing
-        return False
-    return "ds_csrftoken" in cookies
+    return cookie(scope, "ds_csrftoken") is not None  # a malformed cookie header proves nothing
 
 
 async def answer(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = ()) -> None:
@@ -143,7 +157,7 @@ def _replay(body: bytes):
     return receive
 
 
-async def throttled_login(app: App, throttle: LoginThrottle, scope: Scope, receive, send) -> None:
+async def throttled_login(app: App, throttle: LoginThrottle, scope: Scope, receive, send, lang: str = "en") -> None:
     """Pass a sign-in to Datasette unless this client or account must wait; count how it ended."""
     body = await _read_body(receive)
     username = dict(parse_qsl(body.decode("utf-8", "replace"))).get("username", "")[:100]
@@ -152,7 +166,7 @@ async def throttled_login(app: App, throttle: LoginThrottle, scope: Scope, recei
     wait = throttle.wait_seconds(keys)
     if wait > 0:
         seconds = math.ceil(wait)
-        await answer(send, 429, f"Too many failed sign-ins: try again in {seconds} s.".encode(),
+        await answer(send, 429, message(scope, lang, "guard_too_many_sign_ins", seconds=seconds),
                      [(b"retry-after", str(seconds).encode())])
         return
     status = 0
@@ -254,8 +268,9 @@ async def neutralised_csv(app: App, scope: Scope, receive, send) -> None:
     await app(scope, receive, rewrite)
 
 
-def guard(app: App, hosts: Callable[[], frozenset[str]], throttle: LoginThrottle) -> App:
-    """The explorer's ASGI app behind the checks above."""
+def guard(app: App, hosts: Callable[[], frozenset[str]], throttle: LoginThrottle,
+          language: Callable[[], str] = lambda: "en") -> App:
+    """The explorer's ASGI app behind the checks above; `language` gives the business's language."""
 
     async def guarded(scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -263,16 +278,16 @@ def guard(app: App, hosts: Callable[[], frozenset[str]], throttle: LoginThrottle
             return
         if host_name(scope) not in hosts():
             # DNS rebinding: a hostile page whose name now points at 127.0.0.1 sends its own Host.
-            await answer(send, 400, UNKNOWN_HOST)
+            await answer(send, 400, message(scope, language(), "guard_unknown_host"))
             return
         method = scope.get("method", "GET")
         if method not in SAFE_METHODS and not has_proof_of_origin(scope):
             logger.warning("refused a %s to %s without proof of origin (Origin %r)", method, scope["path"],
                            header(scope, b"origin")[:200])
-            await answer(send, 403, CROSS_SITE)
+            await answer(send, 403, message(scope, language(), "guard_cross_site"))
             return
         if method == "POST" and scope["path"] == LOGIN_PATH:
-            await throttled_login(app, throttle, scope, receive, send)
+            await throttled_login(app, throttle, scope, receive, send, language())
             return
         if ".csv" in scope["path"] or "_format=csv" in scope.get("query_string", b"").decode("latin-1"):
             await neutralised_csv(app, scope, receive, send)

@@ -14,7 +14,7 @@ import pytest
 from monitor.config import parse_config
 from monitor.explorer import build_datasette
 from monitor.store import save_reviews
-from monitor.web_guard import CROSS_SITE, CsvNeutraliser, LoginThrottle
+from monitor.web_guard import CsvNeutraliser, LoginThrottle
 from tests.test_browser import CHROMIUM, page, server  # noqa: F401  (fixtures)
 from tests.test_explorer_queries import explorer, run  # noqa: F401  (fixture)
 
@@ -36,7 +36,8 @@ def handled(db, review_id: str):
 def test_writes_without_proof_of_origin_are_refused(explorer, db, headers):
     response = run(explorer.client.post("/monitor/mark_complaint_handled", data={"review_id": "trustpilot:c1"},
                                         headers=headers))
-    assert (response.status_code, response.content) == (403, CROSS_SITE)
+    assert (response.status_code, response.text) == (
+        403, "Refused: this change did not come from a page of this explorer. Nothing was saved.")
     assert handled(db, "trustpilot:c1") is None
 
 
@@ -221,3 +222,17 @@ def test_dashboard_tables_show_markup_from_exports_as_text(server, page, tmp_pat
     assert table.locator("img").count() == 0
     assert page.evaluate("window.hacked") is None
     assert page.dialogs == []
+
+
+def test_the_guards_answer_in_the_business_language_or_the_viewers_choice(explorer, db, db_path):
+    datasette = build_datasette(db_path, parse_config({"business": [{"name": "Hansen VVS ApS", "languages": ["da"]}]}))
+    refused = run(datasette.client.post("/monitor/mark_complaint_handled", data={"review_id": "trustpilot:c1"}))
+    assert (refused.status_code, refused.text) == (403, "Afvist: ændringen kom ikke fra en side i denne oversigt. Intet er gemt.")
+    chosen = run(datasette.client.post("/monitor/mark_complaint_handled", data={"review_id": "trustpilot:c1"},
+                                       cookies={"repmon_lang": "de"}))
+    assert chosen.text == "Abgelehnt: Die Änderung kam nicht von einer Seite dieser Übersicht. Nichts wurde gespeichert."
+    unknown = run(datasette.client.get("/", headers={"host": "evil.example"}))
+    assert (unknown.status_code, unknown.text) == (400, "Ukendt værtsnavn: repmon svarer kun på de navne, den selv bruger.")
+    garbled = run(datasette.client.get("/", headers={"host": "evil.example", "cookie": "repmon_lang=xx; \x00bad"}))
+    assert garbled.text == "Ukendt værtsnavn: repmon svarer kun på de navne, den selv bruger."
+    assert handled(db, "trustpilot:c1") is None
