@@ -57,6 +57,11 @@ body.row .repmon-long { max-height: none; }
 .repmon-nav { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; list-style: none; margin: 0; padding: 0; }
 .repmon-nav a { color: #fff; }
 .repmon-nav a[aria-current] { font-weight: bold; text-decoration: underline; }
+body.repmon-owner header nav { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em 1.5em; }
+.password-login-input { width: 100%; max-width: 25em; box-sizing: border-box; padding: 0.5em; font-size: 1em; }
+.password-login button { font-size: 1em; padding: 0.4em 1.2em; background: #276890; color: #fff; border: 0; border-radius: 5px; }
+.repmon-account { display: flex; gap: 0.8em; align-items: baseline; color: #fff; }
+.repmon-account a, .repmon-account button { color: #fff; }
 .repmon-bar { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em; align-items: baseline; }
 .repmon-counts { display: flex; flex-wrap: wrap; gap: 0.6em; margin: 1em 0; }
 .repmon-counts a { border: 1px solid #ccd; border-radius: 6px; padding: 0.5em 0.9em; text-decoration: none; }
@@ -85,6 +90,17 @@ body.row .repmon-long { max-height: none; }
 .repmon-draft-title { font-weight: bold; margin: 0 0 0.3em; }
 .repmon-copy { font-size: 1em; padding: 0.35em 0.8em; border-radius: 5px; border: 1px solid #276890; background: #fff; color: #276890; }
 """
+
+
+@hookimpl
+def extra_template_vars(datasette, request):
+    """The owner's texts in the viewer's language, for Datasette's and its plugins' pages that repmon
+    words itself (the sign-in page)."""
+    from monitor import owner_pages
+
+    explorer = owner_pages._EXPLORERS.get(datasette)
+    lang = owner_pages.language(request, explorer) if explorer is not None and request is not None else "en"
+    return {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang)}
 
 
 @hookimpl

@@ -136,8 +136,18 @@ def routes() -> list[tuple[str, Any]]:
 async def _page(datasette, request, template: str, title_key: str, **context: Any):
     from datasette import Response
 
+    from monitor.explorer import password_hash  # explorer.py builds on this module
+
+    from datasette.utils.asgi import Forbidden
+
     explorer = _EXPLORERS[datasette]
-    await _ensure_allowed(datasette, request, explorer)
+    signing_in = password_hash(explorer.config) is not None
+    try:
+        await _ensure_allowed(datasette, request, explorer)
+    except Forbidden:
+        if signing_in and not request.actor:  # the owner, not signed in yet: to the sign-in page, then back
+            return Response.redirect(datasette.urls.path("/-/login"))
+        raise
     lang = language(request, explorer)
     businesses = await _businesses(datasette, explorer)
     chosen = request.args.get("business") or ""
@@ -151,7 +161,8 @@ async def _page(datasette, request, template: str, title_key: str, **context: An
         "businesses": businesses if len(businesses) > 1 else [], "business": chosen,
         "nav": _nav(datasette, explorer, fmt.t, here, chosen),
         "languages": [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES],
-        "db": explorer.database, "back": here + (f"?business={chosen}" if chosen else ""), **context,
+        "db": explorer.database, "back": here + (f"?business={chosen}" if chosen else ""),
+        "signing_in": signing_in, **context,
     }, request=request)
     response = Response.html(html)
     if request.args.get("lang") in LANGUAGES:

@@ -102,10 +102,26 @@ def test_other_hosts_refused_without_password(monkeypatch):
     check_host("0.0.0.0", LOCKED)
 
 
+def test_the_sign_in_page_speaks_the_business_language(db, db_path, monkeypatch):
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    config = parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"},
+                           "business": [{"name": "Hansen VVS ApS", "languages": ["da"]}]})
+    datasette = build_datasette(db_path, config)
+    login = run(datasette.client.get("/-/login"))
+    assert "<h1>Log ind</h1>" in login.text and ">Brugernavn</label>" in login.text and ">Adgangskode</label>" in login.text
+    assert "Username" not in login.text and "Log in" not in login.text.replace("Log ind", "")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+    wrong = run(datasette.client.post("/-/login", data={"username": "owner", "password": "gæt", "csrftoken": token},
+                                      cookies={"ds_csrftoken": login.cookies["ds_csrftoken"]}))
+    assert "Forkert brugernavn eller adgangskode." in wrong.text
+    assert "<h1>Anmelden</h1>" in run(datasette.client.get("/-/login", cookies={"repmon_lang": "de"})).text
+
+
 def test_password_locks_out_anonymous_and_lets_owner_in(db, db_path, monkeypatch):
     monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
     datasette = build_datasette(db_path, LOCKED)
-    assert run(datasette.client.get("/")).status_code == 403
+    home = run(datasette.client.get("/"))
+    assert (home.status_code, home.headers["location"]) == (302, "/-/login")  # the owner is asked to sign in
     assert run(datasette.client.get("/monitor/reviews.json")).status_code == 403
 
     login = run(datasette.client.get("/-/login"))
@@ -114,13 +130,15 @@ def test_password_locks_out_anonymous_and_lets_owner_in(db, db_path, monkeypatch
     wrong = run(datasette.client.post(
         "/-/login", data={"username": "owner", "password": "gæt", "csrftoken": token}, cookies=cookies,
     ))
-    assert "Invalid username or password" in wrong.text
+    assert "Wrong username or password." in wrong.text and "Invalid" not in wrong.text
     signed_in = run(datasette.client.post(
         "/-/login", data={"username": "owner", "password": "hemmelig", "csrftoken": token}, cookies=cookies,
     ))
     assert signed_in.status_code == 302
     owner = {"ds_actor": signed_in.cookies["ds_actor"]}
     assert run(datasette.client.get("/monitor/reviews.json", cookies=owner)).status_code == 200
+    week = run(datasette.client.get("/", cookies=owner))
+    assert week.status_code == 200 and "Signed in as owner" in week.text and ">Sign out</button>" in week.text
 
 
 def free_port() -> int:

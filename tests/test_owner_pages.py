@@ -212,8 +212,10 @@ def test_with_a_password_strangers_see_and_press_nothing(explorer, db, db_path, 
 
     monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
     locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
-    for path in ("/", "/-/complaints", "/-/patterns", "/-/calls", "/-/matches"):
-        assert run(locked.client.get(path)).status_code == 403, path
+    for path in ("/", "/-/complaints", "/-/patterns", "/-/calls", "/-/matches", "/-/reviews", "/-/reviews?review=trustpilot:c0"):
+        answer = run(locked.client.get(path))
+        assert (answer.status_code, answer.headers.get("location")) == (302, "/-/login"), path
+        assert "Kunde 241" not in answer.text
     before = snapshot(db)
     assert run(locked.client.post("/-/act", data={"action": "answered", "review": "trustpilot:c0"})).status_code == 403
     assert snapshot(db) == before

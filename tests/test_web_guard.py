@@ -132,7 +132,7 @@ def test_failed_sign_ins_slow_down_per_client_and_account(db, db_path, monkeypat
     with caplog.at_level(logging.WARNING, logger="repmon.explorer"):
         wrong = [run(sign_in(f"gæt{i}")) for i in range(5)]
     assert [response.status_code for response in wrong] == [200] * 5
-    assert all("Invalid username or password" in response.text for response in wrong)
+    assert all("Wrong username or password." in response.text for response in wrong)
     assert caplog.messages[-1] == "failed sign-in for account 'owner' from 127.0.0.1 (5 in a row)"
     assert not any("gæt" in message for message in caplog.messages)  # the password is never logged
 
