@@ -9,6 +9,7 @@ writer killed in between stores it again on restart, and storage is an upsert by
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sqlite3
 import time
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +35,7 @@ from spiders.review_spider import Target
 
 WRITER_CLAIM_SECONDS = 5  # a writer killed with kill -9 is replaced this long after its last beat
 BATCH = 500  # pages per transaction
+BATCHES_KEPT = timedelta(days=7)  # a batch is stored again within minutes of its first commit, if ever
 
 
 class FleetUnavailable(Exception):
@@ -224,15 +227,41 @@ class Writer:
         return list(reversed(self.server.lrange(STORING_KEY, 0, -1)))  # oldest first
 
     def store(self, batch: list[bytes]) -> None:
+        """Commit the batch to the database, then note it in Redis (counts, sources done) and let it go."""
+        self.note(batch, self.commit(batch))
+
+    def commit(self, batch: list[bytes]) -> dict[tuple[str, str], SaveResult]:
+        """The batch's reviews, walks and health rows in one transaction, with what it counted per source.
+
+        A batch committed before (its writer was killed before noting it in Redis) is stored again, which
+        changes nothing, and counts what it counted the first time."""
         items = [pickle.loads(data) for data in batch]
+        key = hashlib.sha1(b"".join(batch)).hexdigest()
         saved: dict[tuple[str, str], SaveResult] = {}
         with self._locked():
             with self.db.atomic():
+                counted = {(crawl_id, source_id): SaveResult(new=new, updated=updated)
+                           for crawl_id, source_id, new, updated in self.db.execute(
+                               "SELECT crawl_id, source_id, new, updated FROM fleet_batches WHERE batch = ?", [key])}
                 for group in _by_source(items):
-                    saved[(group[0]["crawl_id"], group[0]["source_id"])] = self._save(group)
-                done = [item for item in items if item["done"]]
-                for item in done:
-                    self._write_health(item, saved.get((item["crawl_id"], item["source_id"]), SaveResult()))
+                    ids = (group[0]["crawl_id"], group[0]["source_id"])
+                    result = self._save(group)
+                    saved[ids] = counted.get(ids, result) if counted else result
+                    saved[ids].rejected = result.rejected
+                if not counted:
+                    now = utc_now()
+                    self.db["fleet_batches"].insert_all(
+                        [{"batch": key, "crawl_id": crawl_id, "source_id": source_id, "new": result.new,
+                          "updated": result.updated, "stored_at": now} for (crawl_id, source_id), result in saved.items()])
+                    self.db.execute("DELETE FROM fleet_batches WHERE stored_at < ?",
+                                    [(datetime.now(timezone.utc) - BATCHES_KEPT).strftime("%Y-%m-%dT%H:%M:%SZ")])
+                for item in items:
+                    if item["done"]:
+                        self._write_health(item, saved.get((item["crawl_id"], item["source_id"]), SaveResult()))
+        return saved
+
+    def note(self, batch: list[bytes], saved: dict[tuple[str, str], SaveResult]) -> None:
+        done = [item for item in (pickle.loads(data) for data in batch) if item["done"]]
         with self.server.pipeline(transaction=True) as pipe:
             for (crawl_id, source_id), result in saved.items():
                 pipe.hincrby(crawl_key(crawl_id) + ":saved", f"{source_id}:new", result.new)

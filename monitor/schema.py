@@ -356,6 +356,18 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# The crawl fleet's writer: what each stored batch counted, committed with it, so a batch stored again after
+# the writer was killed between its commit and its note in Redis counts its new and updated reviews once.
+TABLES += (
+    Table(
+        "fleet_batches",
+        {"batch": str, "crawl_id": str, "source_id": str, "new": int, "updated": int, "stored_at": str},
+        pk=("batch", "crawl_id", "source_id"),
+        not_null=frozenset({"new", "updated", "stored_at"}),
+        description="What each batch the crawl fleet's writer stored counted per source (kept a week).",
+    ),
+)
+
 # Theme names in each language, for SQL that shows themes (the dashboard); written from themes.toml by db.py.
 TABLES += (
     Table(
