@@ -63,7 +63,7 @@ def test_every_language_has_every_text_with_the_same_fields():
     ("da", "dage over svarfristen", "Skrevet for"),
     ("nb", "dager over svarfristen", "Skrevet for"),
     ("sv", "dagar efter svarsfristen", "Skrivet för"),
-    ("de", "Tage über der Antwortfrist", "Geschrieben vor"),
+    ("de", "Tage überschritten", "Geschrieben vor"),
     ("en", "days past the reply deadline", "Written"),
 ])
 def test_this_week_speaks_the_business_language(explorer, db, db_path, lang, late, written):
@@ -173,7 +173,7 @@ def test_calls_called_with_a_note_and_moved_to_another_day(explorer, db):
     assert db.execute("SELECT done_by, note FROM follow_ups WHERE id = ?", [first]).fetchone() == ("local user", "Kommer mandag")
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     for bad in (yesterday, "2026-02-30", "next week", ""):
-        assert "Pick a date from today on. Nothing was saved." in press(
+        assert "Pick today or a later date. Nothing was saved." in press(
             explorer, "/-/calls", {"action": "call_again", "call": second, "date": bad})
     later = date.today() + timedelta(days=7)
     moved = press(explorer, "/-/calls", {"action": "call_again", "call": second, "date": later.isoformat()})
@@ -256,7 +256,7 @@ def test_the_dashboard_speaks_the_business_language(explorer, db, db_path):
 
     metadata = load_metadata(db_path, business_config("da"))
     dashboard = metadata["plugins"]["datasette-dashboards"]["repmon"]
-    assert dashboard["title"] == "Omdømmet på et øjeblik"
+    assert dashboard["title"] == "Overblik over omdømmet"
     charts = dashboard["charts"]
     assert charts["median-reply"]["title"] == "Typisk svartid i dage (seneste 90 dage)"
     assert charts["median-reply"]["display"]["suffix"] == " dage"
@@ -265,7 +265,7 @@ def test_the_dashboard_speaks_the_business_language(explorer, db, db_path):
     assert themes == {"Vandskade og fugt"}
     table = db.execute(charts["patterns-table"]["query"])
     assert [column[0] for column in table.description] == [
-        "Emne", "Hvor", "Hvad", "Status", "Klager", "Seneste", "Dage efter jobbet"]
+        "Emne", "Hvor", "Hvad", "Status", "Klager", "Seneste", "Dage efter opgaven"]
     assert sorted(row[:4] for row in table.fetchall()) == [
         ("Vandskade og fugt", "i hele virksomheden", "", "ny"),
         ("Vandskade og fugt", "montør", "Mads", "ny"),
