@@ -267,12 +267,12 @@ def test_the_dashboard_speaks_the_business_language(explorer, db, db_path):
     assert [column[0] for column in table.description] == [
         "Emne", "Hvor", "Hvad", "Status", "Klager", "Seneste", "Dage efter opgaven"]
     assert sorted(row[:4] for row in table.fetchall()) == [
-        ("Vandskade og fugt", "i hele virksomheden", "", "ny"),
-        ("Vandskade og fugt", "montør", "Mads", "ny"),
-        ("Vandskade og fugt", "opgavetype", "Badeværelse", "ny"),
+        ("Vandskade og fugt", "i hele virksomheden", "", "nyt"),
+        ("Vandskade og fugt", "montør", "Mads", "nyt"),
+        ("Vandskade og fugt", "opgavetype", "Badeværelse", "nyt"),
     ]
     page = run(build_datasette(db_path, business_config("de")).client.get("/-/dashboards/repmon"))
-    assert "Der Ruf auf einen Blick" in page.text and "Reputation at a glance" not in page.text
+    assert "Ihr Ruf auf einen Blick" in page.text and "Reputation at a glance" not in page.text
 
 
 def test_a_button_press_without_the_csrf_token_is_refused(explorer, db):
