@@ -827,7 +827,9 @@ def demo(no_serve: bool, port: int, seed: int, folder: Path) -> None:
         click.echo(f"stage {stage} failed: {error}", err=True)
     base = f"http://127.0.0.1:{port}"
     click.echo(f"pipeline finished in {time.monotonic() - started:.1f} s; database {db_path}")
-    click.echo("Look first at:")
+    if no_serve:
+        click.echo(f"Open the explorer with: repmon --db {db_path} --config {config_path} serve --port {port}")
+    click.echo("Look first at:" if not no_serve else "Then look first at:")
     click.echo(f"  this week:             {base}/")
     click.echo(f"  unanswered complaints: {base}/-/complaints")
     click.echo(f"  patterns forming:      {base}/-/patterns")

@@ -60,6 +60,8 @@ body.row .repmon-long { max-height: none; }
 body.repmon-owner header nav { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em 1.5em; }
 .password-login-input { width: 100%; max-width: 25em; box-sizing: border-box; padding: 0.5em; font-size: 1em; }
 .password-login button { font-size: 1em; padding: 0.4em 1.2em; background: #276890; color: #fff; border: 0; border-radius: 5px; }
+.repmon-call .repmon-action label { display: inline-flex; gap: 0.4em; align-items: center; white-space: nowrap; }
+.repmon-call .repmon-action input[type=text] { width: 18em; max-width: 60vw; }
 .repmon-account { display: flex; gap: 0.8em; align-items: baseline; color: #fff; }
 .repmon-account a, .repmon-account button { color: #fff; }
 .repmon-bar { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em; align-items: baseline; }
@@ -98,9 +100,12 @@ def extra_template_vars(datasette, request):
     words itself (the sign-in page)."""
     from monitor import owner_pages
 
+    from monitor.explorer import password_hash
+
     explorer = owner_pages._EXPLORERS.get(datasette)
     lang = owner_pages.language(request, explorer) if explorer is not None and request is not None else "en"
-    return {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang)}
+    return {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang),
+            "repmon_signing_in": explorer is not None and password_hash(explorer.config) is not None}
 
 
 @hookimpl

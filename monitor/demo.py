@@ -28,7 +28,7 @@ DOMAIN = "hansen-vvs.dk"
 PATTERN_CREW = "Kasper"
 PATTERN_JOB_TYPE = "Badeværelse"
 EXPORT_COLUMNS = {
-    "Ordrenr.": "job_id", "Kunde": "customer_name", "E-mail": "customer_email", "Adresse": "address",
+    "Ordrenr.": "job_id", "Kunde": "customer_name", "E-mail": "customer_email", "Telefon": "customer_phone", "Adresse": "address",
     "Postnr.": "postcode", "By": "city", "Opgavetype": "job_type", "Montør": "crew", "Materialer": "materials",
     "Startdato": "started_at", "Afsluttet": "completed_at", "Fakturanr.": "invoice_no", "Beløb": "amount",
     "Forfald": "due_at", "Betalt": "paid_at",

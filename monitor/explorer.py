@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import gc
 import ipaddress
+import json
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +76,7 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         for chart in dashboard.get("charts", {}).values():
             if chart.get("db") == METADATA_DATABASE:
                 chart["db"] = db_path.stem
-        translate_dashboard(dashboard, business_language(config))
+        translate_dashboard(dashboard, business_language(config, stored_languages(db_path)))
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {
@@ -84,13 +87,29 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
     return metadata
 
 
-def business_language(config: Config) -> str:
-    """The first of the businesses' languages repmon speaks; English otherwise."""
-    for business in config.business:
-        for lang in business.languages:
-            if lang in owner_pages.LANGUAGES:
-                return lang
+def business_language(config: Config, stored: list[str] = ()) -> str:
+    """The first of the businesses' languages repmon speaks; without a configuration, the first of those the
+    database keeps for its businesses (`stored`); English otherwise."""
+    for lang in [lang for business in config.business for lang in business.languages] or list(stored):
+        if lang in owner_pages.LANGUAGES:
+            return lang
     return "en"
+
+
+def stored_languages(db_path: Path) -> list[str]:
+    """The languages of the database's businesses, in the order they were configured, the first business first."""
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT languages FROM businesses ORDER BY created_at, id").fetchall()
+    except sqlite3.Error:
+        return []
+    languages: list[str] = []
+    for (stored,) in rows:
+        try:
+            languages += [lang for lang in json.loads(stored or "[]") if isinstance(lang, str)]
+        except ValueError:
+            continue
+    return languages
 
 
 # Chart keys of metadata.yml's dashboard and the dashboard.toml words for their titles.
@@ -183,7 +202,7 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
     datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS, template_dir=str(TEMPLATES))
     allow_hosts(datasette, config.explorer.public_url)
-    owner_pages.attach(datasette, config, db_path.stem)
+    owner_pages.attach(datasette, config, db_path.stem, stored_languages(db_path))
     if described is not None:
         serve_metadata(datasette, described)
     return datasette

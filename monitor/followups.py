@@ -61,14 +61,16 @@ def run_flags(db: sqlite_utils.Database, settings: dict[str, Any]) -> dict[str, 
 
 
 HISTORY_DAYS = 30  # routine calls that fell due longer ago than this are history, not work to do
+URGENT_HISTORY_DAYS = 90  # and calls after a complaint: a first run over two years of reviews calls no one from 2024
 
 
 def run_follow_ups(db: sqlite_utils.Database, settings: dict[str, Any], today: date | None = None) -> dict[str, int]:
     """A routine call after every recently completed job; an urgent one for each complaint on a job.
 
-    Routine calls due more than HISTORY_DAYS before `today` are not created (an export of two
-    years of jobs is not two years of calls to make). Due dates follow the data; done_at,
-    done_by and note are a person's and never touched.
+    Routine calls due more than HISTORY_DAYS before `today`, and urgent ones due more than
+    URGENT_HISTORY_DAYS before it, are not created (an export of two years of jobs and reviews
+    is not two years of calls to make). Due dates follow the data; done_at, done_by and note
+    are a person's and never touched.
     """
     today = today or date.today()
     oldest = today - timedelta(days=HISTORY_DAYS)
@@ -91,6 +93,8 @@ def run_follow_ups(db: sqlite_utils.Database, settings: dict[str, Any], today: d
         thresholds = settings[row["business_id"]].thresholds if row["business_id"] in settings else Thresholds()
         published = datetime.fromisoformat(row["published_at"].replace("Z", "+00:00"))
         due = (published + timedelta(hours=thresholds.reply_deadline_hours)).astimezone(timezone.utc)
+        if due.date() < today - timedelta(days=URGENT_HISTORY_DAYS):
+            continue
         wanted[f"{row['job_id']}:urgent:{row['id']}"] = {
             "business_id": row["business_id"], "job_id": row["job_id"], "review_id": row["id"], "kind": "urgent",
             "due_at": due.replace(microsecond=0).isoformat().replace("+00:00", "Z"),

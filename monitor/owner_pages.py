@@ -36,13 +36,15 @@ CARD_LIMIT = 5  # rows per section on the week page
 class Explorer:
     config: Config
     database: str
+    stored_language: str = "en"  # for an explorer served without the configuration: the businesses' in the database
 
 
 _EXPLORERS: WeakKeyDictionary[Any, Explorer] = WeakKeyDictionary()
 
 
-def attach(datasette, config: Config, database: str) -> None:
-    _EXPLORERS[datasette] = Explorer(config, database)
+def attach(datasette, config: Config, database: str, stored_languages: list[str] | None = None) -> None:
+    spoken = [lang for lang in stored_languages or [] if lang in LANGUAGES]
+    _EXPLORERS[datasette] = Explorer(config, database, spoken[0] if spoken else "en")
 
 
 def texts(lang: str) -> dict[str, str]:
@@ -64,6 +66,8 @@ def business_language(datasette) -> str:
 
 
 def _configured_language(explorer: Explorer) -> str:
+    if not explorer.config.business:
+        return explorer.stored_language
     for business in explorer.config.business:
         for lang in business.languages:
             if lang in LANGUAGES:
@@ -162,7 +166,7 @@ async def _page(datasette, request, template: str, title_key: str, **context: An
         "nav": _nav(datasette, explorer, fmt.t, here, chosen),
         "languages": [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES],
         "db": explorer.database, "back": here + (f"?business={chosen}" if chosen else ""),
-        "signing_in": signing_in, **context,
+        "signing_in": signing_in, "local_user": LOCAL_USER, **context,
     }, request=request)
     response = Response.html(html)
     if request.args.get("lang") in LANGUAGES:
@@ -221,11 +225,13 @@ async def matches_page(datasette, request):
 async def reviews_page(datasette, request):
     """Every review, newest first (?q= searches author and text); ?review= shows one with suggested replies."""
     review, query = request.args.get("review") or "", (request.args.get("q") or "").strip()
+    page = int(request.args["page"]) if (request.args.get("page") or "").isdigit() else 1
     if review:
         return await _page(datasette, request, "repmon_list.html", "reply_title", section="reply", limit=1,
                            loaders={"reply": lambda ds, ex, business, fmt: reply_suggestions(ds, ex, business, fmt, review)})
     return await _page(datasette, request, "repmon_list.html", "reviews_title", section="reviews", limit=LIST_LIMIT,
-                       query=query, loaders={"reviews": lambda ds, ex, business, fmt: reviews(ds, ex, business, fmt, query)})
+                       query=query, page=page, older=_with(request, page=str(page + 1)),
+                       loaders={"reviews": lambda ds, ex, business, fmt: reviews(ds, ex, business, fmt, query, page)})
 
 
 async def calls_calendar(datasette, request):
@@ -312,6 +318,15 @@ async def _businesses(datasette, explorer: Explorer) -> list[dict[str, Any]]:
 PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "schemaorg": "schema.org", "feed": "feed"}
 
 
+def answer_url(url: str | None) -> str | None:
+    """Where the owner answers a review: its page on the platform; none for a page on this machine (a test or
+    demo site, gone once it stops)."""
+    if not (url or "").startswith(("https://", "http://")):
+        return None
+    host = urlsplit(url).hostname or ""
+    return None if host in ("127.0.0.1", "localhost", "::1") else url
+
+
 def platform_name(name: str | None) -> str:
     """An unnamed source's platform as its users write it: 'trustpilot' -> Trustpilot, a feed's address -> its site."""
     if not name:
@@ -350,7 +365,7 @@ async def complaints(datasette, explorer: Explorer, business: str, fmt: Formats)
         late = (datetime.now(timezone.utc) - published).total_seconds() / 86400 - row["deadline_hours"] / 24
         row["late_days"] = int(late) if late >= 1 else 0
         row["themes"] = [fmt.theme(key) for key in (row["themes"] or "").split()]
-        row["answer_url"] = row["url"] if (row["url"] or "").startswith(("https://", "http://")) else None
+        row["answer_url"] = answer_url(row["url"])
     return {"rows": rows, "count": count}
 
 
@@ -374,19 +389,25 @@ _REVIEW_COLUMNS = """r.id, r.business_id, r.url, r.author, r.rating, r.title, r.
        r.reply_body, r.handled_at, r.source, s.name AS source_name"""
 
 
-async def reviews(datasette, explorer: Explorer, business: str, fmt: Formats, query: str = "") -> dict[str, Any]:
-    """The newest reviews (all of them, not only complaints), or those whose author or text holds `query`."""
+async def reviews(datasette, explorer: Explorer, business: str, fmt: Formats, query: str = "",
+                  page: int = 1) -> dict[str, Any]:
+    """The newest reviews (all of them, not only complaints), a page of LIST_LIMIT at a time, or those whose
+    author or text holds `query`, or that are matched to a job whose number or customer holds it."""
     where = f"r.removed_at IS NULL AND {_business_clause('r.business_id')}"
     if query:
-        where += " AND (instr(lower(r.author), lower(:q)) OR instr(lower(r.title), lower(:q)) OR instr(lower(r.body), lower(:q)))"
+        where += """ AND (instr(lower(r.author), lower(:q)) OR instr(lower(r.title), lower(:q))
+            OR instr(lower(r.body), lower(:q)) OR r.id IN (
+                SELECT m.review_id FROM matches m JOIN jobs j ON j.id = m.job_id
+                WHERE m.status IN ('auto', 'confirmed') AND (instr(lower(j.job_id), lower(:q)) OR instr(lower(j.customer_name), lower(:q)))))"""
     params = {"business": business, "q": query}
     rows = await _rows(datasette, explorer, f"""
         SELECT {_REVIEW_COLUMNS} FROM reviews r LEFT JOIN sources s ON s.id = r.source_id
-        WHERE {where} ORDER BY r.published_at DESC, r.id LIMIT {LIST_LIMIT}""", params)
+        WHERE {where} ORDER BY r.published_at DESC, r.id LIMIT {LIST_LIMIT} OFFSET {(page - 1) * LIST_LIMIT}""", params)
     count = (await _rows(datasette, explorer, f"SELECT COUNT(*) AS n FROM reviews r WHERE {where}", params))[0]["n"]
     for row in rows:
         row["platform"] = row["source_name"] or platform_name(row["source"])
-    return {"rows": rows, "count": count}
+    return {"rows": rows, "count": count, "first": (page - 1) * LIST_LIMIT + 1 if rows else 0,
+            "last": (page - 1) * LIST_LIMIT + len(rows)}
 
 
 async def reply_suggestions(datasette, explorer: Explorer, business: str, fmt: Formats, review: str) -> dict[str, Any]:
@@ -408,32 +429,59 @@ async def reply_suggestions(datasette, explorer: Explorer, business: str, fmt: F
         row["drafts"] = [{"id": None, "variant": d.variant, "text": d.text}
                          for d in sorted(made, key=lambda d: d.variant not in FIRST_CHOICE)]
     row["answerable"] = row["complaint"] == 1 and row["handled_at"] is None and row["reply_body"] is None
-    on_platform = (row["url"] or "").startswith(("https://", "http://")) and not row["source"].startswith("http")
-    row["answer_url"] = row["url"] if on_platform else None  # a feed's article takes no answer
+    row["answer_url"] = answer_url(row["url"])
+    if row["source"].startswith("http"):  # a feed's article or forum post: open it, there is no platform to answer on
+        row["post_url"], row["answer_url"] = row["answer_url"], None
     return {"rows": [row], "count": 1}
 
 
 async def patterns(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
+    """Open patterns, one card per cluster: a theme's business-wide, crew and job-type patterns are one problem,
+    shown once with where it concentrates; its buttons act on every pattern of the cluster."""
     rows = await _rows(datasette, explorer, f"""
-        SELECT id, kind, theme, dimension, dimension_value, status, evidence_count, baseline_rate,
+        SELECT id, business_id, kind, theme, dimension, dimension_value, status, evidence_count, baseline_rate,
                median_days_after_completion, last_evidence_at, acknowledged_by, acknowledged_at
         FROM patterns WHERE status IN ('emerging', 'ongoing') AND closed_at IS NULL AND {_business_clause('business_id')}
         ORDER BY last_evidence_at DESC, id LIMIT {LIST_LIMIT}""", {"business": business})
+    clusters: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        row["members"] = await _rows(datasette, explorer, """
-            SELECT r.id, r.author, r.rating, r.title, r.body, r.published_at, j.job_id AS job_number, t.evidence
-            FROM pattern_members p JOIN reviews r ON r.id = p.review_id
-            LEFT JOIN review_themes t ON t.review_id = r.id AND t.theme = :theme
-            LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
-            LEFT JOIN jobs j ON j.id = m.job_id
-            WHERE p.pattern_id = :id ORDER BY r.published_at DESC LIMIT 20""", {"id": row["id"], "theme": row["theme"]})
-        row["heading"] = (fmt.t["non_customer_burst"] if row["kind"] == "non_customer_burst"
-                          else fmt.theme(row["theme"]).capitalize())
-        where_key = f"where_{row['dimension']}"
-        row["where"] = (fmt.t[where_key].format(value=row["dimension_value"]) if row["dimension_value"] and where_key in fmt.t
-                        else fmt.t["where_business"])
-        row["expected"] = fmt.number(row["baseline_rate"])
-    return {"rows": rows, "count": len(rows)}
+        key = row["id"] if row["kind"] == "non_customer_burst" else f"{row['business_id']}:{row['kind']}:{row['theme']}"
+        clusters.setdefault(key, []).append(row)
+    cards = [await _pattern_card(datasette, explorer, fmt, members) for members in clusters.values()]
+    return {"rows": cards, "count": len(cards)}
+
+
+async def _pattern_card(datasette, explorer: Explorer, fmt: Formats, patterns: list[dict[str, Any]]) -> dict[str, Any]:
+    strongest = max(patterns, key=lambda row: (row["evidence_count"], row["id"]))
+    ids = [row["id"] for row in patterns]
+    marks = ", ".join(f":p{i}" for i in range(len(ids)))
+    members = await _rows(datasette, explorer, f"""
+        SELECT DISTINCT r.id, r.author, r.rating, r.title, r.body, r.published_at, j.job_id AS job_number, t.evidence
+        FROM pattern_members p JOIN reviews r ON r.id = p.review_id
+        LEFT JOIN review_themes t ON t.review_id = r.id AND t.theme = :theme
+        LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
+        LEFT JOIN jobs j ON j.id = m.job_id
+        WHERE p.pattern_id IN ({marks}) ORDER BY r.published_at DESC LIMIT 20""",
+        {"theme": strongest["theme"], **{f"p{i}": pattern for i, pattern in enumerate(ids)}})
+    places = [fmt.t[f"where_{row['dimension']}"].format(value=row["dimension_value"]) for row in patterns
+              if row["dimension_value"] and f"where_{row['dimension']}" in fmt.t]
+    acknowledged = [row for row in patterns if row["acknowledged_at"]]
+    return strongest | {
+        "id": strongest["id"], "ids": ids, "members": members,
+        "heading": (fmt.t["non_customer_burst"] if strongest["kind"] == "non_customer_burst"
+                    else upper_first(fmt.theme(strongest["theme"]))),
+        "where": ", ".join(sorted(places)) or fmt.t["where_business"],
+        "status": "emerging" if any(row["status"] == "emerging" for row in patterns) else "ongoing",
+        "expected": fmt.number(strongest["baseline_rate"]),
+        "last_evidence_at": max(row["last_evidence_at"] or "" for row in patterns),
+        "acknowledged_at": max(row["acknowledged_at"] for row in acknowledged) if len(acknowledged) == len(patterns) else None,
+        "acknowledged_by": acknowledged[-1]["acknowledged_by"] if acknowledged else None,
+    }
+
+
+def upper_first(text: str) -> str:
+    """'vandskade og fugt' -> 'Vandskade og fugt'; str.capitalize would lower-case German nouns."""
+    return text[:1].upper() + text[1:]
 
 
 async def calls(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
@@ -494,12 +542,14 @@ async def _candidates(datasette, explorer: Explorer, row: dict[str, Any]) -> lis
 
 async def crawl_problems(datasette, explorer: Explorer, business: str, fmt: Formats) -> dict[str, Any]:
     rows = await _rows(datasette, explorer, f"""
-        SELECT s.id, COALESCE(s.name, s.url) AS name, s.url, s.last_status, s.last_crawled_at,
-               (SELECT message FROM crawl_runs c WHERE c.source_id = s.id ORDER BY c.id DESC LIMIT 1) AS message
-        FROM sources s WHERE s.last_status IN ('degraded', 'failed') AND {_business_clause('s.business_id')}
+        SELECT s.id, COALESCE(s.name, s.url) AS name, s.url, s.last_status, s.last_crawled_at, c.message, c.errors
+        FROM sources s LEFT JOIN crawl_runs c ON c.id = (SELECT id FROM crawl_runs WHERE source_id = s.id ORDER BY id DESC LIMIT 1)
+        WHERE (s.last_status IN ('degraded', 'failed') OR c.errors > 0) AND {_business_clause('s.business_id')}
         ORDER BY s.last_status = 'failed' DESC, name""", {"business": business})
     for row in rows:
         row["message"] = (row["message"] or "").splitlines()[:2]
+        if row["last_status"] not in ("degraded", "failed"):  # read, but some pages could not be: worth a look
+            row["last_status"] = "degraded"
     return {"rows": rows, "count": len(rows)}
 
 
@@ -635,14 +685,20 @@ def _call_again(conn, values):
 
 
 def _pattern(action: str, done: str):
+    """Seen or closed, for one pattern or a cluster's (ids one a line); refused unless every id exists,
+    and when every one of them was done already."""
     def handler(conn, values):
-        pattern = values["form"].get("pattern", "")
-        row = _one(conn, "SELECT acknowledged_at, closed_at FROM patterns WHERE id = ?", [pattern])
-        if row is None:
+        # one id a line; a browser sends the lines of a form value joined by CRLF
+        patterns = [pattern for pattern in values["form"].get("pattern", "").splitlines() if pattern] or [""]
+        rows = [_one(conn, "SELECT acknowledged_at, closed_at FROM patterns WHERE id = ?", [p]) for p in patterns]
+        if any(row is None for row in rows):
             raise Refused("refused_pattern")
-        if row[1] is not None or (action == "acknowledge_pattern" and row[0] is not None):
+        pending = [pattern for pattern, row in zip(patterns, rows)
+                   if row[1] is None and not (action == "acknowledge_pattern" and row[0] is not None)]
+        if not pending:
             raise Refused("refused_already")
-        _insert_action(conn, values, action, pattern_id=pattern)
+        for pattern in pending:
+            _insert_action(conn, values, action, pattern_id=pattern)
         return done, {}
     return handler
 

@@ -85,11 +85,13 @@ def test_dashboard_shows_the_charts(server, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(server + "/-/dashboards/repmon")
     page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=20000)
-    assert page.locator("h1").first.inner_text() == "Reputation at a glance"
+    # served without the configuration: in Danish, the demo firm's first language as the database keeps it
+    assert page.locator("h1").first.inner_text() == "Overblik over omdømmet"
     metric = page.locator("#chart-open-patterns p")
     metric.wait_for(timeout=20000)
-    assert metric.inner_text() == "4"  # the demo's leak pattern (business, crew, job type) and the burst
-    for title in ("Patterns forming", "Average rating by month and source", "Complaints by theme over time", "Open patterns"):
+    assert metric.inner_text() == "2"  # the demo's leak (business, crew and job type: one cluster) and the burst
+    for title in ("Mønstre, der tager form", "Gennemsnitlig bedømmelse pr. måned og kilde", "Klager efter emne over tid",
+                  "Åbne mønstre"):
         assert page.get_by_text(title, exact=True).first.is_visible()
     assert page.locator(".vega-embed").count() >= 3
     page.wait_for_timeout(500)

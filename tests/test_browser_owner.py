@@ -90,12 +90,15 @@ def test_every_button_as_the_owner_presses_it(server, page, tmp_path):
     assert one(tmp_path, "SELECT COUNT(*) FROM follow_ups WHERE call_again_on = ?", [later.isoformat()]) == (1,)
     # patterns: seen, then closed
     page.goto(f"{server}/-/patterns")
-    pattern = page.locator(".repmon-pattern").first
+    pattern = page.locator(".repmon-pattern", has_text="Kasper")  # the planted leak
+    cluster = pattern.locator("input[name=pattern]").first.input_value().splitlines()  # one card, several patterns
     pattern.get_by_role("button", name=t["seen"]).click()
     assert message(page) == t["done_seen"]
-    page.locator(".repmon-pattern").first.get_by_role("button", name=t["closed"]).click()
+    page.locator(".repmon-pattern", has_text="Kasper").get_by_role("button", name=t["closed"]).click()
     assert message(page) == t["done_closed"]
-    assert one(tmp_path, "SELECT COUNT(*) FROM patterns WHERE acknowledged_by = 'local user' AND closed_by = 'local user'") == (1,)
+    assert one(tmp_path, "SELECT COUNT(*) FROM patterns WHERE acknowledged_by = 'local user' AND closed_by = 'local user'") == (
+        len(cluster),)
+    assert len(cluster) == 3  # the planted leak: business-wide, crew Kasper and job type Badeværelse
     assert page.evaluate("window.hacked") is None and page.dialogs == []
 
 

@@ -50,7 +50,8 @@ def test_demo_finds_what_was_planted_and_a_second_run_adds_nothing(tmp_path):
 
     assert db.execute("SELECT status FROM patterns WHERE id = 'hansen-vvs-bad-aps:defect:leak:crew:Kasper'").fetchone() == (
         "emerging",)
-    assert ("Look first at:\n  this week:             http://127.0.0.1:8001/\n"
+    assert (f"Open the explorer with: repmon --db {folder / 'demo.db'} --config {folder / 'demo' / 'monitor.toml'} serve "
+            "--port 8001\nThen look first at:\n  this week:             http://127.0.0.1:8001/\n"
             "  unanswered complaints: http://127.0.0.1:8001/-/complaints\n"
             "  patterns forming:      http://127.0.0.1:8001/-/patterns\n"
             "  dashboard:             http://127.0.0.1:8001/-/dashboards/repmon\n") in first.output

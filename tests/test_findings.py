@@ -169,6 +169,8 @@ def test_flags_and_follow_ups(db, business_id):
     db.execute("UPDATE follow_ups SET done_at = '2026-09-16', done_by = 'owner' WHERE kind = 'routine'")
     assert run_follow_ups(db, settings, date(2026, 10, 1))["changed"] == 0
     assert run_follow_ups(db, settings, date(2026, 12, 1))["routine"] == 0  # long past: history, not work
+    assert run_follow_ups(db, settings, date(2027, 1, 20))["urgent"] == 2  # 90 days after the complaints' deadline
+    assert run_follow_ups(db, settings, date(2027, 1, 21))["urgent"] == 0  # a complaint that old is no call to make now
     assert db.execute("SELECT COUNT(*) FROM follow_ups WHERE done_by = 'owner'").fetchone()[0] == 2
     decide_match(db, "trustpilot:c3", f"{business_id}:J2", "confirmed", "owner")
     run_flags(db, settings)

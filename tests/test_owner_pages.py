@@ -77,7 +77,8 @@ def test_this_week_speaks_the_business_language(explorer, db, db_path, lang, lat
         assert t[key] in seen, key
     assert f"3 {t['nav_complaints']}" in seen
     assert "Kunde 241" in seen and late in seen and written in seen
-    assert vocabulary().label("leak", lang).capitalize() in seen
+    label = vocabulary().label("leak", lang)
+    assert label[:1].upper() + label[1:] in seen  # German nouns keep their capitals
     for raw in ("trustpilot:c0", "hansen-vvs-aps", "age_hours", "emerging", "job_type", "SELECT"):
         assert raw not in seen, raw
     assert lang == "en" or "leak" not in seen
@@ -185,16 +186,31 @@ def test_calls_called_with_a_note_and_moved_to_another_day(explorer, db):
     assert "That was already done." in press(explorer, "/-/calls", {"action": "called", "call": first})
 
 
-def test_patterns_seen_then_closed(explorer, db):
-    pattern = "hansen-vvs-aps:defect:leak:crew:Mads"
-    page = visible(run(explorer.client.get("/-/patterns")).text)
-    assert "Water leak and moisture, crew Mads (new)" in page
-    assert "The pattern is marked as seen." in press(explorer, "/-/patterns", {"action": "seen", "pattern": pattern})
-    assert "That was already done." in press(explorer, "/-/patterns", {"action": "seen", "pattern": pattern})
-    assert "The pattern is closed." in press(explorer, "/-/patterns", {"action": "closed", "pattern": pattern})
-    assert "That was already done." in press(explorer, "/-/patterns", {"action": "closed", "pattern": pattern})
-    assert db.execute("SELECT acknowledged_by, closed_by FROM patterns WHERE id = ?", [pattern]).fetchone() == (
-        "local user", "local user")
+def test_a_cluster_of_patterns_is_one_card_seen_then_closed_as_one(explorer, db):
+    """The business-wide, crew and job-type leak patterns are one problem: one card saying where it
+    concentrates, whose buttons act on all three."""
+    html = run(explorer.client.get("/-/patterns")).text
+    page = visible(html)
+    assert page.count("Water leak and moisture") == 1
+    assert "Water leak and moisture, crew Mads, job type Badeværelse (new)" in page
+    assert "3 complaints, " in page and page.count("Mark as seen") == 1
+    cluster = unescape(re.search(r'name="action" value="seen">.*?name="pattern" value="([^"]*)"', html, re.S).group(1))
+    ids = ["hansen-vvs-aps:defect:leak:business:", "hansen-vvs-aps:defect:leak:crew:Mads",
+           "hansen-vvs-aps:defect:leak:job_type:Badeværelse"]
+    assert sorted(cluster.split("\n")) == ids
+    assert "The pattern is marked as seen." in press(explorer, "/-/patterns", {"action": "seen", "pattern": cluster})
+    assert "That was already done." in press(explorer, "/-/patterns", {"action": "seen", "pattern": cluster})
+    assert "Seen today" in visible(run(explorer.client.get("/-/patterns")).text)  # the local user is no name to show
+    assert "The pattern is closed." in press(explorer, "/-/patterns", {"action": "closed", "pattern": ids[1]})
+    assert "The pattern is closed." in press(explorer, "/-/patterns", {"action": "closed", "pattern": cluster})  # the rest
+    assert "That was already done." in press(explorer, "/-/patterns", {"action": "closed", "pattern": cluster})
+    assert db.execute("SELECT acknowledged_by, closed_by, COUNT(*) FROM patterns WHERE id LIKE '%:leak:%' "
+                      "GROUP BY 1, 2").fetchall() == [("local user", "local user", 3)]
+    assert "No patterns right now." in visible(run(explorer.client.get("/-/patterns")).text)
+    before = snapshot(db)
+    assert "That pattern does not exist. Nothing was saved." in press(
+        explorer, "/-/patterns", {"action": "seen", "pattern": ids[0] + "\nhansen-vvs-aps:defect:leak:crew:Nobody"})
+    assert snapshot(db) == before
     consistent(db)
 
 
@@ -240,9 +256,9 @@ def test_calls_as_a_calendar_and_findings_as_a_feed(explorer, db, db_path, monke
     assert f"DTSTART:{start.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}" in calendar
     feed = run(explorer.client.get("/-/findings.atom?lang=da"))
     assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
-    assert feed.text.count("<entry>") == 3 + 3  # three patterns, three complaints
+    assert feed.text.count("<entry>") == 1 + 3  # one cluster of three patterns, three complaints
     assert "<title>Klage fra Kunde 241</title>" in feed.text
-    assert "<title>Vandskade og fugt, montør Mads</title>" in feed.text
+    assert "<title>Vandskade og fugt, montør Mads, opgavetype Badeværelse</title>" in feed.text
     from datasette_auth_passwords.utils import hash_password
 
     monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
@@ -373,3 +389,55 @@ def test_a_suggested_reply_for_another_business_is_not_shown_under_this_one(expl
     assert "That review does not exist (any more)." in mine
     theirs = visible(run(datasette.client.get("/-/reviews", params={"review": "trustpilot:q1", "business": other})).text)
     assert "Hi Ole," in theirs
+
+
+def test_a_source_read_with_page_errors_is_a_crawl_problem_even_when_its_status_is_ok(explorer, db, business_id):
+    db["sources"].insert({"id": "dir1", "business_id": business_id, "kind": "schemaorg", "name": "Håndværkerguiden",
+                          "url": "https://haandvaerkerguiden.example/firma/hansen", "last_status": "ok",
+                          "last_crawled_at": "2025-05-20T06:00:00Z", "created_at": "2025-01-01T00:00:00Z"})
+    db["crawl_runs"].insert({"source_id": "dir1", "business_id": business_id, "url": "https://haandvaerkerguiden.example/firma/hansen",
+                             "started_at": "2025-05-20T06:00:00Z", "finished_at": "2025-05-20T06:01:00Z", "pages": 8,
+                             "reviews_seen": 66, "new": 66, "updated": 0, "removed": 0, "errors": 1, "status": "ok",
+                             "message": "https://haandvaerkerguiden.example/firma/hansen?side=3: JSON-LD at line 1 is malformed; skipped"})
+    seen = visible(run(explorer.client.get("/")).text)
+    assert "Every source was read without problems." not in seen
+    assert "Håndværkerguiden" in seen and "read with problems" in seen and "JSON-LD at line 1 is malformed" in seen
+
+
+def test_reviews_come_in_pages_and_are_found_by_job_number_or_customer(explorer, db, business_id):
+    save_reviews(db, [praise_review(business_id, f"p{n}", published_at=f"2025-03-{1 + n % 28:02d}T10:00:00Z")
+                      for n in range(230)])
+    first = visible(run(explorer.client.get("/-/reviews")).text)
+    assert "Showing 1-200 of 233" in first and "Older reviews" in first
+    second = visible(run(explorer.client.get("/-/reviews", params={"page": "2"})).text)
+    assert "Showing 201-233 of 233" in second and "Older reviews" not in second
+    assert second.count("Suggest a reply") == 33
+    by_job = visible(run(explorer.client.get("/-/reviews", params={"q": "j241"})).text)  # c0 is matched to job J241
+    assert by_job.count("Suggest a reply") == 1 and "Kunde 241" in by_job
+    assert "Kunde 241" in visible(run(explorer.client.get("/-/reviews", params={"q": "kunde 241"})).text)
+    assert "Showing 1-200 of 233" in visible(run(explorer.client.get("/-/reviews", params={"page": "x"})).text)  # page 1
+
+
+def test_no_answer_link_to_a_review_page_on_this_machine_and_a_feed_post_is_opened(explorer, db, business_id):
+    save_reviews(db, [praise_review(business_id, "local", url="http://127.0.0.1:38155/reviews/local"),
+                      praise_review(business_id, "mention", source="https://lokalavisen.example.dk/rss", rating=None,
+                                    url="https://lokalavisen.example.dk/a/0")])
+    local = run(explorer.client.get("/-/reviews", params={"review": "trustpilot:local"})).text
+    assert "127.0.0.1:38155" not in local and "Answer on" not in visible(local)
+    mention_id = db.execute("SELECT id FROM reviews WHERE url = 'https://lokalavisen.example.dk/a/0'").fetchone()[0]
+    mention = run(explorer.client.get("/-/reviews", params={"review": mention_id})).text
+    assert 'href="https://lokalavisen.example.dk/a/0"' in mention and "Open the post" in visible(mention)
+    assert "Answer on" not in visible(mention)
+
+
+def test_served_without_the_configuration_it_speaks_the_language_the_database_keeps(explorer, db, db_path):
+    db.execute("UPDATE businesses SET languages = '[\"de\", \"da\"]'")
+    db.conn.commit()
+    assert "<h1>Diese Woche</h1>" in run(build_datasette(db_path, Config()).client.get("/")).text
+    assert "<h1>This week</h1>" in run(build_datasette(db_path, business_config("en")).client.get("/")).text
+
+
+def test_the_sign_in_page_without_a_password_says_there_is_none(explorer):
+    page = visible(run(explorer.client.get("/-/login")).text)
+    assert "No password is set up, so there is nothing to sign in with" in page
+    assert "Wrong username or password." not in page and "Password" not in page
