@@ -42,6 +42,7 @@ TRANSLITERATED = {"digraph": 0.05, "stripped": 0.05}  # Müller as Mueller / Mul
 UNKNOWN_REPLY = {"never": 0.4, "customer": 0.03}  # "we cannot find you" among the firm's replies
 LATE_DAYS = (60, 540)  # defects surfacing months later: uniform over these days after completion
 MAX_DELAY_DAYS = 730
+MAX_REVIEWS = 10_000  # customers' reviews written per world, at most
 RATINGS = {5: 0.6, 4: 0.15, 3: 0.07, 2: 0.06, 1: 0.12}  # the same for customers and never-customers
 MONTH_LOAD = (0.8, 0.9, 1.1, 1.2, 1.2, 1.1, 0.55, 1.0, 1.2, 1.15, 1.0, 0.7)  # summer holidays and Christmas are quiet
 WEEKDAY_LOAD = (1, 1, 1, 1, 1, 0.08, 0.02)
@@ -121,7 +122,7 @@ def draw_params(seed: int) -> dict[str, Any]:
         "company_share": rng.uniform(0.0, 0.20),
         "location_rate": rng.uniform(0.0, 0.80),
         "job_words_rate": rng.uniform(0.10, 0.60),
-        "review_rate": rng.uniform(0.05, 0.30),  # customers' reviews per job
+        "review_rate": rng.uniform(0.10, 0.50),  # customers' reviews per job (firms that ask every customer get many)
         "reply_rate": rng.uniform(0.1, 0.8),
         "several_reviews_share": rng.uniform(0.02, 0.10),  # an author writing on two sites
         "english_share": 0.0 if country == "en" else rng.uniform(0.0, 0.08),
@@ -295,6 +296,15 @@ def generate(seed: int, **overrides: Any) -> World:
     if unknown:
         raise ValueError(f"unknown parameters: {sorted(unknown)}")
     params.update(overrides)
+    # Parameters that follow from an overridden country or trade: the same shares on that country's sites.
+    sites = [p.name for p in platforms(params["country"])]
+    if set(params["platform_mix"]) != set(sites):
+        params["platform_mix"] = dict(zip(sites, params["platform_mix"].values()))
+    types = [t.key for t in TRADES[params["trade"]]]
+    if set(params["type_mix"]) != set(types):
+        params["type_mix"] = dict(zip(types, params["type_mix"].values()))
+    if params["country"] == "en":
+        params["english_share"] = 0.0
     rng = random.Random(f"zoo-world-{seed}-{sorted(params.items())!r}")
     country = params["country"]
     first_day = date.fromisoformat(params["first_day"])
@@ -366,7 +376,8 @@ def generate(seed: int, **overrides: Any) -> World:
         })
 
     writer = ReviewWriter(params, area, people, job_types, first_day, rng)
-    events = round(params["jobs"] * params["review_rate"] / (1 - params["never_customer_share"]))
+    # At least 300 and at most 10,000 reviews are written: enough to measure a small firm, and a big one in minutes.
+    events = round(min(max(params["jobs"] * params["review_rate"], 300), MAX_REVIEWS) / (1 - params["never_customer_share"]))
     drafts = []
     job_ids = [job["id"] for job in jobs]
     for _ in range(events):
