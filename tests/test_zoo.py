@@ -173,10 +173,10 @@ def test_pinned_display_names_on_a_fixed_seed():
 
 
 PINNED_2008 = {  # the first review on each site of seed 2008 (Denmark, 800 jobs): its author and how it was written
-    "google": ("Kirsten Johansen", "spouse"),
-    "trustpilot": ("Boligselskabet Hillerød", "company_full"),
-    "facebook": ("Nanna Andersen", "spouse"),
-    "anmeld-haandvaerker": ("Kirsten N.", "first_initial"),
+    "trustpilot": ("Alexander Clausen", "full"),
+    "anmeld-haandvaerker": ("Svend", "first"),
+    "google": ("L. Andersen", "initial_last"),
+    "facebook": ("Johan Hansen", "full"),
 }
 
 
