@@ -246,8 +246,15 @@ def zoo_world(seed: int, model: Model | None) -> dict[str, Any]:
     bayes = decisions_figures(truth, {rid: job if p >= 0.5 else None for rid, (job, p) in best.items()})
     bayes["ece"] = calibration_error([(p, job is not None and job == truth[rid]) for rid, (job, p) in best.items()])
     bayes["recall_at_matcher_precision"], bayes["threshold"] = recall_at_precision(truth, best, matcher["precision"])
+    by_form: dict[str, list[int]] = {}  # how the name was written -> [customers' reviews, matcher right, Bayes right]
+    for rid, how in world.written.items():
+        if truth[rid] is not None:
+            counts = by_form.setdefault(how.get("company_form") or how["form"], [0, 0, 0])
+            counts[0] += 1
+            counts[1] += chosen[rid] == truth[rid]
+            counts[2] += best[rid][1] >= 0.5 and best[rid][0] == truth[rid]
     never = sum(1 for job in truth.values() if job is None)
-    return {"seed": seed, "params": world.params, "jobs": len(world.jobs), "reviews": len(world.reviews),
+    return {"seed": seed, "by_form": by_form, "params": world.params, "jobs": len(world.jobs), "reviews": len(world.reviews),
             "never_share": never / len(world.reviews), "matcher": matcher, "bayes": bayes,
             "reliability": reliability(scored)}
 
@@ -256,14 +263,16 @@ def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliab
     """Every zoo world: parameters, the matcher's and the Bayes posterior's figures, the minimum over small firms."""
     seeds = seeds or zoo.ZOO_SEEDS
     print(f"\nzoo worlds (monitor/zoo.py), seeds {seeds[0]}-{seeds[-1]}: drawn parameters")
-    print("| seed | country | trade | jobs | never-customers | returning | companies | location given | job words | sites |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| seed | country | trade | jobs | never-customers | returning | companies | location given | job words "
+          "| export names | sites |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     worlds = []
     for seed in seeds:
         p = zoo.draw_params(seed)
         sites = ", ".join(f"{name} {share:.0%}" for name, share in p["platform_mix"].items())
         print(f"| {seed} | {p['country']} | {p['trade']} | {p['jobs']:,} | {p['never_customer_share']:.0%} | "
-              f"{p['returning_share']:.0%} | {p['company_share']:.0%} | {p['location_rate']:.0%} | {p['job_words_rate']:.0%} | {sites} |")
+              f"{p['returning_share']:.0%} | {p['company_share']:.0%} | {p['location_rate']:.0%} | {p['job_words_rate']:.0%} | "
+              f"{p['export_name_order']} | {sites} |")
     print("\nmatcher (auto precision, recall, never-customers unmatched, ambiguous, ECE) | Bayes posterior at 0.5 "
           "(precision, recall, never-customers unmatched, ECE) and its recall at the matcher's precision")
     print("| seed | jobs | reviews | never share | precision | recall | never unmatched | ambiguous | ECE "
@@ -292,6 +301,14 @@ def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliab
               f"(target {TARGETS['never_unmatched']}), ambiguous {worst['ambiguous']:.3f} (target <= {TARGETS['ambiguous']}), "
               f"ECE {worst['ece']:.3f}; largest shortfall of recall from the Bayes recall at the same precision "
               f"{gap:.3f} (target <= 0.05)")
+    forms: dict[str, list[int]] = {}
+    for w in small:
+        for form, counts in w["by_form"].items():
+            forms[form] = [a + b for a, b in zip(forms.get(form, [0, 0, 0]), counts)]
+    if forms:
+        print("recall by how the name was written, worlds with at most 10,000 jobs together (matcher / Bayes at 0.5, "
+              "customers' reviews): " + ", ".join(f"{form} {right / count:.2f} / {bayes / count:.2f} ({count})" for
+                                                  form, (count, right, bayes) in sorted(forms.items(), key=lambda f: -f[1][0])))
     if reliability:
         for w in worlds:
             print(f"\nreliability of the best candidate's score, seed {w['seed']} ({w['jobs']:,} jobs)")

@@ -134,16 +134,28 @@ FIRST_NAMES = {  # (women, men), most common first, shares falling off with rank
 }
 
 FIRST_NAMES_RARER = {  # (women, men) less common first names, after the common ones in rank
-    "da": ("Birthe Else Grethe Ruth Jytte Aase Merete Connie Lis Rita Annette Winnie Henriette Natasja Sara Freja Clara Alberte Josefine Isabella Astrid Ellen Karina Tanja Mie Ditte Anja Nadia Bodil Hjørdis",
-           "Ib Leif Knud Arne Svend John Benny Dennis René Jacob Nicolai Oliver William Noah Lucas Victor Magnus Christoffer Sebastian Philip Alexander Daniel Patrick Ulrik Troels Esben Rune Bent Gert Mogens"),
-    "nb": ("Gunn Else Aud Laila Trine Elin Kjersti Vigdis Torill Hanna Ingunn Synnøve Sigrid Marte Kaja Vilde Maja Oda Tuva Hedda Live Amalie Karoline Maren Irene Janne Unni Bente Åse Randveig",
-           "Rolf Roar Harald Olav Egil Einar Jarle Frode Kenneth Robert Stian Kim Ove Dag Arild Kristoffer Sander Mathias Tobias Elias Jakob Filip Aksel Håvard Audun Torbjørn Asbjørn Steinar Ivar Alf"),
-    "sv": ("Ann Inger Britt Gun Maja Alice Elsa Wilma Alva Klara Stina Tove Viktoria Amanda Rebecka Jessica Petra Ylva Helén Marita Siv Lotta Pia Ewa Sofie Ingela Karolina Nathalie Angelica Madeleine",
-           "Nils Olof Lennart Åke Rolf Bo Gunnar Stig Tomas Kristoffer Sebastian Filip Isak Elias Hugo Albin Lukas Ludvig Oliver William Jesper Pontus Torbjörn Dan Claes Ingemar Arne Rune Sten Lars-Erik"),
-    "de": ("Ute Doris Gisela Erika Hannelore Inge Elisabeth Anke Antje Doreen Ines Sylvia Carina Vanessa Jennifer Sophie Marie Hannah Emma Mia Leonie Lea Charlotte Paula Luisa Nina Tina Susann Kathrin Ramona",
-           "Karl Hermann Günther Lothar Walter Volker Norbert Reinhard Detlef Gerd Ulrich Harald Hubert Rüdiger Kevin Dennis René Patrick Marcel Benjamin David Paul Leon Lars Moritz Julian Fabian Jens Hendrik Stephan"),
-    "en": ("Pauline Dawn Carol Sandra Lorraine Beverley Diane Jean Sharon Hayley Zoe Chloe Ellie Megan Olivia Grace Holly Georgia Abigail Jade Leanne Kirsty Stacey Donna Paula Gillian Maria Ruth Sally Heather",
-           "Ronald Derek Barry Roger Trevor Malcolm Nigel Terry Wayne Shaun Scott Kieran Liam Jamie Josh Callum Connor Joe Jake Charlie Alfie Max Henry Edward Gareth Rhys Owen Dylan Aaron Russell"),
+    "da": ("Birthe Else Grethe Ruth Jytte Aase Merete Connie Lis Rita Annette Winnie Henriette Natasja Sara "
+           "Freja Clara Alberte Josefine Isabella Astrid Ellen Karina Tanja Mie Ditte Anja Nadia Bodil Hjørdis",
+           "Ib Leif Knud Arne Svend John Benny Dennis René Jacob Nicolai Oliver William Noah Lucas Victor Magnus "
+           "Christoffer Sebastian Philip Alexander Daniel Patrick Ulrik Troels Esben Rune Bent Gert Mogens"),
+    "nb": ("Gunn Else Aud Laila Trine Elin Kjersti Vigdis Torill Hanna Ingunn Synnøve Sigrid Marte Kaja Vilde "
+           "Maja Oda Tuva Hedda Live Amalie Karoline Maren Irene Janne Unni Bente Åse Randveig",
+           "Rolf Roar Harald Olav Egil Einar Jarle Frode Kenneth Robert Stian Kim Ove Dag Arild Kristoffer "
+           "Sander Mathias Tobias Elias Jakob Filip Aksel Håvard Audun Torbjørn Asbjørn Steinar Ivar Alf"),
+    "sv": ("Ann Inger Britt Gun Maja Alice Elsa Wilma Alva Klara Stina Tove Viktoria Amanda Rebecka Jessica "
+           "Petra Ylva Helén Marita Siv Lotta Pia Ewa Sofie Ingela Karolina Nathalie Angelica Madeleine",
+           "Nils Olof Lennart Åke Rolf Bo Gunnar Stig Tomas Kristoffer Sebastian Filip Isak Elias Hugo Albin "
+           "Lukas Ludvig Oliver William Jesper Pontus Torbjörn Dan Claes Ingemar Arne Rune Sten Lars-Erik"),
+    "de": ("Ute Doris Gisela Erika Hannelore Inge Elisabeth Anke Antje Doreen Ines Sylvia Carina Vanessa "
+           "Jennifer Sophie Marie Hannah Emma Mia Leonie Lea Charlotte Paula Luisa Nina Tina Susann Kathrin "
+           "Ramona",
+           "Karl Hermann Günther Lothar Walter Volker Norbert Reinhard Detlef Gerd Ulrich Harald Hubert Rüdiger "
+           "Kevin Dennis René Patrick Marcel Benjamin David Paul Leon Lars Moritz Julian Fabian Jens Hendrik "
+           "Stephan"),
+    "en": ("Pauline Dawn Carol Sandra Lorraine Beverley Diane Jean Sharon Hayley Zoe Chloe Ellie Megan Olivia "
+           "Grace Holly Georgia Abigail Jade Leanne Kirsty Stacey Donna Paula Gillian Maria Ruth Sally Heather",
+           "Ronald Derek Barry Roger Trevor Malcolm Nigel Terry Wayne Shaun Scott Kieran Liam Jamie Josh Callum "
+           "Connor Joe Jake Charlie Alfie Max Henry Edward Gareth Rhys Owen Dylan Aaron Russell"),
 }
 
 NICKNAMES = {  # first name -> the short forms people sign with
