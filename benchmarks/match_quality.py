@@ -246,6 +246,7 @@ def zoo_world(seed: int, model: Model | None) -> dict[str, Any]:
     bayes = decisions_figures(truth, {rid: job if p >= 0.5 else None for rid, (job, p) in best.items()})
     bayes["ece"] = calibration_error([(p, job is not None and job == truth[rid]) for rid, (job, p) in best.items()])
     bayes["recall_at_matcher_precision"], bayes["threshold"] = recall_at_precision(truth, best, matcher["precision"])
+    bayes["recall_at_target_precision"], _ = recall_at_precision(truth, best, TARGETS["precision"])
     by_form: dict[str, list[int]] = {}  # how the name was written -> [customers' reviews, matcher right, Bayes right]
     for rid, how in world.written.items():
         if truth[rid] is not None:
@@ -274,10 +275,11 @@ def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliab
               f"{p['returning_share']:.0%} | {p['company_share']:.0%} | {p['location_rate']:.0%} | {p['job_words_rate']:.0%} | "
               f"{p['export_name_order']} | {sites} |")
     print("\nmatcher (auto precision, recall, never-customers unmatched, ambiguous, ECE) | Bayes posterior at 0.5 "
-          "(precision, recall, never-customers unmatched, ECE) and its recall at the matcher's precision")
+          "(precision, recall, never-customers unmatched, ECE), its recall at the matcher's precision and at 0.97")
     print("| seed | jobs | reviews | never share | precision | recall | never unmatched | ambiguous | ECE "
-          "| Bayes precision | Bayes recall | Bayes never unmatched | Bayes ECE | Bayes recall at matcher's precision (threshold) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| Bayes precision | Bayes recall | Bayes never unmatched | Bayes ECE | Bayes recall at matcher's precision (threshold) "
+          "| Bayes recall at precision 0.97 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for seed in seeds:
         started = time.perf_counter()
         w = zoo_world(seed, model)
@@ -285,7 +287,8 @@ def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliab
         m, b = w["matcher"], w["bayes"]
         print(f"| {seed} | {w['jobs']:,} | {w['reviews']:,} | {w['never_share']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "
               f"{m['never_unmatched']:.3f} | {m['ambiguous']:.3f} | {m['ece']:.3f} | {b['precision']:.3f} | {b['recall']:.3f} | "
-              f"{b['never_unmatched']:.3f} | {b['ece']:.3f} | {b['recall_at_matcher_precision']:.3f} ({b['threshold']:.2f}) |"
+              f"{b['never_unmatched']:.3f} | {b['ece']:.3f} | {b['recall_at_matcher_precision']:.3f} ({b['threshold']:.2f}) | "
+              f"{b['recall_at_target_precision']:.3f} |"
               f"  [{time.perf_counter() - started:.0f} s]", flush=True)
     small = [w for w in worlds if w["jobs"] <= SMALL_FIRM_JOBS]
     if small:

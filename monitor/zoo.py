@@ -580,8 +580,11 @@ def datetime_text(day: date, rng: random.Random) -> str:
     return f"{day.isoformat()}T{rng.randint(7, 22):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
 
 
-def bayes_posterior(world: World, min_probability: float = 1e-6) -> dict[str, list[tuple[str | None, float]]]:
-    """Each review's exact posterior over its true job and None (never a customer), under the world's own process."""
+def bayes_posterior(world: World, min_probability: float = 1e-4) -> dict[str, list[tuple[str | None, float]]]:
+    """Each review's exact posterior over its true job and None (never a customer), under the world's own process.
+
+    Every job whose likelihood is not zero counts in the sum; jobs below min_probability are not listed
+    (a review signed "Anonymous" leaves tens of thousands of jobs each with a sliver of it)."""
     from monitor.zoo_bayes import posterior
 
     return posterior(world, min_probability)

@@ -168,38 +168,58 @@ class KnownNames:
                 for variant, chance in typo_variants(token).items():
                     self.typo_sources[variant][token_id] = chance
 
+        # Which jobs a shown token can concern: every form names the first name, the surname or a salutation.
+        rows: dict[Any, set[int]] = defaultdict(set)
+        for style, _ in self.styles:
+            for column in ("first", "last"):
+                for position, token_id in enumerate(self.columns[style, column]):
+                    rows[int(token_id)].add(position)
+            for position, (title, initial) in enumerate(zip(self.salutation, self.columns[style, "last_initial"])):
+                rows[int(title), int(initial)].add(position)
+        self.rows = {key: np.array(sorted(found)) for key, found in rows.items() if key != self.missing}
+
+    def candidates(self, tokens: tuple[str, ...]) -> np.ndarray:
+        """The jobs whose person customer could show these tokens; all others have no chance."""
+        shown = [self.vocab.get(t, -1) for t in tokens]
+        found = [self.rows.get(shown[0]), self.rows.get(shown[-1])]
+        if len(tokens) == 2:
+            found.append(self.rows.get((shown[0], shown[1])))
+        arrays = [a for a in found if a is not None]
+        return np.unique(np.concatenate(arrays)) if arrays else np.array([], dtype=int)
+
     def _typo_table(self, shown: str) -> np.ndarray:
         table = np.zeros(self.missing + 1)
         for token_id, chance in self.typo_sources.get(shown, {}).items():
             table[token_id] = chance
         return table
 
-    def chances(self, tokens: tuple[str, ...], forms: dict[str, float]) -> np.ndarray:
-        """Per job, the chance that its person customer shows this name (0 for company customers; nameless left out)."""
-        size = len(self.gender)
-        total = np.zeros(size)
+    def chances(self, tokens: tuple[str, ...], forms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The jobs whose person customer may show this name, and the chance that they do (nameless forms left out)."""
         n = len(tokens)
         if n not in (1, 2, 3):
-            return total
+            return np.array([], dtype=int), np.array([])
+        rows = self.candidates(tokens)
+        total = np.zeros(len(rows))
         shown = [self.vocab.get(t, -1) for t in tokens]
-        col = self.columns
+        col = {key: values[rows] for key, values in self.columns.items()}
+        has_middle, nicks, salutation, gender = self.has_middle[rows], self.nicks[rows], self.salutation[rows], self.gender[rows]
         for style, chance in self.styles:
             first, last = col[style, "first"], col[style, "last"]
             if n == 1:
                 total += chance * forms.get("first", 0.0) * (first == shown[0])
             elif n == 2:
                 same_first, same_last = first == shown[0], last == shown[1]
-                full_share = forms.get("full", 0.0) + forms.get("full_middle", 0.0) * ~self.has_middle + \
-                    forms.get("nickname", 0.0) * (self.nicks == 0)
+                full_share = forms.get("full", 0.0) + forms.get("full_middle", 0.0) * ~has_middle + \
+                    forms.get("nickname", 0.0) * (nicks == 0)
                 part = full_share * (same_first & same_last)
                 part += forms.get("first_initial", 0.0) * (same_first & (col[style, "last_initial"] == shown[1]))
                 part += forms.get("initial_last", 0.0) * ((col[style, "first_initial"] == shown[0]) & same_last)
-                part += forms.get("salutation", 0.0) * ((self.salutation == shown[0]) & (col[style, "last_initial"] == shown[1]))
+                part += forms.get("salutation", 0.0) * ((salutation == shown[0]) & (col[style, "last_initial"] == shown[1]))
                 nick = (col[style, "nick1"] == shown[0]).astype(float) + (col[style, "nick2"] == shown[0])
-                part += forms.get("nickname", 0.0) * same_last * nick / np.maximum(self.nicks, 1)
+                part += forms.get("nickname", 0.0) * same_last * nick / np.maximum(nicks, 1)
                 spouse = np.array([self.names.first[1, style].get(tokens[0], 0.0),
                                    self.names.first[0, style].get(tokens[0], 0.0), 0.0])
-                part += forms.get("spouse", 0.0) * same_last * spouse[self.gender]
+                part += forms.get("spouse", 0.0) * same_last * spouse[gender]
                 total += chance * part
             else:
                 total += chance * forms.get("full_middle", 0.0) * ((first == shown[0]) & (col[style, "middle"] == shown[1])
@@ -208,7 +228,7 @@ class KnownNames:
             first, last = col["none", "first"], col["none", "last"]
             total += forms["typo"] * 0.5 * ((last == shown[1]) * self._typo_table(tokens[0])[first]
                                             + (first == shown[0]) * self._typo_table(tokens[1])[last])
-        return total
+        return rows, total
 
 
 class Posterior:
@@ -310,7 +330,9 @@ class Posterior:
         nameless = names.nameless(text, forms)  # a handle or no name: any person alike
         random_person = names.random_person(tokens, forms)
         contact = COMPANY_FORMS["contact"]
-        name = self.known.chances(tokens, forms) + nameless
+        name = np.full(len(self.ids), nameless)
+        rows, chances = self.known.chances(tokens, forms)
+        name[rows] += chances
         name[self.is_company] = contact * (nameless + random_person)
         for position in self.company_full.get(text, ()):
             name[position] += COMPANY_FORMS["company_full"] * site_share
@@ -413,7 +435,7 @@ class Posterior:
         return result
 
 
-def posterior(world: World, min_probability: float = 1e-6) -> dict[str, list[tuple[str | None, float]]]:
+def posterior(world: World, min_probability: float = 1e-4) -> dict[str, list[tuple[str | None, float]]]:
     """Each review's posterior, most probable first; None always listed, jobs under min_probability left out."""
     model = Posterior(world)
     return {review["id"]: model.review(review, min_probability) for review in world.reviews}
