@@ -148,13 +148,16 @@ def main() -> None:
     parser.add_argument("--worlds", choices=("all", "synthetic", "zoo"), default="all", help="which worlds to evaluate")
     parser.add_argument("--seeds", help="zoo seeds, comma-separated (default: all of ZOO_SEEDS)")
     parser.add_argument("--reliability", action="store_true", help="print each zoo world's reliability table")
+    parser.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
+                        help='replace a drawn zoo parameter in every world, e.g. --override \'export_name_order="first last"\'')
     args = parser.parse_args()
     model = fit() if args.fit else None
     if args.worlds in ("all", "synthetic"):
         synthetic_report(model)
     if args.worlds in ("all", "zoo"):
         seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
-        zoo_report(model, seeds, reliability=args.reliability)
+        overrides = {name: json.loads(value) for name, value in (item.split("=", 1) for item in args.override)}
+        zoo_report(model, seeds, reliability=args.reliability, overrides=overrides)
 
 
 def synthetic_report(model: Model | None) -> None:
@@ -228,9 +231,9 @@ def recall_at_precision(truth: dict[str, str | None], best: dict[str, tuple[str 
     return found, threshold
 
 
-def zoo_world(seed: int, model: Model | None) -> dict[str, Any]:
+def zoo_world(seed: int, model: Model | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """One zoo world's figures for the matcher and for the Bayes posterior."""
-    world = zoo.generate(seed)
+    world = zoo.generate(seed, **(overrides or {}))
     results = match_all(world.reviews, world.jobs, model=model)
     truth = world.truth
     chosen = {r.review_id: r.job_id if r.status == "auto" else None for r in results}
@@ -260,16 +263,19 @@ def zoo_world(seed: int, model: Model | None) -> dict[str, Any]:
             "reliability": reliability(scored)}
 
 
-def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliability: bool = False) -> list[dict[str, Any]]:
+def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliability: bool = False,
+               overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every zoo world: parameters, the matcher's and the Bayes posterior's figures, the minimum over small firms."""
     seeds = seeds or zoo.ZOO_SEEDS
-    print(f"\nzoo worlds (monitor/zoo.py), seeds {seeds[0]}-{seeds[-1]}: drawn parameters")
+    overrides = overrides or {}
+    print(f"\nzoo worlds (monitor/zoo.py), seeds {seeds[0]}-{seeds[-1]}: drawn parameters"
+          + (f", overridden: {overrides}" if overrides else ""))
     print("| seed | country | trade | jobs | never-customers | returning | companies | location given | job words "
           "| export names | sites |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     worlds = []
     for seed in seeds:
-        p = zoo.draw_params(seed)
+        p = {**zoo.draw_params(seed), **overrides}
         sites = ", ".join(f"{name} {share:.0%}" for name, share in p["platform_mix"].items())
         print(f"| {seed} | {p['country']} | {p['trade']} | {p['jobs']:,} | {p['never_customer_share']:.0%} | "
               f"{p['returning_share']:.0%} | {p['company_share']:.0%} | {p['location_rate']:.0%} | {p['job_words_rate']:.0%} | "
@@ -282,7 +288,7 @@ def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliab
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for seed in seeds:
         started = time.perf_counter()
-        w = zoo_world(seed, model)
+        w = zoo_world(seed, model, overrides)
         worlds.append(w)
         m, b = w["matcher"], w["bayes"]
         print(f"| {seed} | {w['jobs']:,} | {w['reviews']:,} | {w['never_share']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "

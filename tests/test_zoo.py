@@ -173,11 +173,21 @@ def test_pinned_display_names_on_a_fixed_seed():
 
 
 PINNED_2008 = {  # the first review on each site of seed 2008 (Denmark, 800 jobs): its author and how it was written
-    "trustpilot": ("Alexander Clausen", "full"),
-    "anmeld-haandvaerker": ("Svend", "first"),
-    "google": ("L. Andersen", "initial_last"),
-    "facebook": ("Johan Hansen", "full"),
+    "trustpilot": ("Hanne Dalsted", "full"),
+    "anmeld-haandvaerker": ("Josefine", "first"),
+    "google": ("Rita Petersen", "full"),
+    "facebook": ("Annette Rosenstrup", "full"),
 }
+
+
+def test_the_exports_name_order_changes_nothing_else():
+    first_last, last_first = zoo.generate(2009, jobs=600, export_name_order="first last"), zoo.generate(
+        2009, jobs=600, export_name_order="last, first")
+    assert first_last.reviews == last_first.reviews and first_last.truth == last_first.truth
+    person = next(s.customer for s in first_last.job_subjects.values() if isinstance(s.customer, zoo.Person) and s.customer.middle)
+    job = next(i for i, s in first_last.job_subjects.items() if s.customer == person)
+    names = {w.jobs[[j["id"] for j in w.jobs].index(job)]["customer_name"] for w in (first_last, last_first)}
+    assert names == {f"{person.first} {person.middle} {person.last}", f"{person.last}, {person.first} {person.middle}"}
 
 
 def test_never_customers_write_like_customers_but_quote_no_invoice(small_world):
