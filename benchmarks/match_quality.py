@@ -238,6 +238,9 @@ def zoo_world(seed: int, model: Model | None, overrides: dict[str, Any] | None =
     truth = world.truth
     chosen = {r.review_id: r.job_id if r.status == "auto" else None for r in results}
     matcher = decisions_figures(truth, chosen)
+    # Left unmatched means status unmatched: a never-customer sent to "ambiguous" still asks a person to check.
+    never_results = [r for r in results if truth[r.review_id] is None]
+    matcher["never_unmatched"] = sum(1 for r in never_results if r.status == "unmatched") / max(len(never_results), 1)
     matcher["ambiguous"] = sum(1 for r in results if r.status == "ambiguous") / len(results)
     # The score is that of the best candidate, also when it was left unmatched (its job is in the reasons).
     scored = [(r.score, (r.job_id or r.reasons.get("job")) == truth[r.review_id] and truth[r.review_id] is not None)

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from monitor.zoo import (EXPERIENCED_AT, LOWERCASE, MENTION_CHANCES, SAME_TOWN, TRANSLITERATED, UNKNOWN_REPLY,
-                         WINDOW_DAYS, Company, Person, World, delay_pmf, start_weights, translit, typo_variants)
-from monitor.zoo_people import SALUTATIONS, pools
+from monitor.zoo import World, start_weights
+from monitor.zoo_writing import (EXPERIENCED_AT, LOWERCASE, MENTION_CHANCES, SAME_TOWN, TRANSLITERATED, UNKNOWN_REPLY,
+                                 WINDOW_DAYS, delay_pmf, translit, typo_variants)
+from monitor.zoo_people import SALUTATIONS, Company, Person, pools
 from monitor.zoo_texts import ANONYMOUS, COMPANY_FORMS, HANDLES, REPLIES, TRADES, naming_patterns, platforms
 
 assert LOWERCASE < 1  # lower case is chosen alike for every author, so it cancels: names compare in lower case

@@ -1,6 +1,7 @@
 """Who lives where, for the zoo of labelled worlds: names with their frequencies, towns, streets, firms.
 
-Surname frequencies follow each country's registers roughly (shares of the population in percent for
+People (`Person`) and firms (`Company`) of the population are drawn from these. Surname frequencies
+follow each country's registers roughly (shares of the population in percent for
 the common names); the rest of the population carries names built from local place-name parts, each
 rare, as real long tails are. First names are listed by gender; pools never share a first name across
 genders, so a first name tells the gender.
@@ -12,6 +13,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 
 def _weighted(text: str) -> dict[str, float]:
@@ -263,6 +265,33 @@ EMAIL_DOMAINS = {
     "de": "gmail.com web.de gmx.de t-online.de outlook.de yahoo.de freenet.de",
     "en": "gmail.com hotmail.co.uk outlook.com yahoo.co.uk btinternet.com sky.com",
 }
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of the population, as the register and the firm's export know them."""
+
+    gender: int  # 0 woman, 1 man
+    first: str
+    middle: str | None
+    last: str
+    ident: int = 0  # two Anne Jensens are two people
+
+
+@dataclass(frozen=True)
+class Company:
+    """A firm that hires a tradesman, by its registered name."""
+
+    full: str
+    short: str  # without its legal form
+    ident: int = 0
+
+
+def pick(rng: random.Random, weights: dict[Any, float]) -> Any:
+    """One key of weights, drawn with its weight."""
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
 
 
 @dataclass(frozen=True)

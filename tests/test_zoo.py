@@ -10,6 +10,7 @@ import pytest
 from monitor import zoo
 from monitor.zoo_people import SALUTATIONS, pools
 from monitor.zoo_texts import ANONYMOUS, HANDLES, NAMING, PLAIN, TITLES, naming_patterns
+from monitor.zoo_writing import title_case
 from monitor.schema import JOB_IMPORT_FIELDS
 
 LANGUAGES = ("da", "nb", "sv", "de", "en")
@@ -124,8 +125,8 @@ def _expected_forms(person, how, country):
     if form == "spouse":
         return {t(f"{partner} {last}") for partner in pools(country).first[1 - person.gender]}
     if form == "typo":
-        return ({f"{zoo._title(v)} {last}" for v in zoo.typo_variants(first.lower())}
-                | {f"{first} {zoo._title(v)}" for v in zoo.typo_variants(last.lower())})
+        return ({f"{title_case(v)} {last}" for v in zoo.typo_variants(first.lower())}
+                | {f"{first} {title_case(v)}" for v in zoo.typo_variants(last.lower())})
     if form == "handle":
         return {h + suffix for h in HANDLES[country] for suffix in ["", *map(str, range(10, 100))]}
     return set(ANONYMOUS[country])
@@ -255,3 +256,24 @@ def test_bayes_posterior_leaves_out_only_impossible_jobs(small_world):
                          or first == subject.customer.first.lower() and last in zoo.typo_variants(subject.customer.last.lower())}
     assert small_world.truth[review["id"]] in listed
     assert listed <= possible and len(listed) < len(small_world.jobs) / 3
+
+
+def test_a_slip_is_one_of_its_variants_with_chances_summing_to_one():
+    variants = zoo.typo_variants("anne")
+    assert math.isclose(sum(variants.values()), 1)
+    assert variants["ane"] == pytest.approx(1 / 3 * 2 / 4)  # either n left out
+    assert variants["nane"] == pytest.approx(1 / 3 / 3) and variants["annne"] == pytest.approx(1 / 3 * 2 / 4)
+
+
+def test_report_figures_on_a_hand_made_case():
+    from benchmarks.match_quality import calibration_error, decisions_figures, recall_at_precision
+
+    truth = {"a": "j1", "b": "j2", "c": None, "d": "j4"}
+    assert decisions_figures(truth, {"a": "j1", "b": "j9", "c": None, "d": None}) == {
+        "precision": 0.5, "recall": 1 / 3, "never_unmatched": 1.0}
+    # Ranked by probability: a right, b wrong, d right; the most recall at precision >= 2/3 takes all three.
+    best = {"a": ("j1", 0.9), "b": ("j9", 0.8), "c": ("j3", 0.1), "d": ("j4", 0.7)}
+    assert recall_at_precision(truth, best, 2 / 3) == (2 / 3, 0.7)
+    assert recall_at_precision(truth, best, 0.9) == (1 / 3, 0.9)
+    # Two in the 0.9 band (one right), two in the 0.1 band (none right): |1.8 - 1| + |0.2 - 0| over 4.
+    assert calibration_error([(0.9, True), (0.9, False), (0.1, False), (0.1, False)]) == pytest.approx(0.25)
