@@ -277,3 +277,21 @@ def test_report_figures_on_a_hand_made_case():
     assert recall_at_precision(truth, best, 0.9) == (1 / 3, 0.9)
     # Two in the 0.9 band (one right), two in the 0.1 band (none right): |1.8 - 1| + |0.2 - 0| over 4.
     assert calibration_error([(0.9, True), (0.9, False), (0.1, False), (0.1, False)]) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("seed,country", [(2101, "de"), (2102, "en")])
+def test_bayes_posterior_is_calibrated_within_groups_a_matcher_can_see(seed, country):
+    world = zoo.generate(seed, jobs=2000, country=country, review_rate=0.5, never_customer_share=0.25, company_share=0.15)
+    posterior = zoo.bayes_posterior(world, min_probability=0.0)
+    groups: dict[str, list[tuple[float, bool]]] = {}
+    for review in world.reviews:
+        entries = posterior[review["id"]]
+        words = len((review["author"] or "").split())
+        for group in (f"{min(words, 3)} words", "titled" if review["title"] else "untitled"):
+            groups.setdefault(group, []).append((entries[0][1], entries[0][0] == world.truth[review["id"]]))
+    checked = [group for group, top in groups.items() if len(top) >= 150]
+    assert len(checked) >= 4
+    for group in checked:
+        top = groups[group]
+        gap = sum(p for p, _ in top) / len(top) - sum(right for _, right in top) / len(top)
+        assert abs(gap) < 0.05, (group, len(top), gap)
