@@ -21,7 +21,7 @@ import sqlite_utils
 from monitor.alert_text import host_of, neutralise, safe_link, truncate
 from monitor.config import Business, Channel, Config
 from monitor.db import utc_now
-from monitor.text import load_data
+from monitor.text import load_data, platform_name
 from monitor.themes import vocabulary
 
 SEVERITY = {"info": 0, "warning": 1, "critical": 2}
@@ -75,6 +75,22 @@ class Texts:
     def theme(self, theme: str) -> str:
         return self.words.label(theme, self.lang)
 
+    @property
+    def locale(self) -> str:
+        return {"nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE"}.get(self.lang, "en_GB")
+
+    def number(self, value: float) -> str:
+        """One or two decimals as the language writes them: 0,1 or 0,04 in Danish, 0.1 in English."""
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, format="0.0#", locale=self.locale)
+
+    def date(self, value: str | None) -> str:
+        """A day as the language writes it (3. dec. 2026, 3 Dec 2026); '' for none."""
+        from babel.dates import format_date
+
+        return format_date(date.fromisoformat(value[:10]), format="medium", locale=self.locale) if value else ""
+
 
 def collect(db: sqlite_utils.Database, config: Config, today: date | None = None, db_name: str = "monitor") -> list[Alert]:
     """Every alert the current findings call for (delivered or not)."""
@@ -113,7 +129,8 @@ def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, l
                LEFT JOIN jobs j ON j.id = m.job_id
                WHERE p.pattern_id = ? ORDER BY r.published_at DESC LIMIT 3""", [pattern["theme"], pattern["id"]]))
         quotes = "\n".join(
-            f"- «{neutralise(e['quote'], QUOTE)}» ({neutralise(e['author'] or '?', NAME)}, {e['day']}"
+            "- " + texts.fragment("quote", text=neutralise(e["quote"], QUOTE))
+            + f" ({neutralise(e['author'] or '?', NAME)}, {texts.date(e['day'])}"
             + (f", {neutralise(e['job_id'])}, {neutralise(e['crew'], NAME)}" if e["job_id"] else "") + ")"
             for e in evidence
         )
@@ -145,9 +162,9 @@ def _pattern_values(pattern: dict[str, Any], texts: Texts) -> dict[str, Any]:
     if pattern["after_completion"]:
         after = texts.fragment("after", days=int(pattern["median_days_after_completion"]))
     theme = texts.theme(pattern["theme"]) if pattern["theme"] else ""
-    return {"theme": theme, "theme_lower": theme.lower(), "where": where, "count": pattern["evidence_count"],
-            "window": pattern["window_days"], "expected": f"{pattern['baseline_rate']:.1f}",
-            "first": pattern["first_evidence_at"], "last": pattern["last_evidence_at"], "after": after}
+    return {"theme": theme, "where": where, "count": pattern["evidence_count"], "window": pattern["window_days"],
+            "expected": texts.number(pattern["baseline_rate"]), "first": texts.date(pattern["first_evidence_at"]),
+            "last": texts.date(pattern["last_evidence_at"]), "after": after}
 
 
 def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, link) -> list[Alert]:
@@ -160,7 +177,7 @@ def _unanswered_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts
                              crew=neutralise(row["crew"] or "?", NAME)) if row["job_id"] else ""
         rating = f"{row['rating']:g}/5" if row["rating"] is not None else "-"
         title, body = texts.render("unanswered", author=neutralise(row["author"] or "?", NAME), when=_when(texts, row["age_hours"]),
-                                   source=neutralise(row["source"]), rating=rating,
+                                   source=neutralise(platform_name(row["source"])), rating=rating,
                                    quote=neutralise(row["body"] or row["title"] or "", QUOTE), job=job)
         # A review links only to its own platform: the host its source was crawled from.
         url = safe_link(row["url"], host_of(source_urls.get(row["review_id"])))
@@ -202,7 +219,7 @@ def _follow_up_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts,
         reason = texts.fragment("urgent") if row["kind"] == "urgent" else ""
         title, body = texts.render("follow_up_overdue", customer=neutralise(row["customer_name"], NAME),
                                    job_type=neutralise(row["job_type"] or ""), job_id=neutralise(row["job_id"]),
-                                   due=row["due_at"][:10], reason=reason)
+                                   due=texts.date(row["due_at"]), reason=reason)
         severity = "warning" if row["kind"] == "urgent" else "info"
         alerts.append(Alert(f"follow_up_overdue:{row['id']}", "follow_up_overdue", business_id, row["id"], severity, title, body))
     return alerts
@@ -219,8 +236,9 @@ def _crawl_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts) -> 
             streak = run
         # The source URL is the platform's review page the operator configured: kept as a link if it is a plain one.
         url = safe_link(source["url"], host_of(source["url"])) or neutralise(source["url"], 200)
-        title, body = texts.render("crawl_degraded", source=neutralise(source["name"] or source["kind"]),
-                                   status=neutralise(runs[0]["status"], 20), url=url,
+        status = texts.fragment(f"status_{runs[0]['status']}") if runs[0]["status"] in ("degraded", "failed") else runs[0]["status"]
+        title, body = texts.render("crawl_degraded", source=neutralise(source["name"] or platform_name(source["kind"])),
+                                   status=neutralise(status, 40), url=url,
                                    message=neutralise((runs[0]["message"] or "").split("\n", 1)[0], MESSAGE))
         severity = "critical" if runs[0]["status"] == "failed" else "warning"
         alerts.append(Alert(f"crawl_{runs[0]['status']}:{source['id']}:{streak['id']}", "crawl_degraded", business_id,
@@ -239,14 +257,18 @@ def _digest(db: sqlite_utils.Database, business_id: str, texts: Texts, today: da
         [business_id, since]).fetchall()
     complaints = db.execute("SELECT COUNT(*) FROM reviews WHERE business_id = ? AND complaint = 1 AND published_at >= ?",
                             [business_id, since]).fetchone()[0]
-    themes = (" (" + ", ".join(f"{texts.theme(theme).lower()} {count}" for theme, count in by_theme) + ")") if by_theme else ""
+    themes = (" (" + ", ".join(f"{texts.theme(theme)} {count}" for theme, count in by_theme) + ")") if by_theme else ""
     unanswered = db.execute("SELECT COUNT(*) FROM unanswered_complaints WHERE business_id = ?", [business_id]).fetchone()[0]
-    patterns = db.execute("SELECT COUNT(*) FROM patterns WHERE business_id = ? AND status IN ('emerging', 'ongoing')",
-                          [business_id]).fetchone()[0]
-    follow_ups = db.execute("SELECT COUNT(*) FROM follow_ups WHERE business_id = ? AND done_at IS NULL AND substr(due_at, 1, 10) <= ?",
-                            [business_id, (today + timedelta(days=7)).isoformat()]).fetchone()[0]
+    patterns = db.execute(  # one per cluster, as the explorer shows them
+        """SELECT COUNT(DISTINCT CASE WHEN kind = 'non_customer_burst' THEN id ELSE kind || ':' || theme END) FROM patterns
+           WHERE business_id = ? AND status IN ('emerging', 'ongoing') AND closed_at IS NULL""", [business_id]).fetchone()[0]
+    follow_ups = db.execute(  # due within the week: the day a person chose, else the one analysis set
+        """SELECT COUNT(*) FROM follow_ups WHERE business_id = ? AND done_at IS NULL
+           AND substr(COALESCE(call_again_on, due_at), 1, 10) <= ?""",
+        [business_id, (today + timedelta(days=7)).isoformat()]).fetchone()[0]
     label = f"{year}-W{week:02d}"
-    title, body = texts.render("digest", week=label, reviews=reviews, average=f"{average:.1f}" if average else "-",
+    title, body = texts.render("digest", week=texts.fragment("week", week=week, year=year), reviews=reviews,
+                               average=texts.number(average) if average else "-",
                                complaints=complaints, themes=themes, unanswered=unanswered, patterns=patterns,
                                follow_ups=follow_ups)
     return Alert(f"digest:{business_id}:{label}", "digest", business_id, label, "info", title, body)

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from monitor.config import Config
 from monitor.db import utc_now
-from monitor.text import load_data
+from monitor.text import answer_url, load_data, platform_name
 from monitor.themes import vocabulary
 
 LANGUAGES = ("da", "nb", "sv", "de", "en")
@@ -313,28 +313,6 @@ async def _rows(datasette, explorer: Explorer, sql: str, params: dict[str, Any])
 
 async def _businesses(datasette, explorer: Explorer) -> list[dict[str, Any]]:
     return await _rows(datasette, explorer, "SELECT id, name FROM businesses ORDER BY name", {})
-
-
-PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "schemaorg": "schema.org", "feed": "feed"}
-
-
-def answer_url(url: str | None) -> str | None:
-    """Where the owner answers a review: its page on the platform; none for a page on this machine (a test or
-    demo site, gone once it stops)."""
-    if not (url or "").startswith(("https://", "http://")):
-        return None
-    host = urlsplit(url).hostname or ""
-    return None if host in ("127.0.0.1", "localhost", "::1") else url
-
-
-def platform_name(name: str | None) -> str:
-    """An unnamed source's platform as its users write it: 'trustpilot' -> Trustpilot, a feed's address -> its site."""
-    if not name:
-        return ""
-    if name.startswith(("http://", "https://")):  # a feed known by its address: its site
-        return urlsplit(name).hostname or name
-    platform = name.split(":")[0]  # 'schemaorg:host' -> schemaorg
-    return PLATFORMS.get(platform, platform)
 
 
 def _business_clause(column: str) -> str:

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DATA = Path(__file__).parent / "data"
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
@@ -103,3 +104,25 @@ def job_type_words() -> WordCategories:
     data = load_data("job_types.toml")
     not_words = data.get("not_job_words", {})
     return WordCategories({name: entry["words"] for name, entry in data.items() if name != "not_job_words"}, not_words)
+
+
+PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "schemaorg": "schema.org", "feed": "feed"}
+
+
+def answer_url(url: str | None) -> str | None:
+    """Where the owner answers a review: its page on the platform; none for a page on this machine (a test or
+    demo site, gone once it stops)."""
+    if not (url or "").startswith(("https://", "http://")):
+        return None
+    host = urlsplit(url).hostname or ""
+    return None if host in ("127.0.0.1", "localhost", "::1") else url
+
+
+def platform_name(name: str | None) -> str:
+    """An unnamed source's platform as its users write it: 'trustpilot' -> Trustpilot, a feed's address -> its site."""
+    if not name:
+        return ""
+    if name.startswith(("http://", "https://")):  # a feed known by its address: its site
+        return urlsplit(name).hostname or name
+    platform = name.split(":")[0]  # 'schemaorg:host' -> schemaorg
+    return PLATFORMS.get(platform, platform)

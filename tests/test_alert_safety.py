@@ -139,7 +139,7 @@ def test_json_webhook(db, business_id, receiver):
     days = (datetime.datetime.now(datetime.timezone.utc)
             - datetime.datetime(2026, 1, 5, 12, tzinfo=datetime.timezone.utc)).days
     assert payload["message"].startswith(f"{SAFE_AUTHOR} skrev for {days} dage siden ")
-    assert f"på trustpilot (1/5): «{SAFE_QUOTE}». Svar hurtigt og sagligt.\nhttps://dk.trustpilot.com/reviews/h1" \
+    assert f"på Trustpilot (1/5): »{SAFE_QUOTE}«. Svar hurtigt og sagligt.\nhttps://dk.trustpilot.com/reviews/h1" \
         in payload["message"]
     assert "@everyone" not in json.dumps(payload, ensure_ascii=False)
 

@@ -124,11 +124,11 @@ def test_pattern_unanswered_and_digest_reach_the_webhook_once(findings, webhook)
         "Ubesvaret klage fra Kunde 241",
         "Ubesvaret klage fra Kunde 261",
         "Ubesvaret klage fra Kunde 281",
-        "Ugeoversigt 2025-W21",
+        "Ugeoversigt, uge 21 2025",
     ]
     crew = next(m for m in webhook.received if m["title"].endswith("montør Mads"))
-    assert crew["message"].startswith("3 klager om vandskade og fugt, montør Mads på 90 dage (forventet 0.")
-    assert "«Vand under gulvet efter arbejdet.» (Kunde 281, 2025-05-21, J281, Mads)" in crew["message"]
+    assert crew["message"].startswith("3 klager på 90 dage om »Vandskade og fugt«, montør Mads (forventet 0,")
+    assert "»Vand under gulvet efter arbejdet.« (Kunde 281, 21. maj 2025, J281, Mads)" in crew["message"]
     second = run_alerts(findings, config, TODAY)
     assert (second.raised, second.sent) == (0, 0)
     assert len(webhook.received) == 7
@@ -305,7 +305,28 @@ def test_degraded_crawl_alerts_once_per_streak(db, business_id, webhook):
     record_crawl_run(db, run | {"started_at": "2026-11-23T06:00:00Z"}, None, None)  # still degraded a week later
     run_alerts(db, config, date(2026, 11, 23))
     assert [(m["title"], m["message"]) for m in webhook.received] == [(
-        "Indsamling fra Trustpilot virker ikke (degraded)",
-        "Seneste indsamling fra https://dk.trustpilot.com/review/hansen-vvs.dk: no reviews found where the previous "
+        "Anmeldelser fra Trustpilot blev hentet med problemer",
+        "Seneste forsøg på https://dk.trustpilot.com/review/hansen-vvs.dk: no reviews found where the previous "
         "crawl found 20: the page may have changed its format",
     )]
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("de", "4 Beschwerden in 90 Tagen zum Thema „Wasserschaden und Feuchtigkeit“, Monteur Kasper (erwartet 0,25). "
+           "Erste am 19.10.2026, letzte am 24.11.2026. Die Kunden entdecken den Mangel nach Abschluss des Auftrags "
+           "(meist nach 69 Tagen)."),
+    ("da", "4 klager på 90 dage om »Vandskade og fugt«, montør Kasper (forventet 0,25). Første 19. okt. 2026, "
+           "seneste 24. nov. 2026. Kunderne opdager fejlen, efter at opgaven er afsluttet (typisk efter 69 dage)."),
+    ("en", "4 complaints in 90 days about “Water leak and moisture”, crew Kasper (expected 0.25). First 19 Oct 2026, "
+           "latest 24 Nov 2026. Customers discover the defect after the job is finished (typically after 69 days)."),
+])
+def test_a_pattern_alert_names_the_theme_as_written_with_the_language_s_numbers_dates_and_quotes(lang, expected):
+    from monitor.alerts import _pattern_values
+
+    pattern = {"dimension": "crew", "dimension_value": "Kasper", "after_completion": 1, "median_days_after_completion": 69.4,
+               "theme": "leak", "evidence_count": 4, "window_days": 90, "baseline_rate": 0.25,
+               "first_evidence_at": "2026-10-19T08:00:00Z", "last_evidence_at": "2026-11-24T17:30:00Z"}
+    texts = Texts(lang)
+    assert texts.render("pattern_emerged", **_pattern_values(pattern, texts))[1] == expected
+    week = {"de": "KW 49/2026", "da": "uge 49 2026", "en": "week 49, 2026"}[lang]
+    assert texts.fragment("week", week=49, year=2026) == week

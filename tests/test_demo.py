@@ -57,7 +57,7 @@ def test_demo_finds_what_was_planted_and_a_second_run_adds_nothing(tmp_path):
             "  dashboard:             http://127.0.0.1:8001/-/dashboards/repmon\n") in first.output
     inbox = (folder / "demo" / "alerts.txt").read_text(encoding="utf-8")
     assert "Nyt mønster: Vandskade og fugt, montør Kasper" in inbox
-    assert "Kunderne opdager fejlen efter opgaven er afsluttet" in inbox
+    assert "Kunderne opdager fejlen, efter at opgaven er afsluttet (typisk efter" in inbox
     reviews, alerts = db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0], db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0]
     db.close()
 
