@@ -137,8 +137,6 @@ def translate_dashboard(dashboard: dict[str, Any], lang: str) -> None:
                 channel["title"] = words[AXIS_TITLES[channel["title"]]]
     if "themes-by-month" in charts:
         charts["themes-by-month"]["query"] = charts["themes-by-month"]["query"].replace("l.lang = 'en'", f"l.lang = '{lang}'")
-    if "median-reply" in charts:
-        charts["median-reply"]["display"]["suffix"] = words["days_suffix"]
     if "patterns-table" in charts:
         charts["patterns-table"]["query"] = _patterns_table_sql(lang, words, pages)
 
@@ -152,7 +150,8 @@ def _patterns_table_sql(lang: str, words: dict[str, str], pages: dict[str, str])
 
     where = {key: pages[f"where_{key}"].replace(" {value}", "") for key in ("crew", "job_type", "materials")}
     return (
-        f"select coalesce(l.label, p.theme) as {name(words['theme'])}, "
+        f"select coalesce(l.label, case when p.kind = 'non_customer_burst' then {text(pages['non_customer_burst'])} end, p.theme) "
+        f"as {name(words['theme'])}, "
         f"case p.dimension when 'crew' then {text(where['crew'])} when 'job_type' then {text(where['job_type'])} "
         f"when 'materials' then {text(where['materials'])} else {text(pages['where_business'])} end as {name(words['where'])}, "
         f"p.dimension_value as {name(words['what'])}, "
