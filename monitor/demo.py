@@ -49,12 +49,12 @@ BACKGROUND_COMPLAINTS = {  # scattered complaints of many themes: the normal noi
     "nb": ["De ryddet ikke etter seg."],
     "en": ["They were late and did not call."],
 }
-LEAK_COMPLAINTS = [
-    "Tre uger efter det nye badeværelse var færdigt, kom der vand under gulvet ved bruseren.",
-    "Fugt i væggen bag bruseren fem uger efter renoveringen. Nu kommer der skimmel.",
+LEAK_COMPLAINTS = [  # written one to three months after each job (see build): no text names a shorter time
+    "Længe efter det nye badeværelse var færdigt, kom der vand under gulvet ved bruseren.",
+    "Fugt i væggen bag bruseren måneder efter renoveringen. Nu kommer der skimmel.",
     "Utæt afløb i det nye badeværelse, det drypper ned i kælderen.",
-    "Vandskade under fliserne en måned efter de var færdige.",
-    "Lækage ved bruseniche efter fire uger. Vi har ringet to gange.",
+    "Vandskade under fliserne, et godt stykke tid efter de var færdige.",
+    "Lækage ved bruseniche, opdaget flere uger efter. Vi har ringet to gange.",
 ]
 NON_CUSTOMERS = ["Lars Winther", "Pia Strandgaard", "Ib Kolding", "Tove Brinch"]
 
@@ -81,7 +81,7 @@ def build(today: date, seed: int = 2026) -> DemoWorld:
         job["materials"] = rng.choice(["Grohe", "Geberit", "Danfoss", "Nibe", "Unidrain"])
     planted: dict[str, Any] = {"leak_reviews": [], "unanswered": [], "answered": []}
 
-    # The leak pattern: Kasper's bathroom jobs completed 60-120 days ago, complaints 3-6 weeks after each.
+    # The leak pattern: Kasper's bathroom jobs completed 75-110 days ago, complaints one to three months after each.
     recent = [j for j in jobs if 75 <= (today - date.fromisoformat(j["completed_at"])).days <= 110]
     leak_jobs = sorted(recent, key=lambda j: j["completed_at"])[::max(1, len(recent) // 5)][:5]
     for job in leak_jobs:  # the same crew fitted these bathrooms
