@@ -216,8 +216,8 @@ async def calls_page(datasette, request):
 
 
 async def matches_page(datasette, request):
-    review = request.args.get("review") or ""
-    loader = (lambda ds, ex, business, fmt: matches(ds, ex, business, fmt, review)) if review else matches
+    review, job_query = request.args.get("review") or "", (request.args.get("job") or "").strip()[:100]
+    loader = (lambda ds, ex, business, fmt: matches(ds, ex, business, fmt, review, job_query)) if review else matches
     return await _page(datasette, request, "repmon_list.html", "matches_title", section="matches",
                        limit=LIST_LIMIT, loaders={"matches": loader})
 
@@ -481,18 +481,33 @@ async def calls(datasette, explorer: Explorer, business: str, fmt: Formats) -> d
     return {"rows": rows, "count": count, "today": today}
 
 
-async def matches(datasette, explorer: Explorer, business: str, fmt: Formats, review: str = "") -> dict[str, Any]:
-    """Ambiguous matches (or one review's match), each with the jobs it could be about."""
+async def matches(datasette, explorer: Explorer, business: str, fmt: Formats, review: str = "",
+                  job_query: str = "") -> dict[str, Any]:
+    """Ambiguous matches (or one review's match), each with the jobs it could be about; for one review, also
+    the business's jobs whose number, customer or address holds `job_query` (the owner knows the job)."""
     where = ("m.status = 'ambiguous'" if not review else "m.review_id = :review AND m.status != 'rejected'")
     rows = await _rows(datasette, explorer, f"""
-        SELECT r.id, r.author, r.author_location, r.rating, r.title, r.body, r.published_at, m.job_id, m.score, m.status,
-               m.reasons
+        SELECT r.id, r.business_id, r.author, r.author_location, r.rating, r.title, r.body, r.published_at, m.job_id,
+               m.score, m.status, m.reasons
         FROM matches m JOIN reviews r ON r.id = m.review_id
         WHERE {where} AND {_business_clause('r.business_id')} ORDER BY r.published_at DESC LIMIT {LIST_LIMIT}""",
         {"business": business, "review": review})
     for row in rows:
         row["candidates"] = await _candidates(datasette, explorer, row)
+        row["job_query"] = job_query
+        row["found_jobs"] = await _jobs_holding(datasette, explorer, row, job_query) if review and job_query else []
     return {"rows": rows, "count": len(rows)}
+
+
+async def _jobs_holding(datasette, explorer: Explorer, row: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """Up to ten of the review's business's jobs whose number, customer or address holds `text`, newest first."""
+    shown = {candidate["id"] for candidate in row["candidates"]}
+    jobs = await _rows(datasette, explorer, """
+        SELECT id, job_id AS job_number, customer_name, address, postcode, city, completed_at, job_type FROM jobs
+        WHERE business_id = :business AND (instr(lower(job_id), lower(:text)) OR instr(lower(customer_name), lower(:text))
+                                           OR instr(lower(address), lower(:text)))
+        ORDER BY completed_at DESC LIMIT 11""", {"business": row["business_id"], "text": text})
+    return [job for job in jobs if job["id"] not in shown][:10]
 
 
 async def _candidates(datasette, explorer: Explorer, row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -441,3 +441,20 @@ def test_the_sign_in_page_without_a_password_says_there_is_none(explorer):
     page = visible(run(explorer.client.get("/-/login")).text)
     assert "No password is set up, so there is nothing to sign in with" in page
     assert "Wrong username or password." not in page and "Password" not in page
+
+
+def test_another_job_is_found_by_number_customer_or_address_and_chosen_with_a_button(explorer, db):
+    review = "trustpilot:c0"  # matched to J241
+    page = run(explorer.client.get("/-/matches", params={"review": review, "job": "kunde 39"}))
+    seen = visible(page.text)
+    assert "Jobs with “kunde 39”" in seen
+    found = re.findall(r'name="job" value="hansen-vvs-aps:(J\d+)"', page.text)
+    assert found[-10:] == ["J399", "J398", "J397", "J396", "J395", "J394", "J393", "J392", "J391", "J390"]  # newest first
+    assert "No job holds “zzz”." in visible(run(explorer.client.get("/-/matches", params={"review": review, "job": "zzz"})).text)
+    assert "The job is saved for the review." in press(explorer, f"/-/matches?review={review}",
+                                                      {"action": "this_job", "review": review, "job": "hansen-vvs-aps:J395"})
+    assert db.execute("SELECT job_id FROM matches WHERE review_id = ? AND status = 'confirmed'", [review]).fetchone() == (
+        "hansen-vvs-aps:J395",)
+    hostile = run(explorer.client.get("/-/matches", params={"review": review, "job": "' OR 1=1 --"}))
+    assert "No job holds" in visible(hostile.text)
+    consistent(db)
