@@ -1,7 +1,9 @@
-"""Recurring defect patterns: one theme piling up in a rolling window, against the business's own baseline.
+"""Recurring complaint patterns: one theme piling up in a rolling window, against the business's own baseline.
 
-For each business and theme, and each theme within a job type, crew member or material
-(where complaints are matched to jobs), complaints are counted in a rolling window. A
+Defect themes (a fault in the work: leak, crack, not working ...) are counted for the business and within
+each job type, crew member and material of the jobs complaints are matched to; service themes (how the
+firm deals with customers: waiting, no answer, rude staff ...) for the business and each crew member,
+as a material or job type does not make anyone wait. Complaints are counted in a rolling window. A
 pattern emerges when the count reaches the minimum and is unlikely under the baseline:
 P(X >= count) for X ~ Poisson(expected) below the configured p. The baseline is the
 business's own rate of that theme before the window, with half an event per half year as a
@@ -17,6 +19,7 @@ import bisect
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -90,19 +93,27 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float,
     return episode
 
 
-def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: date) -> dict[str, int]:
-    """Find defect patterns and non-customer bursts for every business as of `today`; write what changed."""
+def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: date,
+                 kind_of: Callable[[str], str] | None = None) -> dict[str, int]:
+    """Find defect and service patterns and non-customer bursts for every business as of `today`; write what changed.
+
+    `kind_of`: a theme's kind, "defect" or "service" (the shipped taxonomy's when not given)."""
+    if kind_of is None:
+        from monitor.themes import vocabulary
+
+        kind_of = vocabulary().kind
     totals = {"emerging": 0, "ongoing": 0, "resolved": 0, "changed": 0}
     for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
         thresholds = settings[business_id].thresholds if business_id in settings else None
-        found = _business_patterns(db, business_id, thresholds, today.toordinal())
+        found = _business_patterns(db, business_id, thresholds, today.toordinal(), kind_of)
         for row, _ in found.values():
             totals[row["status"]] += 1
         totals["changed"] += _save(db, business_id, found)
     return totals
 
 
-def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: Any, today: int) -> dict[str, tuple[dict, list[Event]]]:
+def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: Any, today: int,
+                       kind_of: Callable[[str], str]) -> dict[str, tuple[dict, list[Event]]]:
     from monitor.config import Thresholds
 
     thresholds = thresholds or Thresholds()
@@ -135,7 +146,7 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
         delay = day - _day(row["completed_at"]) if row["completed_at"] else None
         event = Event(day, row["id"], delay)
         theme_days[row["theme"]].append(day)
-        for dimension, value in _dimensions(row):
+        for dimension, value in _dimensions(row, kind_of(row["theme"])):
             groups[(row["theme"], dimension, value)].append(event)
 
     found: dict[str, tuple[dict, list[Event]]] = {}
@@ -155,16 +166,20 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
 
         episode = latest_episode(events, window, minimum, max_p, expected_at, today)
         if episode is not None:
-            pattern_id = f"{business_id}:defect:{theme}:{dimension}:{value}"
-            found[pattern_id] = (_row(pattern_id, business_id, "defect", theme, dimension, value, episode, window, today), episode.members)
+            kind = kind_of(theme)
+            pattern_id = f"{business_id}:{kind}:{theme}:{dimension}:{value}"
+            found[pattern_id] = (_row(pattern_id, business_id, kind, theme, dimension, value, episode, window, today), episode.members)
 
     bursts = _bursts(db, business_id, thresholds, today, history_start)
     found.update(bursts)
     return found
 
 
-def _dimensions(row: dict[str, Any]) -> list[tuple[str, str]]:
+def _dimensions(row: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """The groups a complaint counts in: the business, and its job's crew (and for defects job type and materials)."""
     dimensions = [("business", "")]
+    if kind == "service":
+        return dimensions + [("crew", crew.strip()) for crew in (row["crew"] or "").split(",") if crew.strip()]
     if row["job_type"]:
         dimensions.append(("job_type", row["job_type"].strip()))
     for crew in (row["crew"] or "").split(","):
@@ -216,7 +231,8 @@ def _bursts(db: sqlite_utils.Database, business_id: str, thresholds: Any, today:
 
 def _row(pattern_id: str, business_id: str, kind: str, theme: str, dimension: str, value: str, episode: Episode,
          window: int, today: int) -> dict[str, Any]:
-    delays = [e.delay for e in episode.members if e.delay is not None and e.delay >= 0]
+    # How long after completion customers find a defect; a service pattern has no such delay to tell.
+    delays = [e.delay for e in episode.members if e.delay is not None and e.delay >= 0] if kind == "defect" else []
     median_delay = statistics.median(delays) if delays else None
     if today - episode.last > window:
         status = "resolved"

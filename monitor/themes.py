@@ -31,6 +31,7 @@ class Finding:
     themes: dict[str, str] = field(default_factory=dict)
     negative: int = 0
     positive: int = 0
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # theme -> offsets of its words in the text
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Vocabulary:
     def __init__(self, themes: dict[str, dict], cues: dict[str, dict], extra: dict[str, dict[str, list[str]]] | None = None):
         self.window = int(cues.get("negation_window", 3))
         self.labels = {name: entry.get("label", {}) for name, entry in themes.items()}
+        # "defect": a fault in the work or product; "service": how the firm deals with customers.
+        self.kinds = {name: entry.get("kind", "defect") for name, entry in themes.items()}
+        # "no refund", "keine Erstattung": for these themes a negation names the problem instead of denying it.
+        self.negation_proof = frozenset(name for name, entry in themes.items() if entry.get("negation") is False)
+        # "Poor quality" only where no more specific theme of its kind fits: cracks are cracks.
+        self.general = frozenset(name for name, entry in themes.items() if entry.get("general"))
         self.stems: dict[str, dict[str, set[str]]] = {lang: {} for lang in LANGUAGES}  # lang -> folded stem -> kinds
         self.long_stems: dict[str, set[str]] = {}  # stems long enough to trust in any language's text
         self.phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word -> (words, kind)
@@ -82,7 +89,14 @@ class Vocabulary:
             if len(key) >= LONG_STEM:  # 'rude' is a window pane in Danish; 'wasserschaden' is nothing else
                 self.long_stems.setdefault(key, set()).add(kind)
         if compound is not None and len(stem) >= MIN_COMPOUND + 1:
-            compound.setdefault(stem, kind)
+            whole = fold(words[0])
+            # German stems drop umlauts (gebühr -> gebuhr, kündigung -> kundig): the folded word finds
+            # Mahngebühr and does not find erkundigt.
+            compound.setdefault(stem if stem in whole else whole, kind)
+
+    def kind(self, theme: str) -> str:
+        """'defect' or 'service'; a theme a config adds counts as a defect."""
+        return self.kinds.get(theme, "defect")
 
     def label(self, theme: str, lang: str) -> str:
         labels = self.labels.get(theme, {})
@@ -97,11 +111,18 @@ class Vocabulary:
         text = text or ""
         for name in mask:
             text = re.sub(re.escape(name), lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
-        lowered = text.lower().replace("n't", " not").replace("n’t", " not")
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a few letters grow when lowered (İ); offsets must stay those of the text
+            lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        shifts: list[int] = []
+        if "n't" in lowered or "n’t" in lowered:
+            lowered, shifts = _expand_not(lowered)
         spans = [(m.start(), m.end()) for m in _WORD.finditer(lowered)]
         ends = [m.start() for m in _CLAUSE_END.finditer(lowered)]
         clause = [bisect.bisect_left(ends, start) for start, _ in spans]  # negation stops at punctuation
         raw = [lowered[a:b] for a, b in spans]
+        if shifts:  # back to offsets in the text: each expanded "n't" moved what follows one letter right
+            spans = [(a - bisect.bisect_right(shifts, a), b - bisect.bisect_right(shifts, b - 1)) for a, b in spans]
         folded = [fold_word(w) for w in raw]
         stemmer = self._stemmers.get(lang or "", self._stemmers["en"])
         stems = [fold_word(s) for s in stemmer.stemWords(raw)]
@@ -114,6 +135,8 @@ class Vocabulary:
                 if tuple(folded[i:i + len(words)]) == words:
                     covered.update(range(i, i + len(words)))
                     self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
+                    if kind in finding.themes:
+                        finding.spans.setdefault(kind, (spans[i][0], spans[i + len(words) - 1][1]))
         used.update(covered)  # the "ikke" of "kom ikke" belongs to its phrase, not to the next word
         for i, word in enumerate(folded):
             if i in covered:
@@ -129,11 +152,17 @@ class Vocabulary:
             # A negator reaches the next cue or term in its clause, and only that one.
             negator = next((j for j in range(i - 1, max(-1, i - self.window - 1), -1)
                             if folded[j] in self.negators and clause[j] == clause[i] and j not in used), None)
-            negated = negator is not None
+            negated = negator is not None and not kinds <= self.negation_proof
             if negated:
                 used.add(negator)
             for kind in kinds:
-                self._count(finding, kind, negated, lambda i=i: self._evidence(text, spans, i))
+                self._count(finding, kind, negated and kind not in self.negation_proof,
+                            lambda i=i: self._evidence(text, spans, i))
+                if kind in finding.themes:
+                    finding.spans.setdefault(kind, spans[i])
+        for theme in self.general & finding.themes.keys():
+            if any(self.kind(other) == self.kind(theme) for other in finding.themes if other not in self.general):
+                del finding.themes[theme], finding.spans[theme]
         finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
         return finding
 
@@ -163,6 +192,20 @@ class Vocabulary:
         right = right_match.start() + 1 if right_match else len(text)
         left, right = max(left, start - width), min(right, end + width)
         return " ".join(text[left:right].split())
+
+
+def _expand_not(lowered: str) -> tuple[str, list[int]]:
+    """"didn't" -> "did not": the negator becomes a word; also where each insertion moved the text."""
+    parts: list[str] = []
+    shifts: list[int] = []
+    last = 0
+    for match in re.finditer("n['’]t", lowered):
+        parts.append(lowered[last:match.start()])
+        shifts.append(match.start() + len(shifts) + 1)  # the inserted letter's offset in the expanded text
+        parts.append(" not")
+        last = match.end()
+    parts.append(lowered[last:])
+    return "".join(parts), shifts
 
 
 def _is_complaint(finding: Finding, rating: float | None, complaint_max_rating: float) -> bool:
