@@ -17,6 +17,7 @@ from monitor.text import fold, fold_word, load_data
 STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
 LANGUAGES = ("da", "nb", "sv", "de", "en")
 LONG_STEM = 6
+DEFECT_GROUPS = ("job_type", "crew", "materials")  # where a defect theme's patterns are looked for, unless it says
 MIN_COMPOUND = 4  # stems this long are also found inside longer words (vandskade, Wasserschaden)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?\n;]")
@@ -47,6 +48,7 @@ class Vocabulary:
         self.labels = {name: entry.get("label", {}) for name, entry in themes.items()}
         # "defect": a fault in the work or product; "service": how the firm deals with customers.
         self.kinds = {name: entry.get("kind", "defect") for name, entry in themes.items()}
+        self._groups = {name: tuple(entry["groups"]) for name, entry in themes.items() if "groups" in entry}
         # "no refund", "keine Erstattung": for these themes a negation names the problem instead of denying it.
         self.negation_proof = frozenset(name for name, entry in themes.items() if entry.get("negation") is False)
         # "Poor quality" only where no more specific theme of its kind fits: cracks are cracks.
@@ -97,6 +99,10 @@ class Vocabulary:
     def kind(self, theme: str) -> str:
         """'defect' or 'service'; a theme a config adds counts as a defect."""
         return self.kinds.get(theme, "defect")
+
+    def groups(self, theme: str) -> tuple[str, ...]:
+        """What a theme's patterns are counted by beyond the business: job_type, crew, materials."""
+        return self._groups.get(theme, DEFECT_GROUPS if self.kind(theme) == "defect" else ())
 
     def label(self, theme: str, lang: str) -> str:
         labels = self.labels.get(theme, {})
