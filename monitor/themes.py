@@ -75,12 +75,17 @@ class Vocabulary:
                 for term in section.get(kind, []):
                     self._add(term, lang, kind, None)
         self.themes = tuple(merged)
+        # "ventet 3 uger", "2 hours on hold", "seit 6 Wochen": a number of days or hours shows waiting
+        self.durations: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+        for name, entry in themes.items():
+            for lang, units in entry.get("durations", {}).items():
+                self.durations[lang].update({fold(unit): name for unit in units})
         self._compound = compound
         self._compound_regex = re.compile("|".join(re.escape(s) for s in sorted(compound, key=len, reverse=True))) if compound else None
         self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
     def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
-        words = _WORD.findall(term.lower())
+        words = _WORD.findall(_expand_not(term.lower())[0])  # "didn't show" is read as the text is: "did not show"
         if len(words) > 1:
             folded = tuple(fold(w) for w in words)
             self.phrases.setdefault(folded[0], []).append((folded, kind))
@@ -166,6 +171,13 @@ class Vocabulary:
                             lambda i=i: self._evidence(text, spans, i))
                 if kind in finding.themes:
                     finding.spans.setdefault(kind, spans[i])
+        units = self.durations.get("nb" if lang == "nn" else lang or "", self.durations["en"])
+        if units:
+            for i, word in enumerate(folded[:-1]):
+                if word.isdigit() and folded[i + 1] in units and units[folded[i + 1]] not in finding.themes:
+                    kind = units[folded[i + 1]]
+                    self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
+                    finding.spans[kind] = (spans[i][0], spans[i + 1][1])
         for theme in self.general & finding.themes.keys():
             if any(self.kind(other) == self.kind(theme) for other in finding.themes if other not in self.general):
                 del finding.themes[theme], finding.spans[theme]
