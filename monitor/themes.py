@@ -55,7 +55,7 @@ class Vocabulary:
         self.general = frozenset(name for name, entry in themes.items() if entry.get("general"))
         self.stems: dict[str, dict[str, set[str]]] = {lang: {} for lang in LANGUAGES}  # lang -> folded stem -> kinds
         self.long_stems: dict[str, set[str]] = {}  # stems long enough to trust in any language's text
-        self.phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word -> (words, kind)
+        self.phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {}  # first two words -> (words, kind)
         self.negators: set[str] = set()
         self._stemmers = {lang: Stemmer.Stemmer(name) for lang, name in STEMMERS.items()}
         compound: dict[str, str] = {}
@@ -81,14 +81,14 @@ class Vocabulary:
             for lang, units in entry.get("durations", {}).items():
                 self.durations[lang].update({fold(unit): name for unit in units})
         self._compound = compound
-        self._compound_regex = re.compile("|".join(re.escape(s) for s in sorted(compound, key=len, reverse=True))) if compound else None
+        self._compound_longest = max(map(len, compound), default=0)
         self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
     def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
         words = _WORD.findall(_expand_not(term.lower())[0])  # "didn't show" is read as the text is: "did not show"
         if len(words) > 1:
             folded = tuple(fold(w) for w in words)
-            self.phrases.setdefault(folded[0], []).append((folded, kind))
+            self.phrases.setdefault(folded[:2], []).append((folded, kind))
             return
         stem = fold(self._stemmers[lang].stemWord(words[0]))
         for key in (stem, fold(words[0])):
@@ -100,6 +100,19 @@ class Vocabulary:
             # German stems drop umlauts (gebühr -> gebuhr, kündigung -> kundig): the folded word finds
             # Mahngebühr and does not find erkundigt.
             compound.setdefault(stem if stem in whole else whole, kind)
+
+    def _inside(self, word: str) -> str | None:
+        """The kind of the compound stem found in `word`: the leftmost, and the longest there.
+
+        Slices looked up in a dict, not one regular expression of all stems: with 750 stems the slices
+        are 4-5 times faster (40 against 210 µs for a 13-letter word with no stem, on a loaded machine)."""
+        compound, shortest = self._compound, MIN_COMPOUND + 1
+        for start in range(len(word) - shortest + 1):
+            for end in range(min(len(word), start + self._compound_longest), start + shortest - 1, -1):
+                kind = compound.get(word[start:end])
+                if kind is not None:
+                    return kind
+        return None
 
     def kind(self, theme: str) -> str:
         """'defect' or 'service'; a theme a config adds counts as a defect."""
@@ -142,7 +155,7 @@ class Vocabulary:
         covered: set[int] = set()
         used: set[int] = set()
         for i, word in enumerate(folded):  # phrases first: "kom ikke", "water damage", "nicht erschienen"
-            for words, kind in self.phrases.get(word, ()):
+            for words, kind in self.phrases.get((word, folded[i + 1]) if i + 1 < len(folded) else (word, ""), ()):
                 if tuple(folded[i:i + len(words)]) == words:
                     covered.update(range(i, i + len(words)))
                     self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
@@ -155,9 +168,9 @@ class Vocabulary:
             own = self.stems.get("nb" if lang == "nn" else lang or "", self.stems["en"])
             kinds = (own.get(stems[i]) or own.get(word) or self.long_stems.get(stems[i]) or self.long_stems.get(word)
                      or self.long_stems.get(english[i]))
-            if not kinds and self._compound_regex is not None and len(word) > MIN_COMPOUND + 2:
-                match = self._compound_regex.search(word)
-                kinds = {self._compound[match.group(0)]} if match else None
+            if not kinds and len(word) > MIN_COMPOUND + 2:
+                found = self._inside(word)
+                kinds = {found} if found else None
             if not kinds:
                 continue
             # A negator reaches the next cue or term in its clause, and only that one.
