@@ -20,6 +20,7 @@ import bisect
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,7 +34,8 @@ AFTER_COMPLETION_DAYS = 14  # median delay from completion to complaint that mak
 SUBGROUP_LOOKBACK = 180  # jobs completed this long before a window still expose it (defects surface late)
 MIN_SHARE = 0.02
 # The baseline starts from a prior of one complaint of a theme per year (half a one in half a year), so
-# the first complaints of a young history are compared with something; the prior fades as history grows.
+# the first complaints of a young history are compared with something; the prior fades as history grows
+# (see _baseline).
 PRIOR_EVENTS, PRIOR_DAYS = 0.5, 180
 YEAR_DAYS = 365
 
@@ -89,10 +91,13 @@ def _day(text: str) -> int:
     return date.fromisoformat(text[:10]).toordinal()
 
 
-def latest_episode(events: list[Event], window: int, minimum: int, max_p: float, expected_at: Any, today: int) -> Episode | None:
+def latest_episode(events: list[Event], window: int, minimum: int, max_p: float | Callable[[int], float], expected_at: Any,
+                   today: int) -> Episode | None:
     """Scan the events up to `today`; return the most recent run of significant windows, if any.
 
-    `expected_at(day)`: the count expected in the window ending that day, and the events behind that rate."""
+    `expected_at(day)`: the count expected in the window ending that day, and the events behind that rate;
+    `max_p`: the threshold, or the threshold on a day."""
+    threshold = max_p if callable(max_p) else (lambda day: max_p)
     days = [e.day for e in events]
     episode: Episode | None = None
     start = 0
@@ -104,7 +109,7 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float,
         count = index + 1 - start
         expected, evidence = expected_at(event.day)
         p_value = predictive_tail(count, expected, evidence)
-        if count >= minimum and p_value <= max_p:
+        if count >= minimum and p_value <= threshold(event.day):
             if episode is None or event.day - episode.last > window:
                 episode = Episode(event.day, event.day, count, expected, p_value)
             episode.last, episode.count, episode.expected, episode.p_value = event.day, count, expected, p_value
@@ -173,8 +178,11 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
     # tested again every window: shared also among the windows of the last year, a steady business sees a
     # false pattern less than once in twenty years; a young history, tested few times yet, keeps its edge.
     tested = [key for key, events in groups.items() if len(events) >= minimum]
-    windows = min(max((today - history_start) / window, 1.0), YEAR_DAYS / window)
-    max_p = max_p / (max(len(tested), 1) * windows)
+
+    def max_p_on(day: int, shared: float = max_p / max(len(tested), 1)) -> float:
+        """The threshold on a day: shared among the windows of history so far, at most a year's."""
+        return shared / min(max((day - history_start) / window, 1.0), YEAR_DAYS / window)
+
     for theme, dimension, value in tested:
         events = groups[(theme, dimension, value)]
         before = theme_days[theme]
@@ -182,12 +190,11 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
         def expected_at(day: int, before: list[int] = before, dimension: str = dimension,
                         value: str = value) -> tuple[float, float]:
             window_start = day - window
-            evidence = bisect.bisect_right(before, window_start) + PRIOR_EVENTS
-            rate = evidence / (max(window_start - history_start, 0) + PRIOR_DAYS)
+            evidence, rate = _baseline(bisect.bisect_right(before, window_start), window_start - history_start)
             share = _share(jobs, job_days, dimension, value, window_start - SUBGROUP_LOOKBACK, day)
             return rate * window * share, evidence
 
-        episode = latest_episode(events, window, minimum, max_p, expected_at, today)
+        episode = latest_episode(events, window, minimum, max_p_on, expected_at, today)
         if episode is not None:
             kind = words.kind(theme)
             pattern_id = f"{business_id}:{kind}:{theme}:{dimension}:{value}"
@@ -196,6 +203,16 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
     bursts = _bursts(db, business_id, thresholds, today, history_start)
     found.update(bursts)
     return found
+
+
+def _baseline(earlier: int, days: int) -> tuple[float, float]:
+    """The events behind a rate (the prior's share included) and the rate per day, from `earlier` events in
+    `days` of history. The prior weighs as the history is short: all of it on a new business, a quarter after
+    18 months, so a common theme's long history is not pulled down towards one complaint a year."""
+    days = max(days, 0)
+    weight = PRIOR_DAYS / (days + PRIOR_DAYS)
+    evidence = earlier + PRIOR_EVENTS * weight
+    return evidence, evidence / (days + PRIOR_DAYS * weight)
 
 
 def _dimensions(row: dict[str, Any], groups: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -237,8 +254,8 @@ def _bursts(db: sqlite_utils.Database, business_id: str, thresholds: Any, today:
 
     def expected_at(day: int) -> tuple[float, float]:
         window_start = day - window
-        evidence = bisect.bisect_right(days, window_start) + PRIOR_EVENTS
-        return evidence / (max(window_start - history_start, 0) + PRIOR_DAYS) * window, evidence
+        evidence, rate = _baseline(bisect.bisect_right(days, window_start), window_start - history_start)
+        return rate * window, evidence
 
     episode = latest_episode(events, window, minimum, thresholds.pattern_max_p_value, expected_at, today)
     if episode is None:
