@@ -77,9 +77,11 @@ class Vocabulary:
         self.themes = tuple(merged)
         # "ventet 3 uger", "2 hours on hold", "seit 6 Wochen": a number of days or hours shows waiting
         self.durations: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+        self.durations_after: dict[str, frozenset[str]] = {}
         for name, entry in themes.items():
             for lang, units in entry.get("durations", {}).items():
                 self.durations[lang].update({fold(unit): name for unit in units})
+                self.durations_after[lang] = frozenset(fold(w) for w in entry.get("durations_after", {}).get(lang, ()))
         self._compound = compound
         self._compound_longest = max(map(len, compound), default=0)
         self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
@@ -184,10 +186,12 @@ class Vocabulary:
                             lambda i=i: self._evidence(text, spans, i))
                 if kind in finding.themes:
                     finding.spans.setdefault(kind, spans[i])
-        units = self.durations.get("nb" if lang == "nn" else lang or "", self.durations["en"])
+        own_lang = "nb" if lang == "nn" else lang if lang in self.durations else "en"
+        units, after = self.durations[own_lang], self.durations_after.get(own_lang, frozenset())
         if units:
             for i, word in enumerate(folded[:-1]):
-                if word.isdigit() and folded[i + 1] in units and units[folded[i + 1]] not in finding.themes:
+                if (word.isdigit() and folded[i + 1] in units and i > 0 and folded[i - 1] in after
+                        and units[folded[i + 1]] not in finding.themes):
                     kind = units[folded[i + 1]]
                     self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
                     finding.spans[kind] = (spans[i][0], spans[i + 1][1])

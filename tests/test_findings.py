@@ -92,6 +92,12 @@ def test_poor_quality_only_where_no_more_specific_defect_is_named():
     assert sorted(WORDS.analyse("Sjusket arbejde, og de kom for sent.", 1, "da").themes) == ["delay", "poor_quality"]
 
 
+def test_a_number_of_days_or_hours_after_for_or_since_is_waiting():
+    assert sorted(WORDS.analyse("Pakken kom først efter 12 dage.", 1, "da").themes) == ["delay"]
+    assert sorted(WORDS.analyse("We were on the phone for 2 hours.", 1, "en").themes) == ["delay"]
+    assert WORDS.analyse("Meine 6 Monate alte Tochter war dabei.", 1, "de").themes == {}
+
+
 def test_each_theme_has_the_offsets_of_its_words_in_the_text():
     text = "They didn't answer. No refund, and rude staff."
     finding = WORDS.analyse(text, 1, "en")
