@@ -92,7 +92,9 @@ class Vocabulary:
         words = _WORD.findall(_expand_not(term.lower())[0])  # "didn't show" is read as the text is: "did not show"
         if len(words) > 1:
             folded = tuple(fold(w) for w in words)
-            self.phrases.setdefault(folded[:2], []).append((folded, kind))
+            same = self.phrases.setdefault(folded[:2], [])
+            if (folded, kind) not in same:  # "ingen svar" is Danish and Norwegian: one phrase, counted once
+                same.append((folded, kind))
             return
         stem = fold(self._stemmers[lang].stemWord(words[0]))
         for key in (stem, fold(words[0])):
