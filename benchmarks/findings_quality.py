@@ -1,7 +1,18 @@
-"""Complaint detection and themes on the hand-written corpus in tests/files/corpus (40 complaints and
-40 other texts per language): per-language precision/recall/F1, per-theme precision/recall, micro-F1.
+"""Complaint detection and themes, on the hand-written corpus and on real complaints.
 
-    python benchmarks/findings_quality.py [--show-errors]
+1. The hand-written corpus in tests/files/corpus (40 complaints and 40 other texts per language):
+   per-language precision/recall/F1 of the complaint decision, per-theme precision/recall, micro-F1.
+2. Real complaints labelled with themes (benchmarks/theme_labels, the `test` part unless --split dev):
+   theme precision and recall per language (a theme counts as found when its key matches) and the share
+   of found themes whose words overlap the labelled span.
+3. All 1-2 star reviews of the shared corpus (../shared/corpus): the share per language that gets no
+   theme, and the largest clusters of those (the clustering `repmon analyze` stores as theme_candidates),
+   clustered without the labelled test records.
+
+    python benchmarks/findings_quality.py [--split dev] [--labels DIR] [--show-errors] [--no-corpus]
+
+--show-errors lists the hand-written corpus's errors and, for --split dev only, the labelled records'
+errors: the test part's texts are never printed.
 """
 
 from __future__ import annotations
@@ -10,6 +21,10 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+try:
+    from benchmarks.real_corpus import CORPUS_DIR, LABELS_DIR, complaints, labelled, split_ids
+except ModuleNotFoundError:  # run as a script: python benchmarks/findings_quality.py
+    from real_corpus import CORPUS_DIR, LABELS_DIR, complaints, labelled, split_ids
 from monitor.language import detect
 from monitor.themes import vocabulary
 
@@ -53,6 +68,56 @@ def evaluate(show_errors: bool = False) -> dict:
     return {"languages": languages, "per_lang": per_lang, "per_theme": per_theme}
 
 
+def evaluate_labels(split: str = "test", labels: Path = LABELS_DIR, corpus: Path = CORPUS_DIR,
+                    show_errors: bool = False) -> dict[str, Counter]:
+    """Theme tp/fp/fn per language on labelled real complaints, and how many found spans overlap the label's."""
+    words = vocabulary()
+    per_lang: dict[str, Counter] = {}
+    for record, themes in labelled(split, labels, corpus):
+        text = record["text"]  # label offsets are into the text, not the title
+        finding = words.analyse(text, record["rating"], detect(text, fallback=record["lang"]))
+        wanted = {t["theme"]: (t["start"], t["end"]) for t in themes}
+        counts = per_lang.setdefault(record["lang"], Counter())
+        counts["records"] += 1
+        counts["unthemed"] += not finding.themes
+        for theme in finding.themes.keys() | wanted.keys():
+            key = "tp" if theme in finding.themes and theme in wanted else "fp" if theme in finding.themes else "fn"
+            counts[key] += 1
+            if key == "tp":
+                (start, end), (label_start, label_end) = finding.spans[theme], wanted[theme]
+                counts["overlap"] += start < label_end and label_start < end
+            elif show_errors and split != "test":
+                span = finding.spans.get(theme) or wanted[theme]
+                print(f"{key} {theme:<15} {record['id']} ...{text[max(0, span[0] - 60):span[1] + 40]!r}")
+    return per_lang
+
+
+def corpus_without_theme(corpus: Path = CORPUS_DIR, clusters: int = 8, cluster_sample: int = 1500,
+                         labels: Path = LABELS_DIR) -> dict[str, dict]:
+    """Per language: complaints, those without a theme, and the largest clusters of the unthemed ones
+    (at most `cluster_sample` of them, in a fixed order, never a labelled test record)."""
+    from monitor.discovery import cluster_texts
+
+    words = vocabulary()
+    test = split_ids("test", labels)
+    result: dict[str, dict] = {}
+    for record in complaints(corpus):
+        lang = record["lang"]
+        entry = result.setdefault(lang, {"complaints": 0, "unthemed": 0, "texts": []})
+        text = " ".join(part for part in (record.get("title"), record["text"]) if part)
+        finding = words.analyse(text, record["rating"], detect(text, fallback=lang))
+        entry["complaints"] += 1
+        if not finding.themes:
+            entry["unthemed"] += 1
+            if record["id"] not in test:
+                entry["texts"].append((record["id"], text))
+    for entry in result.values():
+        sample = [text for _, text in sorted(entry.pop("texts"))[:cluster_sample]]  # ids are hashes: a fixed spread
+        entry["clustered"] = len(sample)
+        entry["clusters"] = [(len(members), top) for members, top in cluster_texts(sample)[:clusters]] if clusters else []
+    return result
+
+
 def prf(counts: Counter) -> tuple[float, float, float]:
     precision = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
     recall = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
@@ -62,7 +127,12 @@ def prf(counts: Counter) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    parser.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of labels_<split>_<lang>.jsonl and sample.tsv")
+    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
+    parser.add_argument("--no-corpus", action="store_true", help="leave out the no-theme share and clusters of the whole corpus")
     args = parser.parse_args()
+    print("== hand-written corpus (tests/files/corpus)")
     result = evaluate(args.show_errors)
     right = result["languages"]["right"]
     print(f"language detected right: {right} of {right + result['languages']['wrong']}")
@@ -77,6 +147,28 @@ def main() -> None:
         total.update(counts)
         print(f"  {theme:<16} {p:.2f}     {r:.2f}   (n={counts['tp'] + counts['fn']})")
     print(f"theme micro-F1: {prf(total)[2]:.2f}")
+    if not (args.corpus / "reviews.jsonl").exists():
+        print(f"no corpus at {args.corpus}: real complaints not measured")
+        return
+    print(f"== real complaints labelled with themes ({args.split} part of {args.labels})")
+    print("  lang  records  precision  recall  span overlap  no theme")
+    total = Counter()
+    for lang, counts in sorted(evaluate_labels(args.split, args.labels, args.corpus, args.show_errors).items()):
+        p, r, _ = prf(counts)
+        total.update(counts)
+        print(f"  {lang}    {counts['records']:>4}     {p:.2f}      {r:.2f}      {counts['overlap'] / max(counts['tp'], 1):.2f}"
+              f"        {counts['unthemed'] / counts['records']:.0%}")
+    p, r, _ = prf(total)
+    print(f"  all   {total['records']:>5}     {p:.2f}      {r:.2f}      {total['overlap'] / max(total['tp'], 1):.2f}"
+          f"        {total['unthemed'] / max(total['records'], 1):.0%}")
+    if args.no_corpus:
+        return
+    print(f"== all 1-2 star reviews of {args.corpus}: share without a theme, largest clusters of those")
+    for lang, entry in sorted(corpus_without_theme(args.corpus, labels=args.labels).items()):
+        print(f"  {lang}  {entry['unthemed']:,} of {entry['complaints']:,} complaints without a theme "
+              f"({entry['unthemed'] / entry['complaints']:.1%}); clusters of {entry['clustered']:,} of them:")
+        for size, top in entry["clusters"]:
+            print(f"      {size:>4}  {', '.join(top)}")
 
 
 if __name__ == "__main__":

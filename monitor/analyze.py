@@ -152,7 +152,7 @@ def run_analysis(db: sqlite_utils.Database, config: Config, today: date | None =
     stages: list[tuple[str, Callable[[], Any]]] = [
         ("text", lambda: analyse_texts(db, settings, words).__dict__),
         ("match", lambda: match.run_matching(db, match_settings)),
-        ("patterns", lambda: patterns.run_patterns(db, settings, today)),
+        ("patterns", lambda: patterns.run_patterns(db, settings, today, words)),
         ("flags", lambda: followups.run_flags(db, settings)),
         ("follow_ups", lambda: followups.run_follow_ups(db, settings, today)),
         ("replies", lambda: replies.run_replies(db, config)),

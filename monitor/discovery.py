@@ -13,11 +13,35 @@ MIN_CLUSTER = 2
 MAX_DOCUMENTS = 5000  # the most recent uncovered complaints per business
 
 
-def run_discovery(db: sqlite_utils.Database) -> dict[str, int]:
-    """Cluster uncovered complaints per business (TF-IDF on character n-grams, agglomerative, cosine)."""
+def cluster_texts(texts: list[str]) -> list[tuple[list[int], list[str]]]:
+    """Groups of similar texts (TF-IDF on character n-grams, agglomerative, cosine), largest first: each as its
+    members' indices and the words that weigh most in it. Groups smaller than MIN_CLUSTER are left out."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_distances
 
+    if len(texts) < MIN_CLUSTER:
+        return []
+    characters = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True)
+    # Distances between texts, not the dense n-gram matrix: 5,000 texts take 200 MB instead of gigabytes.
+    distances = cosine_distances(characters.fit_transform(texts))
+    labels = AgglomerativeClustering(n_clusters=None, distance_threshold=0.85, metric="precomputed",
+                                     linkage="average").fit_predict(distances)
+    words = TfidfVectorizer(analyzer="word", token_pattern=r"(?u)\b\w{4,}\b")
+    word_matrix = words.fit_transform(texts)
+    vocabulary = words.get_feature_names_out()
+    clusters = []
+    for label in sorted(set(labels)):
+        members = [i for i, value in enumerate(labels) if value == label]
+        if len(members) < MIN_CLUSTER:
+            continue
+        weights = word_matrix[members].sum(axis=0).A1
+        clusters.append((members, [vocabulary[i] for i in weights.argsort()[::-1][:6] if weights[i] > 0]))
+    return sorted(clusters, key=lambda cluster: (-len(cluster[0]), cluster[0][0]))
+
+
+def run_discovery(db: sqlite_utils.Database) -> dict[str, int]:
+    """Cluster uncovered complaints per business into theme candidates."""
     totals = {"clusters": 0, "complaints": 0}
     now = utc_now()
     for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
@@ -27,31 +51,18 @@ def run_discovery(db: sqlite_utils.Database) -> dict[str, int]:
                AND NOT EXISTS (SELECT 1 FROM review_themes t WHERE t.review_id = r.id)
                AND length(trim(COALESCE(title, '') || COALESCE(body, ''))) > 0
                ORDER BY published_at DESC LIMIT ?""", [business_id, MAX_DOCUMENTS]))
+        texts = [row["text"] for row in rows]
         clusters: list[dict] = []
-        if len(rows) >= MIN_CLUSTER:
-            texts = [row["text"] for row in rows]
-            characters = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True)
-            matrix = characters.fit_transform(texts)
-            labels = AgglomerativeClustering(n_clusters=None, distance_threshold=0.85, metric="cosine",
-                                             linkage="average").fit_predict(matrix.toarray())
-            words = TfidfVectorizer(analyzer="word", token_pattern=r"(?u)\b\w{4,}\b")
-            word_matrix = words.fit_transform(texts)
-            vocabulary = words.get_feature_names_out()
-            for label in sorted(set(labels)):
-                members = [i for i, value in enumerate(labels) if value == label]
-                if len(members) < MIN_CLUSTER:
-                    continue
-                weights = word_matrix[members].sum(axis=0).A1
-                top = [vocabulary[i] for i in weights.argsort()[::-1][:6] if weights[i] > 0]
-                ids = sorted(rows[i]["id"] for i in members)
-                clusters.append({
-                    "id": f"{business_id}:{stable_id(*ids)}",
-                    "business_id": business_id,
-                    "top_terms": ", ".join(top),
-                    "size": len(members),
-                    "examples": json.dumps([texts[i].strip()[:200] for i in members[:3]], ensure_ascii=False),
-                    "review_ids": json.dumps(ids),
-                })
+        for members, top in cluster_texts(texts):
+            ids = sorted(rows[i]["id"] for i in members)
+            clusters.append({
+                "id": f"{business_id}:{stable_id(*ids)}",
+                "business_id": business_id,
+                "top_terms": ", ".join(top),
+                "size": len(members),
+                "examples": json.dumps([texts[i].strip()[:200] for i in members[:3]], ensure_ascii=False),
+                "review_ids": json.dumps(ids),
+            })
         stored = {row["id"]: row for row in db.query("SELECT * FROM theme_candidates WHERE business_id = ?", [business_id])}
         with db.atomic():
             for old in stored.keys() - {c["id"] for c in clusters}:

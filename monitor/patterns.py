@@ -1,11 +1,14 @@
-"""Recurring defect patterns: one theme piling up in a rolling window, against the business's own baseline.
+"""Recurring complaint patterns: one theme piling up in a rolling window, against the business's own baseline.
 
-For each business and theme, and each theme within a job type, crew member or material
-(where complaints are matched to jobs), complaints are counted in a rolling window. A
+Defect themes (a fault in the work: leak, crack, not working ...) are counted for the business and within
+each job type, crew member and material of the jobs complaints are matched to; service themes (how the
+firm deals with customers) for the business, and those a crew does (no-show, waiting, rudeness) for each
+crew member too: a refused claim or a wrong invoice is the office's, not the fitter's. Complaints are counted in a rolling window. A
 pattern emerges when the count reaches the minimum and is unlikely under the baseline:
-P(X >= count) for X ~ Poisson(expected) below the configured p. The baseline is the
-business's own rate of that theme before the window, with half an event per half year as a
-prior so a short history still gives a baseline; a subgroup expects its share
+P(X >= count) below the configured p, for X Poisson with a rate only as sure as the events it was
+learned from (gamma-Poisson: a rare theme's rate, learned from two complaints, may well be twice as
+high). The baseline is the business's own rate of that theme before the window, with half an event
+per half year as a prior so a short history still gives a baseline; a subgroup expects its share
 of the jobs. History starts at the first review or job, whichever is earlier. A pattern is emerging for its first 30 days, then ongoing, and resolved
 once a whole window passes without new evidence. Bursts of low ratings from people who
 match no job are patterns of their own kind.
@@ -17,6 +20,7 @@ import bisect
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,8 +34,26 @@ AFTER_COMPLETION_DAYS = 14  # median delay from completion to complaint that mak
 SUBGROUP_LOOKBACK = 180  # jobs completed this long before a window still expose it (defects surface late)
 MIN_SHARE = 0.02
 # The baseline starts from a prior of one complaint of a theme per year (half a one in half a year), so
-# the first complaints of a young history are compared with something; the prior fades as history grows.
+# the first complaints of a young history are compared with something; the prior fades as history grows
+# (see _baseline).
 PRIOR_EVENTS, PRIOR_DAYS = 0.5, 180
+YEAR_DAYS = 365
+
+
+def predictive_tail(count: int, expected: float, evidence: float) -> float:
+    """P(X >= count) for X ~ Poisson(rate x window) with the rate gamma-distributed, learned from `evidence`
+    events (negative binomial with shape `evidence` and mean `expected`); Poisson as evidence grows."""
+    if count <= 0:
+        return 1.0
+    if expected <= 0:
+        return 0.0
+    q = expected / (expected + evidence)
+    term = (1 - q) ** evidence
+    below = term
+    for k in range(1, count):
+        term *= (k - 1 + evidence) / k * q
+        below += term
+    return max(0.0, 1.0 - below)
 
 
 def poisson_tail(count: int, expected: float) -> float:
@@ -69,8 +91,13 @@ def _day(text: str) -> int:
     return date.fromisoformat(text[:10]).toordinal()
 
 
-def latest_episode(events: list[Event], window: int, minimum: int, max_p: float, expected_at: Any, today: int) -> Episode | None:
-    """Scan the events up to `today`; return the most recent run of significant windows, if any."""
+def latest_episode(events: list[Event], window: int, minimum: int, max_p: float | Callable[[int], float], expected_at: Any,
+                   today: int) -> Episode | None:
+    """Scan the events up to `today`; return the most recent run of significant windows, if any.
+
+    `expected_at(day)`: the count expected in the window ending that day, and the events behind that rate;
+    `max_p`: the threshold, or the threshold on a day."""
+    threshold = max_p if callable(max_p) else (lambda day: max_p)
     days = [e.day for e in events]
     episode: Episode | None = None
     start = 0
@@ -80,9 +107,9 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float,
         while days[start] <= event.day - window:
             start += 1
         count = index + 1 - start
-        expected = expected_at(event.day)
-        p_value = poisson_tail(count, expected)
-        if count >= minimum and p_value <= max_p:
+        expected, evidence = expected_at(event.day)
+        p_value = predictive_tail(count, expected, evidence)
+        if count >= minimum and p_value <= threshold(event.day):
             if episode is None or event.day - episode.last > window:
                 episode = Episode(event.day, event.day, count, expected, p_value)
             episode.last, episode.count, episode.expected, episode.p_value = event.day, count, expected, p_value
@@ -90,19 +117,26 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float,
     return episode
 
 
-def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: date) -> dict[str, int]:
-    """Find defect patterns and non-customer bursts for every business as of `today`; write what changed."""
+def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: date, words: Any = None) -> dict[str, int]:
+    """Find defect and service patterns and non-customer bursts for every business as of `today`; write what changed.
+
+    `words`: the Vocabulary that says each theme's kind and groups (the shipped taxonomy's when not given)."""
+    if words is None:
+        from monitor.themes import vocabulary
+
+        words = vocabulary()
     totals = {"emerging": 0, "ongoing": 0, "resolved": 0, "changed": 0}
     for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
         thresholds = settings[business_id].thresholds if business_id in settings else None
-        found = _business_patterns(db, business_id, thresholds, today.toordinal())
+        found = _business_patterns(db, business_id, thresholds, today.toordinal(), words)
         for row, _ in found.values():
             totals[row["status"]] += 1
         totals["changed"] += _save(db, business_id, found)
     return totals
 
 
-def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: Any, today: int) -> dict[str, tuple[dict, list[Event]]]:
+def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: Any, today: int,
+                       words: Any) -> dict[str, tuple[dict, list[Event]]]:
     from monitor.config import Thresholds
 
     thresholds = thresholds or Thresholds()
@@ -135,44 +169,60 @@ def _business_patterns(db: sqlite_utils.Database, business_id: str, thresholds: 
         delay = day - _day(row["completed_at"]) if row["completed_at"] else None
         event = Event(day, row["id"], delay)
         theme_days[row["theme"]].append(day)
-        for dimension, value in _dimensions(row):
+        for dimension, value in _dimensions(row, words.groups(row["theme"])):
             groups[(row["theme"], dimension, value)].append(event)
 
     found: dict[str, tuple[dict, list[Event]]] = {}
     # Every group with enough events is a test; across many themes, crews and job types some would
-    # pass p < 0.05 by chance, so the threshold is shared out among them (Bonferroni).
+    # pass p < 0.05 by chance, so the threshold is shared out among them (Bonferroni). And each group is
+    # tested again every window: shared also among the windows of the last year, a steady business sees a
+    # false pattern less than once in twenty years; a young history, tested few times yet, keeps its edge.
     tested = [key for key, events in groups.items() if len(events) >= minimum]
-    max_p = max_p / max(len(tested), 1)
+
+    def max_p_on(day: int, shared: float = max_p / max(len(tested), 1)) -> float:
+        """The threshold on a day: shared among the windows of history so far, at most a year's."""
+        return shared / min(max((day - history_start) / window, 1.0), YEAR_DAYS / window)
+
     for theme, dimension, value in tested:
         events = groups[(theme, dimension, value)]
         before = theme_days[theme]
 
-        def expected_at(day: int, before: list[int] = before, dimension: str = dimension, value: str = value) -> float:
+        def expected_at(day: int, before: list[int] = before, dimension: str = dimension,
+                        value: str = value) -> tuple[float, float]:
             window_start = day - window
-            earlier = bisect.bisect_right(before, window_start)
-            rate = (earlier + PRIOR_EVENTS) / (max(window_start - history_start, 0) + PRIOR_DAYS)
-            return rate * window * _share(jobs, job_days, dimension, value, window_start - SUBGROUP_LOOKBACK, day)
+            evidence, rate = _baseline(bisect.bisect_right(before, window_start), window_start - history_start)
+            share = _share(jobs, job_days, dimension, value, window_start - SUBGROUP_LOOKBACK, day)
+            return rate * window * share, evidence
 
-        episode = latest_episode(events, window, minimum, max_p, expected_at, today)
+        episode = latest_episode(events, window, minimum, max_p_on, expected_at, today)
         if episode is not None:
-            pattern_id = f"{business_id}:defect:{theme}:{dimension}:{value}"
-            found[pattern_id] = (_row(pattern_id, business_id, "defect", theme, dimension, value, episode, window, today), episode.members)
+            kind = words.kind(theme)
+            pattern_id = f"{business_id}:{kind}:{theme}:{dimension}:{value}"
+            found[pattern_id] = (_row(pattern_id, business_id, kind, theme, dimension, value, episode, window, today), episode.members)
 
     bursts = _bursts(db, business_id, thresholds, today, history_start)
     found.update(bursts)
     return found
 
 
-def _dimensions(row: dict[str, Any]) -> list[tuple[str, str]]:
+def _baseline(earlier: int, days: int) -> tuple[float, float]:
+    """The events behind a rate (the prior's share included) and the rate per day, from `earlier` events in
+    `days` of history. The prior weighs as the history is short: all of it on a new business, a quarter after
+    18 months, so a common theme's long history is not pulled down towards one complaint a year."""
+    days = max(days, 0)
+    weight = PRIOR_DAYS / (days + PRIOR_DAYS)
+    evidence = earlier + PRIOR_EVENTS * weight
+    return evidence, evidence / (days + PRIOR_DAYS * weight)
+
+
+def _dimensions(row: dict[str, Any], groups: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The groups a complaint counts in: the business, and those of its job the theme is counted by."""
     dimensions = [("business", "")]
-    if row["job_type"]:
+    if row["job_type"] and "job_type" in groups:
         dimensions.append(("job_type", row["job_type"].strip()))
-    for crew in (row["crew"] or "").split(","):
-        if crew.strip():
-            dimensions.append(("crew", crew.strip()))
-    for material in (row["materials"] or "").split(","):
-        if material.strip():
-            dimensions.append(("materials", material.strip()))
+    for dimension in ("crew", "materials"):
+        if dimension in groups:
+            dimensions += [(dimension, value.strip()) for value in (row[dimension] or "").split(",") if value.strip()]
     return dimensions
 
 
@@ -202,10 +252,10 @@ def _bursts(db: sqlite_utils.Database, business_id: str, thresholds: Any, today:
     window, minimum = thresholds.burst_window_days, thresholds.burst_min_count
     days = [e.day for e in events]
 
-    def expected_at(day: int) -> float:
+    def expected_at(day: int) -> tuple[float, float]:
         window_start = day - window
-        earlier = bisect.bisect_right(days, window_start)
-        return (earlier + PRIOR_EVENTS) / (max(window_start - history_start, 0) + PRIOR_DAYS) * window
+        evidence, rate = _baseline(bisect.bisect_right(days, window_start), window_start - history_start)
+        return rate * window, evidence
 
     episode = latest_episode(events, window, minimum, thresholds.pattern_max_p_value, expected_at, today)
     if episode is None:
@@ -216,7 +266,8 @@ def _bursts(db: sqlite_utils.Database, business_id: str, thresholds: Any, today:
 
 def _row(pattern_id: str, business_id: str, kind: str, theme: str, dimension: str, value: str, episode: Episode,
          window: int, today: int) -> dict[str, Any]:
-    delays = [e.delay for e in episode.members if e.delay is not None and e.delay >= 0]
+    # How long after completion customers find a defect; a service pattern has no such delay to tell.
+    delays = [e.delay for e in episode.members if e.delay is not None and e.delay >= 0] if kind == "defect" else []
     median_delay = statistics.median(delays) if delays else None
     if today - episode.last > window:
         status = "resolved"

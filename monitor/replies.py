@@ -139,7 +139,7 @@ def _values(case: Case, contact: Contact) -> dict[str, Any]:
     common = load_data("replies/common.toml")
     theme = primary_theme(case.themes, case.lang)
     visit, money = theme in common["visit"], theme in common["money"]
-    ours = case.matched and not money and theme != "generic"
+    ours = case.matched and not money and theme not in common["not_owned"] and theme != "generic"
     values = {
         "first_name": first_name(case.author) or "", "business": contact.business, "signer": contact.signer or "",
         "phone": contact.phone or "", "email": contact.email or "", "url": contact.url or "",

@@ -561,7 +561,8 @@ def test_every_language_words_every_theme_the_drafts_rank():
     for lang in LANGUAGES:
         worded = set(load_data(f"replies/{lang}.toml")["themes"])
         assert set(common["theme_order"]) | {"generic"} == worded, lang
-    assert set(common["visit"]) | set(common["money"]) <= set(common["theme_order"])
+    assert set(common["visit"]) | set(common["money"]) | set(common["not_owned"]) <= set(common["theme_order"])
+    assert set(common["theme_order"]) == set(load_data("themes.toml"))
 
 
 NO_MONEY_NOTED = {
