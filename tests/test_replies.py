@@ -61,19 +61,19 @@ def test_a_business_without_jobs_gets_specific_that_owns_nothing():
 
 SPECIFIC_OURS = {
     "da": ["Hej Jens\n", "Tak fordi du skrev til os, og undskyld – sådan skal det ikke være.",
-           "Du skriver om problemerne med vand og fugt, og det tager vi ansvaret for.",
+           "Du skriver om problemerne med vand og fugt, og det tager vi ansvar for.",
            "Vi kontakter dig inden for to hverdage og aftaler et tidspunkt, hvor vi kommer og udbedrer utætheden "
            "uden beregning.", "Venlig hilsen\nMette Hansen\nHansen VVS ApS"],
     "nb": ["Hei Jens,\n", "Takk for at du skrev til oss, og beklager – slik skal det ikke være.",
            "Du skriver om problemene med vann og fukt, og det tar vi ansvar for.",
-           "Vi tar kontakt med deg innen to virkedager og avtaler et tidspunkt der vi kommer og utbedrer lekkasjen, "
+           "Vi tar kontakt med deg innen to virkedager og avtaler et tidspunkt da vi kommer og utbedrer lekkasjen, "
            "uten kostnad for deg.", "Vennlig hilsen\nMette Hansen\nHansen VVS ApS"],
     "sv": ["Hej Jens,\n", "Tack för att du skrev till oss, och vi ber om ursäkt – så här ska det inte vara.",
            "Du skriver om problemen med vatten och fukt, och det tar vi ansvar för.",
            "Vi kontaktar dig inom två arbetsdagar och bokar en tid då vi kommer och åtgärdar läckan, "
            "utan kostnad för dig.", "Vänliga hälsningar\nMette Hansen\nHansen VVS ApS"],
-    "de": ["Hallo Jens,\n", "vielen Dank, dass Sie uns geschrieben haben, und entschuldigen Sie bitte – so darf es "
-           "nicht sein.", "Sie schreiben über die Probleme mit Wasser und Feuchtigkeit – dafür übernehmen wir die "
+    "de": ["Hallo Jens,\n", "vielen Dank, dass Sie uns geschrieben haben, und wir bitten um Entschuldigung – so "
+           "darf es nicht sein.", "Sie schreiben über die Probleme mit Wasser und Feuchtigkeit, und dafür übernehmen wir die "
            "Verantwortung.", "Wir melden uns innerhalb von zwei Werktagen bei Ihnen und vereinbaren einen Termin, an "
            "dem wir die undichte Stelle suchen und beheben – für Sie kostenfrei.",
            "Freundliche Grüße\nMette Hansen\nHansen VVS ApS"],
@@ -95,7 +95,7 @@ def test_specific_in_full():
     assert drafts(matched("da"))["specific"] == (
         "Hej Jens\n\n"
         "Tak fordi du skrev til os, og undskyld – sådan skal det ikke være. "
-        "Du skriver om problemerne med vand og fugt, og det tager vi ansvaret for.\n\n"
+        "Du skriver om problemerne med vand og fugt, og det tager vi ansvar for.\n\n"
         "Vi kontakter dig inden for to hverdage og aftaler et tidspunkt, hvor vi kommer og udbedrer utætheden "
         "uden beregning.\n\n"
         "Venlig hilsen\nMette Hansen\nHansen VVS ApS"
@@ -103,9 +103,9 @@ def test_specific_in_full():
 
 
 SPECIFIC_SERVICE = {  # a matched delay complaint rated 3: no visit, no cost, the mixed-rating opening
-    "da": ["Tak for din anmeldelse. Vi er glade for, at noget gik godt, men vi er kede af resten.",
+    "da": ["Tak for din anmeldelse. Vi er glade for, at noget gik godt, men vi beklager resten.",
            "Vi kontakter dig inden for to hverdage for at høre, hvordan vi kan gøre det bedre, og aftale den videre plan."],
-    "nb": ["Takk for vurderingen. Fint at noe gikk bra, men vi beklager resten.",
+    "nb": ["Takk for anmeldelsen. Fint at noe gikk bra, men vi beklager resten.",
            "Vi tar kontakt med deg innen to virkedager for å høre hvordan vi kan bli bedre, og avtale den videre planen."],
     "sv": ["Tack för ditt omdöme. Roligt att en del blev bra, men vi beklagar resten.",
            "Vi kontaktar dig inom två arbetsdagar för att höra hur vi kan bli bättre och komma överens om den "
@@ -155,9 +155,9 @@ def test_contact_invites_to_the_configured_contact_or_to_get_in_touch(lang):
 GENERAL = {
     "da": "Tak for din anmeldelse. Vi er kede af, at du ikke er tilfreds, og vi tager din kritik alvorligt. "
           "Vi ser på, hvad der er sket, så vi kan gøre det bedre fremover.",
-    "nb": "Takk for vurderingen. Vi beklager at du ikke er fornøyd, og vi tar kritikken din på alvor. "
+    "nb": "Takk for anmeldelsen. Vi beklager at du ikke er fornøyd, og vi tar kritikken din på alvor. "
           "Vi ser på hva som har skjedd, slik at vi kan gjøre det bedre.",
-    "sv": "Tack för ditt omdöme. Vi är ledsna att du inte är nöjd, och vi tar din kritik på allvar. "
+    "sv": "Tack för ditt omdöme. Vi är ledsna över att du inte är nöjd, och vi tar din kritik på allvar. "
           "Vi ser över vad som har hänt, så att vi kan bli bättre.",
     "de": "vielen Dank für Ihre Bewertung. Es tut uns leid, dass Sie nicht zufrieden sind, und wir nehmen Ihre "
           "Kritik ernst. Wir sehen uns an, was passiert ist, damit wir es künftig besser machen.",
@@ -176,8 +176,8 @@ WHICH_JOB = {
            "Vil du skrive adressen eller ordrenummeret til os på kontakt@hansen-vvs.dk? Skriv dem ikke her, for "
            "anmeldelser er offentlige."],
     "nb": ["Vi finner ikke noe oppdrag som passer med beskrivelsen din, og vil gjerne se nærmere på det.",
-           "Vil du sende adressen eller ordrenummeret til oss på kontakt@hansen-vvs.dk? Ikke skriv dem her, for "
-           "vurderinger er offentlige."],
+           "Vil du sende adressen eller ordrenummeret til oss på kontakt@hansen-vvs.dk? Ikke skriv dem her, siden "
+           "anmeldelser er offentlige."],
     "sv": ["Vi hittar inget uppdrag som stämmer med din beskrivning och vill gärna titta närmare på det.",
            "Vill du skicka adressen eller ordernumret till oss på kontakt@hansen-vvs.dk? Skriv dem inte här, "
            "eftersom omdömen är offentliga."],
@@ -355,7 +355,7 @@ def test_drafts_are_rebuilt_when_the_review_changes_and_left_alone_when_nothing_
     changed = run_analysis(on_our_job, CONFIG).stages["replies"]
     assert (changed["drafted"], changed["written"]) == (1, 3)
     specific = on_our_job.execute("SELECT text FROM reply_drafts WHERE variant = 'specific'").fetchone()[0]
-    assert "Tak for din anmeldelse. Vi er glade for, at noget gik godt, men vi er kede af resten." in specific
+    assert "Tak for din anmeldelse. Vi er glade for, at noget gik godt, men vi beklager resten." in specific
     assert on_our_job.execute("SELECT COUNT(*) FROM reply_drafts").fetchone()[0] == 3
 
 
