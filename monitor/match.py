@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import orjson
 import sqlite_utils
 
+from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.names import Name, email_name, names_alike, parse_name
 from monitor.text import fold, fold_word, job_type_words, tokens
 
@@ -40,17 +41,23 @@ MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
     # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
     "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
-    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_by_email", "coincidences",
-    "coincidences_initial", "coincidences_one_name",
+    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_none", "name_by_email",
+    "coincidences", "coincidences_initial", "coincidences_one_name",
+    # how the reviewer wrote their name (one of these, with any fit)
+    "written_one_name", "written_initial", "written_full",
+    # what the review tells at all, for each of its candidates: customers tell more than strangers do
+    "says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced",
     # days from completion to the review (one of these)
     "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
     "days_241_400", "days_over_400",
     # what the review says or shows
-    "experienced_near", "experienced_far", "location", "job_type_same", "job_type_rarity", "job_type_other", "crew",
-    "reference", "street",
+    "experienced_near", "experienced_mid", "experienced_far", "location", "location_other", "location_rarity",
+    "job_type_same", "job_type_rarity", "job_type_other", "crew", "crew_other", "crew_rarity",
+    "reference", "reference_other", "reference_rarity", "street", "street_other", "street_rarity",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
+CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infinitely telling
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
@@ -108,7 +115,7 @@ class Settings:
 
 def _log_count(count: float) -> float:
     """The log of an expected number of chance fits, floored at 0.1: a name no customer has is not infinitely telling."""
-    return math.log(max(count, 0.1))
+    return math.log(max(count, CHANCE_FLOOR))
 
 
 def _day(text: str) -> int:
@@ -154,6 +161,9 @@ class JobIndex:
     position_bits: int = 0
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
+    # Shares of jobs by city and by crew member: how often such a fit happens by chance in this firm.
+    city_share: dict[str, float] = field(default_factory=dict)
+    crew_share: dict[str, float] = field(default_factory=dict)
     aliases: list[Name | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
     # Order and invoice numbers, each naming one job or a few: kept out of `keys`, where 100,000
     # one-entry tuple keys made the build about a tenth slower.
@@ -216,6 +226,8 @@ class JobIndex:
             for category in facts.categories:
                 category_counts[category] += 1
         index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
+        index.city_share = _shares([facts.city for facts in index.facts if facts.city], len(jobs))
+        index.crew_share = _shares([name for facts in index.facts for name in facts.crew], len(jobs))
         for key, entries in keys.items():
             if len(entries) > 1:
                 entries.sort()
@@ -291,6 +303,14 @@ class JobIndex:
         return [entry & mask for _, entry in nearby[:limit]]
 
 
+def _shares(values: list[str], total: int) -> dict[str, float]:
+    """Each value's share of `total` jobs."""
+    counts: dict[str, int] = defaultdict(int)
+    for value in values:
+        counts[value] += 1
+    return {value: count / max(total, 1) for value, count in counts.items()}
+
+
 @lru_cache(maxsize=10_000)
 def _crew(crew: str) -> frozenset[str]:
     return frozenset(fold(name.strip()) for name in crew.split(",") if name.strip())
@@ -335,6 +355,9 @@ class ReviewView:
     text: str
     location: str
     categories: set[str]
+    # The firm's crew names, job and invoice numbers and streets the text names: read once, for every candidate.
+    named: tuple[set[str], set[str], set[str]] | None = None
+    traits: tuple[str, ...] | None = None  # review_traits
 
 
 def view(review: dict[str, Any]) -> ReviewView:
@@ -359,19 +382,46 @@ def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
     ))
 
 
+@lru_cache(maxsize=100_000)
+def written_as(name: Name) -> str:
+    """How a reviewer wrote their name: one word, with an initial, or in full (two or more words)."""
+    if len(name.words) <= 1:
+        return "written_one_name"
+    return "written_initial" if any(len(word) == 1 for word in name.words) else "written_full"
+
+
+def review_traits(index: JobIndex, rv: ReviewView) -> tuple[str, ...]:
+    """What the review tells at all (a kind of work, the firm's crew, numbers or streets, where the reviewer
+    lives, when the work was done), whichever job it is about; kept in rv.traits."""
+    if rv.traits is None:
+        crew, references, streets = firm_words(index, rv)
+        rv.traits = tuple(trait for trait, told in (
+            ("says_job_type", rv.categories), ("says_crew", crew), ("says_reference", references),
+            ("says_street", streets), ("says_location", rv.location), ("says_experienced", rv.experienced is not None))
+            if told)
+    return rv.traits
+
+
+def firm_words(index: JobIndex, rv: ReviewView) -> tuple[set[str], set[str], set[str]]:
+    """The firm's crew names, job and invoice numbers, and streets the review names (kept in rv.named)."""
+    if rv.named is None:
+        phrases = rv.word_set
+        if not index.street_first_words.isdisjoint(phrases):  # "Gammel Kongevej": pairs of words, where a street's first word occurs
+            words = rv.words
+            phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
+        rv.named = (rv.word_set & index.crew_share.keys(), rv.word_set & index.by_reference.keys(), phrases & index.street_keys)
+    return rv.named
+
+
 def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = frozenset()) -> list[int]:
     """Jobs worth scoring for a review: strong keys in the wide window, weak keys in a narrow one."""
     wide = (rv.day - WINDOW_BEFORE, rv.day + WINDOW_AFTER)
     narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
     found: set[int] = set()
     name = rv.name
-    for word in rv.word_set & index.by_reference.keys():  # order and invoice numbers written in the text
+    for word in firm_words(index, rv)[1]:  # order and invoice numbers written in the text
         found.update(p for p in index.by_reference[word][:MAX_STRONG_CANDIDATES] if wide[0] <= index.completed[p] <= wide[1])
-    phrases = rv.word_set
-    if not index.street_first_words.isdisjoint(rv.word_set):  # "Gammel Kongevej": pairs of words, where a street's first word occurs
-        words = rv.words
-        phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
-    for street in phrases & index.street_keys:  # many customers live on Vestergade: keep the nearest in time
+    for street in firm_words(index, rv)[2]:  # many customers live on Vestergade: keep the nearest in time
         found.update(index.lookup(("street", street), *wide, MAX_WEAK_CANDIDATES, rv.day))
     if name.first and name.last:
         cap = (MAX_STRONG_CANDIDATES, rv.day)  # common names (Jens Jensen) have many jobs: keep the nearest in time
@@ -411,6 +461,7 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     if form is not None:
         level, by_email, name_feature, chance_feature, both_names = form
         f[name_feature] = 1.0
+        f[written_as(rv.name)] = 1.0  # strangers write a name in this form this often
         if by_email:
             f["name_by_email"] = 1.0
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
@@ -421,6 +472,10 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
             f[chance_feature] = chance
         else:
             f[chance_feature] = index.log_coincidences(level, index.aliases[position] if by_email else index.persons[position])
+    else:  # found by a street, a postcode or a number in the text: the name does not fit
+        f["name_none"] = 1.0
+    for trait in rv.traits or review_traits(index, rv):
+        f[trait] = 1.0
     completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
     days = rv.day - completed
     if rv.day < started - 1:
@@ -431,12 +486,13 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         f[_DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400"] = 1.0
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
-        if offset <= 7:
-            f["experienced_near"] = 1.0
-        elif offset > 30:
-            f["experienced_far"] = 1.0
+        f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
     if (city and (city in rv.location or city_in_text in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
+        # As likely by chance as the share of the firm's jobs in that town.
+        f["location_rarity"] = -math.log(index.city_share.get(city, 1.0 / len(index.jobs)))
+    elif rv.location:
+        f["location_other"] = 1.0
     if rv.categories and categories:
         shared = rv.categories & categories
         if shared:
@@ -446,12 +502,26 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         else:
             f["job_type_other"] = 1.0
     if rv.word_set:
-        if not crew.isdisjoint(rv.word_set):
-            f["crew"] = 1.0
-        if not rv.word_set.isdisjoint(references):
-            f["reference"] = 1.0
-    if street_in_text and street_in_text in rv.text:
-        f["street"] = 1.0
+        crew_named, references_named, streets_named = rv.named or firm_words(index, rv)
+        if crew_named:
+            shared_crew = crew & crew_named
+            if shared_crew:
+                f["crew"] = 1.0
+                f["crew_rarity"] = -math.log(min(map(index.crew_share.__getitem__, shared_crew)))
+            else:
+                f["crew_other"] = 1.0
+        if references_named:
+            shared_references = references & references_named
+            if shared_references:
+                f["reference"] = 1.0
+                f["reference_rarity"] = math.log(len(index.jobs) / min(len(index.by_reference[r]) for r in shared_references))
+            else:
+                f["reference_other"] = 1.0
+        if street_in_text and street_in_text in rv.text:
+            f["street"] = 1.0
+            f["street_rarity"] = -math.log(index.count(("street", street_in_text[1:-1])) / len(index.jobs))
+        elif streets_named:
+            f["street_other"] = 1.0
     return f
 
 
@@ -646,15 +716,82 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
 
 
 def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
-              settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None) -> list[MatchResult]:
-    """Match every review of one business against that business's jobs."""
-    model = model or default_model()
+              settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None,
+              decided: list[tuple[dict[str, Any], str | None]] | None = None) -> list[MatchResult]:
+    """Match every review of one business against that business's jobs.
+
+    Without a `model`, the firm's own is estimated first (monitor/estimate.py); `decided` are reviews a
+    person matched (a job id) or called no customer (None), which teach that estimate."""
+    return match_business(reviews, jobs, model, settings, rejected, decided)[0]
+
+
+def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
+                   settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None,
+                   decided: list[tuple[dict[str, Any], str | None]] | None = None
+                   ) -> tuple[list[MatchResult], Estimates | None]:
+    """match_all, with the firm's estimates (None when a model was given)."""
     settings = settings or Settings()
     rejected = rejected or {}
     with _collector_paused():
         # The index and the rows are freed before the collector runs again: it would otherwise scan
         # them once more on the first allocation after matching (0.2 s at 100,000 reviews, now 0.1).
-        return [MatchResult(*row) for row in _match_fields(reviews, JobIndex.build(jobs), model, settings, rejected)]
+        index = JobIndex.build(jobs)
+        estimates = None
+        if model is None:
+            estimates = estimate_firm(index, reviews, rejected, decided or [])
+            model = Model(estimates.intercept, estimates.weights)
+        return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
+
+
+ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even spread of this many
+
+
+def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
+                  decided: list[tuple[dict[str, Any], str | None]]) -> Estimates:
+    """The firm's m, u and never-customer share by EM over its reviews' candidates, decisions included."""
+    import numpy as np
+
+    step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
+    sample = reviews[::step]
+    decided_ids = {review["id"] for review, _ in decided}
+    sample = [review for review in sample if review["id"] not in decided_ids] + [review for review, _ in decided]
+    answer = {review["id"]: job for review, job in decided}
+    position_of = {job_id: position for position, job_id in enumerate(index.ids)} if decided else {}
+    column = {name: i for i, name in enumerate(FEATURES)}.__getitem__
+    columns: list[int] = []  # of every pair's features in turn, with their values
+    values: list[float] = []
+    sizes: list[int] = []
+    review_of_row: list[int] = []
+    fixed_row: dict[int, int] = {}
+    excluded: list[int] = []
+    viewed = views(sample)
+    for number, rv in enumerate(viewed):
+        review_id = rv.review["id"]
+        pairs = name_fits(index, rv, candidates(index, rv))  # rejected jobs too: known not to be the review's
+        chosen = position_of.get(answer.get(review_id))
+        if chosen is not None and chosen not in [position for position, _ in pairs]:
+            pairs.append((chosen, index.name_fit(rv, chosen)[1]))  # a job the person found that blocking did not
+        fixed = -1 if review_id in answer and answer[review_id] is None else None
+        refused = rejected.get(review_id, ())
+        for position, reason in pairs:
+            f = features(index, position, rv, reason)
+            columns += map(column, f)
+            values += f.values()
+            sizes.append(len(f))
+            if refused and index.ids[position] in refused:
+                excluded.append(len(review_of_row))
+            if position == chosen:
+                fixed = len(review_of_row)
+            review_of_row.append(number)
+        if fixed is not None:
+            fixed_row[number] = fixed
+    matrix = np.zeros((len(review_of_row), len(FEATURES)))
+    matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
+    written = [WRITTEN.index(written_as(rv.name)) if rv.name.words else -1 for rv in viewed]
+    traits = np.array([[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed], dtype=float)
+    return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
+                    traits.reshape(len(viewed), len(TRAITS)), len(index.jobs), FEATURES, fixed_row,
+                    np.array(excluded, dtype=int))
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
