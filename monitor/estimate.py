@@ -40,9 +40,11 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 }
 # Levels whose u comes from the firm's term frequencies, carried by a feature of fixed weight:
 # a name fits exp(coincidences) of the N jobs by chance (u = that / N, and the 1/N of each job's
-# prior share cancels it); a town, crew member, kind of work, street or number is shared by exp(-rarity) of them.
-BY_FREQUENCY = frozenset(COMPARISONS["name"][:-1]) | {"location", "job_type_same", "crew", "reference", "street"}
-FIXED_WEIGHTS = {"coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
+# prior share cancels it); the days from completion, a town, crew member, kind of work, street or number are
+# shared by exp(-rarity) of them.
+BY_FREQUENCY = (frozenset(COMPARISONS["name"][:-1]) | frozenset(COMPARISONS["delay"])
+                | {"location", "job_type_same", "crew", "reference", "street"})
+FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
                  "location_rarity": 1.0, "job_type_rarity": 1.0, "crew_rarity": 1.0, "reference_rarity": 1.0,
                  "street_rarity": 1.0}
 # How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none

@@ -49,7 +49,7 @@ FEATURES = (
     "says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced",
     # days from completion to the review (one of these)
     "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
-    "days_241_400", "days_over_400",
+    "days_241_400", "days_over_400", "delay_rarity",
     # what the review says or shows
     "experienced_near", "experienced_mid", "experienced_far", "location", "location_other", "location_rarity",
     "job_type_same", "job_type_rarity", "job_type_other", "crew", "crew_other", "crew_rarity",
@@ -172,6 +172,8 @@ class JobIndex:
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
+    sorted_completed: list[int] = field(default_factory=list)
+    _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
     full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
 
     @classmethod
@@ -238,6 +240,22 @@ class JobIndex:
                 if " " in key[1]:
                     index.street_first_words.add(key[1].split(" ", 1)[0])
         return index
+
+    def delay_rarity(self, day: int) -> dict[str, float]:
+        """-log(the share of jobs completed in each band of days before `day`): a review 10 days after
+        completion says more in a quiet month than in a busy one. Kept per day: reviews share their days."""
+        rarity = self._delay_rarity.get(day)
+        if rarity is None:
+            if not self.sorted_completed:
+                self.sorted_completed = sorted(self.completed)
+            days, total = self.sorted_completed, max(len(self.completed), 1)
+
+            def share(first: int, last: int) -> float:  # of jobs completed from day - last to day - first
+                count = bisect.bisect_right(days, day - first) - bisect.bisect_left(days, day - last)
+                return -math.log(max(count, 0.5) / total)
+
+            rarity = self._delay_rarity[day] = {band: share(first, last) for band, (first, last) in _BAND_DAYS.items()}
+        return rarity
 
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
@@ -478,12 +496,11 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         f[trait] = 1.0
     completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
     days = rv.day - completed
-    if rv.day < started - 1:
-        f["before_start"] = 1.0
-    elif days < 0:
-        f["during_job"] = 1.0
-    else:
-        f[_DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400"] = 1.0
+    band = ("before_start" if rv.day < started - 1 else "during_job" if days < 0
+            else _DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400")
+    f[band] = 1.0
+    # As likely by chance as the share of the firm's jobs completed that long before this review's day.
+    f["delay_rarity"] = index.delay_rarity(rv.day)[band]
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
         f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
@@ -542,6 +559,11 @@ def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
 _DAY_BUCKETS = _day_bands(((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"),
                            (240, "days_121_240"), (400, "days_241_400")))
 _EXACT_FIT = (1.0, "first name exact, surname exact")
+# Each band's days from completion to the review, (fewest, most), for the share of jobs completed in it;
+# a review before the start or during the job: jobs completed up to a week or two after it.
+_BAND_DAYS = {"before_start": (-WINDOW_AFTER, -2), "during_job": (-7, -1), "days_0_7": (0, 7), "days_8_30": (8, 30),
+              "days_31_60": (31, 60), "days_61_120": (61, 120), "days_121_240": (121, 240), "days_241_400": (241, 400),
+              "days_over_400": (401, WINDOW_BEFORE)}
 
 
 class _NameForms(dict):
