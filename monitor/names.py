@@ -43,8 +43,12 @@ def parse_name(text: str | None) -> Name:
     """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
     if not text:
         return Name.of((), False)
-    raw = fold(text).replace(".", " ").replace(",", " ")
-    words = [w.strip("'\"()") for w in raw.split()]
+    raw = fold(text).replace(".", " ")
+    if raw.count(",") == 1:  # "Jensen, Anne Marie", as many exports list customers: Anne Marie Jensen
+        surname, given = raw.split(",")
+        if given.strip() and surname.strip() and _COMPANY_MARKS.isdisjoint(raw.replace(",", " ").split()):
+            raw = f"{given} {surname}"
+    words = [w.strip("'\"()") for w in raw.replace(",", " ").split()]
     company = not _COMPANY_MARKS.isdisjoint(words)
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
     return Name.of(kept, company)
