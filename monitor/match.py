@@ -70,6 +70,7 @@ class Model:
 
     intercept: float
     weights: dict[str, float]
+    none_share: float | None = None  # the firm's estimated share of reviews about none of its jobs, if estimated
     _weight_of: Any = field(init=False, repr=False, compare=False)
     _rounded: dict[str, float] = field(init=False, repr=False, compare=False)
 
@@ -637,6 +638,78 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
     return why
 
 
+# Which signals make up each piece of evidence a person reads: its weight is their sum.
+_EVIDENCE_OF = {
+    **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))},
+    **{band: "days" for band in _BAND_DAYS}, "delay_rarity": "days",
+    "experienced_near": "experienced", "experienced_mid": "experienced", "experienced_far": "experienced",
+    "says_experienced": "experienced",
+    "location": "location", "location_rarity": "location", "location_other": "location", "says_location": "location",
+    "job_type_same": "job_type", "job_type_rarity": "job_type", "job_type_other": "job_type", "says_job_type": "job_type",
+    "crew": "crew", "crew_rarity": "crew", "crew_other": "crew", "says_crew": "crew",
+    "reference": "reference", "reference_rarity": "reference", "reference_other": "reference", "says_reference": "reference",
+    "street": "street", "street_rarity": "street", "street_other": "street", "says_street": "street",
+}
+
+
+def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float], model: Model,
+             fit: str | None = None) -> list[dict[str, Any]]:
+    """The evidence for one candidate as a person reads it, each piece with its numbers and its weight
+    (its part of the log-odds); the explorer words them in the owner's language."""
+    job, facts = index.jobs[position], index.facts[position]
+    fit = fit or index.name_fit(rv, position)[1]
+    weight: dict[str, float] = defaultdict(float)
+    for name, value in model.contributions(f).items():
+        weight[_EVIDENCE_OF.get(name, name)] += value
+    pieces: list[dict[str, Any]] = []
+
+    def add(kind: str, group: str, **numbers: Any) -> None:
+        pieces.append({"kind": kind, **numbers, "weight": round(weight.get(group, 0.0), 2)})
+
+    form = _NAME_FORMS[fit]
+    by_email = form is not None and form[1]
+    chance = next((f[name] for name in ("coincidences", "coincidences_initial", "coincidences_one_name") if name in f), None)
+    # The name piece carries the job's own prior chance, 1 in N, as a person weighs "fits 1 of 2,400 customers".
+    weight["name"] += math.log(max(len(index.jobs), 1))
+    add("name" if form else "name_none", "name", author=rv.review.get("author") or "",
+        customer=(job.get("customer_email") if by_email else job.get("customer_name")) or "",
+        form=form[0] if form else None, by_email=by_email,
+        fits=round(math.exp(chance), 1) if chance is not None else None, customers=len(index.jobs))
+    days = rv.day - facts.completed
+    if f.get("before_start"):
+        add("before_start", "days", days=facts.started - rv.day)
+    elif f.get("during_job"):
+        add("during_job", "days")
+    else:
+        add("days", "days", days=days)
+    if rv.experienced is not None:
+        add("experienced", "experienced", days=abs(rv.experienced - facts.completed))
+    if f.get("location"):
+        add("location", "location", place=job.get("city") or job.get("postcode") or "")
+    elif f.get("location_other"):
+        add("location_other", "location", place=rv.review.get("author_location") or "")
+    if f.get("job_type_same") or f.get("job_type_other"):
+        finder, lang = job_type_words(), rv.review.get("lang")
+        wanted = rv.categories & facts.categories if f.get("job_type_same") else rv.categories
+        words = sorted({word for word in rv.words if finder.find([word], lang) & wanted})
+        add("job_type" if f.get("job_type_same") else "job_type_other", "job_type", words=words,
+            job_type=job.get("job_type") or "")
+    crew_named, references_named, streets_named = firm_words(index, rv)
+    if f.get("crew") or f.get("crew_other"):
+        add("crew" if f.get("crew") else "crew_other", "crew",
+            names=sorted(facts.crew & crew_named) if f.get("crew") else sorted(crew_named))
+    if f.get("reference") or f.get("reference_other"):
+        add("reference" if f.get("reference") else "reference_other", "reference",
+            numbers=sorted(facts.references & references_named) if f.get("reference") else sorted(references_named))
+    if f.get("street") or f.get("street_other"):
+        add("street" if f.get("street") else "street_other", "street",
+            street=facts.street_in_text.strip() if f.get("street") else ", ".join(sorted(streets_named)))
+    if model.none_share is not None:
+        pieces.append({"kind": "never_customers", "share": round(model.none_share, 2), "customers": len(index.jobs),
+                       "weight": round(model.intercept - math.log(max(len(index.jobs), 1)), 2)})
+    return pieces
+
+
 def _reasons_json(reasons: dict[str, Any]) -> str:
     """matches.reasons: compact, keys sorted; orjson takes a fifth of the json module's time."""
     return orjson.dumps(reasons, option=orjson.OPT_SORT_KEYS).decode()
@@ -719,6 +792,7 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
         reasons["explained"] = explain(index, best, rv, best_f, fits[i][1])
+        reasons["evidence"] = evidence(index, best, rv, best_f, model, fits[i][1])
     runner_up_p = -order[1][0] if len(order) > 1 else None
     if runner_up_p is not None:
         reasons["runner_up"] = {"job": index.ids[order[1][1]], "score": round(runner_up_p, 3)}
@@ -761,7 +835,7 @@ def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], mo
         estimates = None
         if model is None:
             estimates = estimate_firm(index, reviews, rejected, decided or [])
-            model = Model(estimates.intercept, estimates.weights)
+            model = Model(estimates.intercept, estimates.weights, estimates.none_share)
         return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
 
 
@@ -877,13 +951,30 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
         rejected: dict[str, set[str]] = defaultdict(set)
         for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
             rejected[review_id].add(job_id)
-        reviews = [r for r in db.query(
+        every_review = list(db.query(
             "SELECT id, author, author_location, title, body, reply_body, lang, published_at, experienced_at "
-            "FROM reviews WHERE business_id = ?", [business_id]) if r["id"] not in confirmed]
-        results = match_all(reviews, jobs, settings=settings_by_business.get(business_id), rejected=rejected) if jobs else [
-            MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews
-        ]
+            "FROM reviews WHERE business_id = ?", [business_id]))
+        reviews = [r for r in every_review if r["id"] not in confirmed]
+        # A person's answers teach the business's estimates: the job confirmed, or none for "not our customer".
+        answers = dict(db.execute("SELECT review_id, job_id FROM matches WHERE status = 'confirmed' "
+                                  "OR (status = 'rejected' AND job_id IS NULL)").fetchall())
+        decided = [(r, answers[r["id"]]) for r in every_review if r["id"] in answers]
+        if jobs:
+            results, estimates = match_business(reviews, jobs, settings=settings_by_business.get(business_id),
+                                                rejected=rejected, decided=decided)
+        else:
+            results, estimates = [MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews], None
         for result in results:
             totals[result.status] += 1
         totals["changed"] += save_matches(db, results)
+        if estimates is not None:
+            save_estimates(db, business_id, estimates)
     return totals
+
+
+def save_estimates(db: sqlite_utils.Database, business_id: str, estimates: Estimates) -> None:
+    """The business's row of match_estimates, replaced."""
+    from monitor.db import utc_now, write_transaction
+
+    with write_transaction(db):
+        db.table("match_estimates").upsert(estimates.as_row(business_id, utc_now()), pk="business_id")

@@ -63,11 +63,16 @@ def signals(review: dict) -> dict:
 
 def test_text_signals_each_fire_on_their_own():
     # One job, so the name fits one customer in one: log(1) coincidences.
-    assert signals({}) == {"name_full": 1.0, "coincidences": 0.0, "days_0_7": 1.0}
+    # A full name; all of the firm's jobs were completed in that week, so the days say nothing by chance (log 1).
+    assert signals({}) == {"name_full": 1.0, "coincidences": 0.0, "written_full": 1.0, "days_0_7": 1.0, "delay_rarity": 0.0}
     assert signals({"body": "Kasper var super"})["crew"] == 1.0
+    assert signals({"body": "Kasper var super"})["says_crew"] == 1.0  # the review names the firm's crew at all
     assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
     assert signals({"body": "Arbejdet på Rosenvænget tog tid"})["street"] == 1.0
     assert signals({"author_location": "Risskov, Danmark"})["location"] == 1.0
+    assert signals({"author_location": "Aarhus"})["location_other"] == 1.0
+    assert signals({"author": "Mette"})["name_first_only"] == signals({"author": "Mette"})["written_one_name"] == 1.0
+    assert signals({"author": "Ukendt", "body": "Rosenvænget"})["name_none"] == 1.0  # found by the street alone
     assert signals({"body": "Det nye badeværelset er flot"})["job_type_same"] == 1.0
     assert signals({"body": "Das Badezimmer ist schön"})["job_type_same"] == 1.0
     assert signals({"body": "Taget er utæt"})["job_type_other"] == 1.0
@@ -75,6 +80,7 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"body": "Nytt tak lekker", "lang": "nb"})["job_type_other"] == 1.0  # a Norwegian roof
     assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
     assert signals({"experienced_at": "2026-07-01T00:00:00Z"})["experienced_far"] == 1.0
+    assert signals({"experienced_at": "2026-08-20T00:00:00Z"})["experienced_mid"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
     assert signals({"published_at": "2026-09-03T10:00:00Z"})["during_job"] == 1.0
     assert signals({"published_at": "2026-09-20T10:00:00Z"})["days_8_30"] == 1.0
@@ -170,9 +176,24 @@ def test_reasons_explain_the_choice():
     }
     assert result.reasons["candidates"] == 2
     assert result.reasons["runner_up"]["job"] == "b:J-2"
-    # Every job is a bathroom: the job type's rarity adds nothing and is not listed.
-    assert set(result.reasons["signals"]) == {"name_surname_initial", "coincidences_initial", "crew", "job_type_same",
-                                              "days_8_30"}
+    # Every job is a bathroom with Kasper: the job type's and the crew's rarity add nothing and are not listed.
+    assert set(result.reasons["signals"]) == {"name_surname_initial", "coincidences_initial", "written_initial", "crew",
+                                              "says_crew", "job_type_same", "says_job_type", "days_8_30",
+                                              "delay_rarity"}
+    # The same as evidence a person reads, each piece with its numbers and weight.
+    evidence = result.reasons["evidence"]
+    assert [{k: v for k, v in piece.items() if k != "weight"} for piece in evidence] == [
+        {"kind": "name", "author": "Mette K.", "customer": "Mette Kristensen", "form": "surname_initial",
+         "by_email": False, "fits": 2.0, "customers": 2},
+        {"kind": "days", "days": 15},
+        {"kind": "job_type", "words": ["badevaerelset"], "job_type": "Badeværelse"},
+        {"kind": "crew", "names": ["kasper"]},
+        {"kind": "never_customers", "share": evidence[-1]["share"], "customers": 2},
+    ]
+    # The pieces add up the signals (rounded to hundredths each); the name's carries the job's prior chance,
+    # 1 in 2 jobs, which the starting point takes away again.
+    assert sum(piece["weight"] for piece in evidence[:-1]) == pytest.approx(
+        sum(result.reasons["signals"].values()) + math.log(2), abs=0.03)
 
 
 @pytest.mark.parametrize("email,name", [
@@ -206,8 +227,13 @@ def test_company_contact_found_through_the_email_address():
 
 def test_two_equal_candidates_are_ambiguous():
     twin = JOB | {"id": "b:J-2", "job_id": "J-2", "crew": "Emil"}  # same customer, same day, another crew
-    result = match_all([{"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}], [JOB, twin])[0]
+    # A firm with other customers through the year: a name and a date that fit say something.
+    others = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": f"Kunde {n}",
+                     "completed_at": f"2026-{1 + n % 12:02d}-{1 + n % 27:02d}", "started_at": None} for n in range(3, 40)]
+    result = match_all([{"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}],
+                       [JOB, twin, *others])[0]
     assert result.status == "ambiguous"
+    assert {result.job_id, result.reasons["runner_up"]["job"]} == {"b:J-1", "b:J-2"}
 
 
 def test_never_customer_is_unmatched():
