@@ -848,19 +848,60 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     import numpy as np
 
     step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
-    sample = reviews[::step]
     decided_ids = {review["id"] for review, _ in decided}
-    sample = [review for review in sample if review["id"] not in decided_ids] + [review for review, _ in decided]
+    sample = [review for review in reviews[::step] if review["id"] not in decided_ids] + [review for review, _ in decided]
     answer = {review["id"]: job for review, job in decided}
     position_of = {job_id: position for position, job_id in enumerate(index.ids)} if decided else {}
-    column = {name: i for i, name in enumerate(FEATURES)}.__getitem__
-    columns: list[int] = []  # of every pair's features in turn, with their values
+    global _ESTIMATING
+    _ESTIMATING = (index, sample, answer, position_of, rejected)
+    ranges = [(start, min(start + CHUNK_REVIEWS // 2, len(sample))) for start in range(0, len(sample), CHUNK_REVIEWS // 2)]
+    workers = min(os.cpu_count() or 1, 4)
+    try:
+        if len(reviews) < PARALLEL_FROM or workers < 2:
+            parts = list(map(_estimation_rows, ranges))
+        else:  # forked workers read the index and the sample copy-on-write, as matching's do
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_estimation_rows, ranges, chunksize=1)
+    finally:
+        _ESTIMATING = None
+    columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
+    fixed_row: dict[int, int] = {}
+    excluded: list[int] = []
+    for (start, _), part in zip(ranges, parts):
+        offset = len(review_of_row)
+        columns += part[0]
+        values += part[1]
+        sizes += part[2]
+        review_of_row += [start + number for number in part[3]]
+        fixed_row |= {start + number: row if row < 0 else offset + row for number, row in part[4].items()}
+        excluded += [offset + row for row in part[5]]
+        written += part[6]
+        traits += part[7]
+    matrix = np.zeros((len(review_of_row), len(FEATURES)))
+    matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
+    return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
+                    np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
+                    fixed_row, np.array(excluded, dtype=int))
+
+
+_ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
+                   dict[str, AbstractSet[str]]] | None = None
+_COLUMN_OF = {name: i for i, name in enumerate(FEATURES)}.__getitem__
+
+
+def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], list[int], list[int], dict[int, int],
+                                                       list[int], list[int], list[list[bool]]]:
+    """A range of the sample's candidates as sparse feature rows (columns, values, features per row), each
+    row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits."""
+    assert _ESTIMATING is not None, "set by estimate_firm"
+    index, sample, answer, position_of, rejected = _ESTIMATING
+    columns: list[int] = []
     values: list[float] = []
     sizes: list[int] = []
     review_of_row: list[int] = []
     fixed_row: dict[int, int] = {}
     excluded: list[int] = []
-    viewed = views(sample)
+    viewed = views(sample[bounds[0]:bounds[1]])
     for number, rv in enumerate(viewed):
         review_id = rv.review["id"]
         pairs = name_fits(index, rv, candidates(index, rv))  # rejected jobs too: known not to be the review's
@@ -871,7 +912,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
         refused = rejected.get(review_id, ())
         for position, reason in pairs:
             f = features(index, position, rv, reason)
-            columns += map(column, f)
+            columns += map(_COLUMN_OF, f)
             values += f.values()
             sizes.append(len(f))
             if refused and index.ids[position] in refused:
@@ -881,13 +922,9 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
             review_of_row.append(number)
         if fixed is not None:
             fixed_row[number] = fixed
-    matrix = np.zeros((len(review_of_row), len(FEATURES)))
-    matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
     written = [WRITTEN.index(written_as(rv.name)) if rv.name.words else -1 for rv in viewed]
-    traits = np.array([[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed], dtype=float)
-    return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
-                    traits.reshape(len(viewed), len(TRAITS)), len(index.jobs), FEATURES, fixed_row,
-                    np.array(excluded, dtype=int))
+    traits = [[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed]
+    return columns, values, sizes, review_of_row, fixed_row, excluded, written, traits
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
