@@ -137,7 +137,9 @@ def fit_prior() -> dict[str, object]:
                 told[about_none][trait] += 1
     prior = {"m": m, "u": u, "written": {w: round(0.9 * n / sum(written.values()) + 0.1 / len(WRITTEN), 5) for w, n in written.items()},
              "told": {t: round(0.9 * n / reviews[False] + 0.05, 5) for t, n in told[False].items()},
-             "told_by_none": {t: round(0.9 * n / reviews[True] + 0.05, 5) for t, n in told[True].items()},
+             # Strangers told as much as customers until a firm's own reviews show otherwise: the generator's
+             # strangers say nothing, the zoo's say what customers say.
+             "told_by_none": {t: round(0.9 * n / reviews[False] + 0.05, 5) for t, n in told[False].items()},
              "none_share": round(sum(1 for _, chosen in choices if chosen < 0) / len(choices), 4),
              "strength": PRIOR_STRENGTH,
              "counted_on": [f"monitor.synthetic.generate(seed={seed}, jobs={size}, reviews={size})" for seed, size in FITTING_WORLDS]}

@@ -155,7 +155,6 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     u = {level: prior.u[level] for levels in COMPARISONS.values() for level in levels} | dict(prior.told_by_none)
     u |= prior.written
     told_prior = np.array([prior.told[t] for t in TRAITS])
-    told_by_none_prior = np.array([prior.told_by_none[t] for t in TRAITS])
     written_prior = np.array([prior.written[w] for w in WRITTEN])
     share = prior.none_share
     allowed = np.ones(len(rows))
@@ -191,7 +190,8 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
         sigma = none @ written_as + prior.strength * written_prior
         u.update({w: float(value) for w, value in zip(WRITTEN, sigma / sigma.sum())})
         told = (traits.T @ (1.0 - none) + prior.strength * told_prior) / (reviews - about_none + prior.strength)
-        told_by_none = (traits.T @ none + prior.strength * told_by_none_prior) / (about_none + prior.strength)
+        # Strangers tell as much as this firm's customers until its reviews about none show otherwise.
+        told_by_none = (traits.T @ none + prior.strength * told) / (about_none + prior.strength)
         for trait, mu, nu in zip(TRAITS, told, told_by_none):
             m[trait], u[trait] = float(np.clip(mu, 1e-3, 1 - 1e-3)), float(np.clip(nu, 1e-3, 1 - 1e-3))
         not_match = 1.0 - responsibility

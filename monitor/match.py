@@ -57,6 +57,10 @@ FEATURES = (
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
+# Term frequencies are the firm's own, smoothed with this many customers of a typical population, whose
+# shares by name key follow (a first name, a surname; with an initial, a twentieth of that).
+PSEUDO_CUSTOMERS = 20
+TYPICAL_SHARE = {"first": 0.01, "last": 0.005, "first+initial": 0.0005, "initial+last": 0.0003, "company": 0.0002}
 CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infinitely telling
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
@@ -104,8 +108,9 @@ def default_model() -> Model:
 
 @lru_cache(maxsize=1)
 def model_threshold() -> float:
-    """The default match threshold, chosen with the model on a world of its own (see match_quality.py --fit)."""
-    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["threshold"]
+    """The default match threshold for each firm's estimated model, chosen on worlds free for tuning
+    (benchmarks/match_tuning.py); the fixed model's own is "threshold" in the same file."""
+    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["prior"]["threshold"]
 
 
 @dataclass
@@ -173,6 +178,9 @@ class JobIndex:
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
+    customer_identity: list[tuple[Any, ...]] = field(default_factory=list)  # name and address: one customer's jobs
+    distinct_customers: int = 0
+    _customers_under: dict[tuple[str, ...], int] = field(default_factory=dict)
     sorted_completed: list[int] = field(default_factory=list)
     _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
     full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
@@ -224,6 +232,7 @@ class JobIndex:
             if postcode:
                 keys[("postcode", postcode)].append(entry)
         index.full_name_chances = [None] * len(jobs)
+        index.customer_identity = list(zip([name.words for name in persons], [job.get("address") for job in jobs], postcodes))
         category_counts: dict[str, int] = defaultdict(int)
         for facts in index.facts:
             for category in facts.categories:
@@ -253,7 +262,9 @@ class JobIndex:
 
             def share(first: int, last: int) -> float:  # of jobs completed from day - last to day - first
                 count = bisect.bisect_right(days, day - first) - bisect.bisect_left(days, day - last)
-                return -math.log(max(count, 0.5) / total)
+                # With PSEUDO_CUSTOMERS jobs spread evenly over two years: a small firm's few dates are not the rule.
+                spread = PSEUDO_CUSTOMERS * (last - first + 1) / WINDOW_BEFORE
+                return -math.log((count + spread) / (total + PSEUDO_CUSTOMERS))
 
             rarity = self._delay_rarity[day] = {band: share(first, last) for band, (first, last) in _BAND_DAYS.items()}
         return rarity
@@ -261,20 +272,37 @@ class JobIndex:
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
         a full-name fit on Jens Jensen says less than one on Mogens Friisdal."""
+        # A stranger has a name as often as the firm's distinct customers do (a customer with fourteen
+        # jobs makes the name no commoner), and could fit any of the jobs.
         first, last = person.first, person.last
+        share = self.customer_share
         if level == "company":
-            count = float(self.count(("company", " ".join(person.words))))
+            chance = share(("company", " ".join(person.words)))
         elif level == "first_only":
-            count = float(self.count(("first", first)))
+            chance = share(("first", first))
         elif level in ("surname_only", "other_first_name"):
-            count = float(self.count(("last", last)))
+            chance = share(("last", last))
         elif level == "surname_initial":
-            count = float(self.count(("first+initial", first, last[:1])))
+            chance = share(("first+initial", first, last[:1]))
         elif level in ("first_initial", "initials"):
-            count = float(self.count(("initial+last", first[:1], last)))
+            chance = share(("initial+last", first[:1], last))
         else:  # both names: first and surname drawn independently, as a stranger's would be
-            count = self.count(("first", first)) * self.count(("last", last)) / max(len(self.jobs), 1)
-        return count
+            chance = share(("first", first)) * share(("last", last))
+        return chance * len(self.jobs)
+
+    def customer_share(self, key: tuple[str, ...]) -> float:
+        """The share of the firm's distinct customers (name and address) filed under a name key, with
+        PSEUDO_CUSTOMERS of a typical population's: a firm of three customers, one a Jens, does not make
+        every third stranger a Jens."""
+        counted = self._customers_under.get(key)
+        if counted is None:
+            entries = self.keys.get(key) or ()
+            mask = (1 << self.position_bits) - 1
+            identity = self.customer_identity
+            counted = self._customers_under[key] = len({identity[entry & mask] for entry in entries})
+        if not self.distinct_customers:
+            self.distinct_customers = len(set(self.customer_identity))
+        return (counted + PSEUDO_CUSTOMERS * TYPICAL_SHARE[key[0]]) / (self.distinct_customers + PSEUDO_CUSTOMERS)
 
     def count(self, key: tuple[str, ...]) -> int:
         """How many jobs are filed under a key."""

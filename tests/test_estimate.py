@@ -39,7 +39,7 @@ def _firm(surnames: list[str]) -> list[dict]:
     """A firm's jobs, one a week through 2026, for customers with these surnames in turn."""
     firsts = ["Anne", "Bo", "Carl", "Dorte", "Erik", "Frida", "Gert", "Hanne"]
     return [{"id": f"f:J-{n}", "job_id": f"J-{n}", "customer_name": f"{firsts[n % len(firsts)]} {surnames[n % len(surnames)]}",
-             "completed_at": f"2026-{1 + n // 5:02d}-{1 + 5 * (n % 5):02d}"} for n in range(50)]
+             "address": f"Vestergade {n}", "completed_at": f"2026-{1 + n // 5:02d}-{1 + 5 * (n % 5):02d}"} for n in range(50)]
 
 
 def test_a_rare_surname_weighs_more_than_jensen():
@@ -49,12 +49,14 @@ def test_a_rare_surname_weighs_more_than_jensen():
     reviews = [{"id": "r-jensen", "author": "Mette Jensen", "published_at": "2026-06-20T10:00:00Z"},
                {"id": "r-friisdal", "author": "Mette Friisdal", "published_at": "2026-06-20T10:00:00Z"}]
     jensen, friisdal = match_business(reviews, jobs)[0]
-    assert (jensen.job_id, friisdal.job_id) == ("f:J-jensen", "f:J-friisdal")
-    assert friisdal.score > jensen.score
+    assert (jensen.reasons["job"], friisdal.reasons["job"]) == ("f:J-jensen", "f:J-friisdal")
+    assert friisdal.score > jensen.score and friisdal.status == "auto"
     name_weight = {result.review_id: result.reasons["evidence"][0]["weight"] for result in (jensen, friisdal)}
-    # By chance a Mette Jensen fits 2 Mettes x 41 Jensens / 52 jobs; a Mette Friisdal 2 x 1 / 52, floored at 0.1.
-    assert name_weight["r-friisdal"] - name_weight["r-jensen"] == pytest.approx(math.log(2 * 41 / 52 / 0.1), abs=0.02)
-    assert jensen.reasons["evidence"][0]["fits"] == round(2 * 41 / 52, 1)
+    # By chance a Mette Jensen fits 52 jobs x 2 Mettes / 52 customers x 41 Jensens / 52 (each share smoothed
+    # with 20 customers of a typical population); a Mette Friisdal fits 52 x 2 / 52 x 1 / 52, floored at 0.1.
+    jensen_fits = 52 * (2 + 20 * 0.01) / 72 * (41 + 20 * 0.005) / 72
+    assert name_weight["r-friisdal"] - name_weight["r-jensen"] == pytest.approx(math.log(jensen_fits / 0.1), abs=0.02)
+    assert jensen.reasons["evidence"][0]["fits"] == round(jensen_fits, 1)
 
 
 def test_a_firm_where_half_the_reviewers_were_never_customers_matches_the_same_names_less_readily():

@@ -63,8 +63,10 @@ def signals(review: dict) -> dict:
 
 def test_text_signals_each_fire_on_their_own():
     # One job, so the name fits one customer in one: log(1) coincidences.
-    # A full name; all of the firm's jobs were completed in that week, so the days say nothing by chance (log 1).
-    assert signals({}) == {"name_full": 1.0, "coincidences": 0.0, "written_full": 1.0, "days_0_7": 1.0, "delay_rarity": 0.0}
+    # A full name a stranger would have far less often than once in this one-job firm (floored at 0.1 fits);
+    # the one job completed that week, with 20 more spread over two years: 1.22 of 21 by chance.
+    assert signals({}) == {"name_full": 1.0, "coincidences": pytest.approx(math.log(0.1)), "written_full": 1.0,
+                           "days_0_7": 1.0, "delay_rarity": pytest.approx(-math.log((1 + 20 * 8 / 730) / 21))}
     assert signals({"body": "Kasper var super"})["crew"] == 1.0
     assert signals({"body": "Kasper var super"})["says_crew"] == 1.0  # the review names the firm's crew at all
     assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
@@ -143,15 +145,20 @@ def test_coincidences_count_the_customers_a_name_would_fit_by_chance():
         f = features(index, position, view({"id": "r", "author": author, "published_at": "2026-09-10"}))
         return {name: value for name, value in f.items() if name.startswith("coincidences")}
 
-    # Four of six jobs are a Mette's, three a Kristensen's: a stranger has both names in 4 * 3 / 6 jobs.
-    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}
-    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # kept per job
-    assert coincidences("Metter Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # a variant
-    assert coincidences("Kristensen Byg", 5) == {"coincidences": 0.0}  # one company of that name, not first x surname
-    assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(3))}
-    assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(2))}
-    assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(4))}
-    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(3))}  # a spouse
+    # Six jobs of five customers (the two Mette Kristensen jobs are one customer's, at one address): three
+    # of the five are a Mette, two a Kristensen; each share is smoothed with 20 customers of a typical
+    # population (a Mette 1 in 100, a Kristensen 1 in 200), and a stranger could fit any of the six jobs.
+    # Both names: 6 x 0.128 x 0.084 = 0.065 fits, floored at 0.1.
+    mette, kristensen = (3 + 20 * 0.01) / 25, (2 + 20 * 0.005) / 25
+    both = max(6 * mette * kristensen, 0.1)
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(both))}
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(both))}  # kept per job
+    assert coincidences("Metter Kristensen") == {"coincidences": pytest.approx(math.log(both))}  # a variant
+    assert coincidences("Kristensen Byg", 5) == {"coincidences": pytest.approx(math.log(max(6 * (1 + 20 * 0.0002) / 25, 0.1)))}
+    assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(6 * (2 + 20 * 0.0005) / 25))}
+    assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(6 * (1 + 20 * 0.0003) / 25))}
+    assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(6 * mette))}
+    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(6 * kristensen))}  # a spouse
 
 
 def test_candidates_of_one_review_share_one_probability():
@@ -172,7 +179,7 @@ def test_reasons_explain_the_choice():
         "date": "review 15 days after completion",
         "job_type": "text is about bathroom like the job (Badeværelse)",
         "crew": "names the crew: kasper",
-        "commonness": "the name would fit about 2.0 of the 2 jobs by chance",
+        "commonness": f"the name would fit about {2 * (1 + 20 * 0.0005) / 21:.1f} of the 2 jobs by chance",
     }
     assert result.reasons["candidates"] == 2
     assert result.reasons["runner_up"]["job"] == "b:J-2"
@@ -184,7 +191,7 @@ def test_reasons_explain_the_choice():
     evidence = result.reasons["evidence"]
     assert [{k: v for k, v in piece.items() if k != "weight"} for piece in evidence] == [
         {"kind": "name", "author": "Mette K.", "customer": "Mette Kristensen", "form": "surname_initial",
-         "by_email": False, "fits": 2.0, "customers": 2},
+         "by_email": False, "fits": round(2 * (1 + 20 * 0.0005) / 21, 1), "customers": 2},
         {"kind": "days", "days": 15},
         {"kind": "job_type", "words": ["badevaerelset"], "job_type": "Badeværelse"},
         {"kind": "crew", "names": ["kasper"]},
@@ -222,7 +229,8 @@ def test_company_contact_found_through_the_email_address():
     assert result.reasons["signals"]["name_by_email"] < 0  # weighed a little below the name on the invoice
     # A customer's own address adds nothing: the name on the job already says it.
     index = JobIndex.build([JOB | {"customer_email": "mette.kristensen@mail.dk"}])
-    assert index.aliases == [None] and index.coincidences("full", parse_name("Mette Kristensen")) == 1.0
+    assert index.aliases == [None] and index.coincidences("full", parse_name("Mette Kristensen")) == pytest.approx(
+        (1 + 20 * 0.01) / 21 * (1 + 20 * 0.005) / 21)
 
 
 def test_two_equal_candidates_are_ambiguous():
