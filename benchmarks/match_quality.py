@@ -1,17 +1,25 @@
-"""Matcher quality on labelled synthetic data: precision, recall, share ambiguous; and fitting its model.
+"""Matcher quality on labelled worlds: precision, recall, share ambiguous, calibration; and fitting its model.
 
-    python benchmarks/match_quality.py            # evaluate the shipped model
-    python benchmarks/match_quality.py --fit      # refit monitor/data/match_model.json, then evaluate
+    python benchmarks/match_quality.py                 # the shipped model on synthetic worlds and on the zoo
+    python benchmarks/match_quality.py --worlds zoo    # the zoo only (monitor/zoo.py, seeds 1001-1012)
+    python benchmarks/match_quality.py --worlds zoo --seeds 1001,1003 --reliability   # with reliability tables
+    python benchmarks/match_quality.py --fit           # refit monitor/data/match_model.json, then evaluate
 
-The model is fitted on four worlds of different sizes (seeds 101-104), its threshold chosen on
-another (seed 999), and it is evaluated on four more (seeds 202-505).
+The model is fitted on four synthetic worlds of different sizes (seeds 101-104), its threshold chosen on
+another (seed 999), and it is evaluated on four more (seeds 202-505). The zoo is written independently of
+the synthetic worlds and of the matcher; its seeds 1001-1012 are never used for fitting or tuning. Beside
+each zoo world stand the figures of the Bayes-optimal posterior computed from that world's own parameters.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections import Counter
+from typing import Any
+
+from monitor import zoo
 
 from monitor.match import (FEATURES, MODEL_PATH, JobIndex, Model, Settings, candidates, match_all, model_threshold,
                            scored_candidates, view)
@@ -196,13 +204,28 @@ def evaluate(seed: int, model: Model | None = None, settings: Settings | None = 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="refit the model before evaluating")
+    parser.add_argument("--worlds", choices=("all", "synthetic", "zoo"), default="all", help="which worlds to evaluate")
+    parser.add_argument("--seeds", help="zoo seeds, comma-separated (default: all of ZOO_SEEDS)")
+    parser.add_argument("--reliability", action="store_true", help="print each zoo world's reliability table")
+    parser.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
+                        help='replace a drawn zoo parameter in every world, e.g. --override \'export_name_order="first last"\'')
     parser.add_argument("--fit-prior", action="store_true", help="recount the estimates' prior before evaluating")
     args = parser.parse_args()
     model = fit() if args.fit else None
     if args.fit_prior:
         fit_prior()
+    if args.worlds in ("all", "synthetic"):
+        synthetic_report(model)
+    if args.worlds in ("all", "zoo"):
+        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+        overrides = {name: json.loads(value) for name, value in (item.split("=", 1) for item in args.override)}
+        zoo_report(model, seeds, reliability=args.reliability, overrides=overrides)
+
+
+def synthetic_report(model: Model | None) -> None:
+    """The four synthetic evaluation worlds, one line each, and their mean."""
     print(f"default threshold {Settings().threshold}, ambiguity margin {Settings().margin}; 5,000 jobs, 5,000 reviews per world")
     totals: dict[str, list[float]] = {}
     for seed in SEEDS:
@@ -217,6 +240,159 @@ def main() -> None:
 
 
 SEEDS = (202, 303, 404, 505)  # a world holds ~750 never-customers: one seed's share moves by a point
+
+
+# --- The zoo: independently written worlds (monitor/zoo.py) --------------------------------------------
+
+BANDS = 10
+TARGETS = {"precision": 0.97, "never_unmatched": 0.95, "recall": 0.85, "ambiguous": 0.05}
+SMALL_FIRM_JOBS = 10_000  # the targets hold for firms up to this many jobs in two years
+
+
+def reliability(scored: list[tuple[float, bool]]) -> list[tuple[float, float, int, float]]:
+    """(band low, band high, count, share correct) per tenth of the score."""
+    counts, right = [0] * BANDS, [0] * BANDS
+    for score, correct in scored:
+        band = min(int(score * BANDS), BANDS - 1)
+        counts[band] += 1
+        right[band] += correct
+    return [(b / BANDS, (b + 1) / BANDS, counts[b], right[b] / counts[b] if counts[b] else float("nan")) for b in range(BANDS)]
+
+
+def calibration_error(scored: list[tuple[float, bool]]) -> float:
+    """Expected calibration error over ten score bands: the count-weighted gap of mean score and share correct."""
+    sums, counts, right = [0.0] * BANDS, [0] * BANDS, [0] * BANDS
+    for score, correct in scored:
+        band = min(int(score * BANDS), BANDS - 1)
+        sums[band] += score
+        counts[band] += 1
+        right[band] += correct
+    return sum(abs(sums[b] - right[b]) for b in range(BANDS)) / max(len(scored), 1)
+
+
+def decisions_figures(truth: dict[str, str | None], chosen: dict[str, str | None]) -> dict[str, float]:
+    """Precision of automatic matches, recall on customers' reviews, never-customers left without a match."""
+    auto = [rid for rid, job in chosen.items() if job is not None]
+    right = sum(1 for rid in auto if chosen[rid] == truth[rid])
+    customers = sum(1 for job in truth.values() if job is not None)
+    never = [rid for rid, job in truth.items() if job is None]
+    return {"precision": right / max(len(auto), 1), "recall": right / max(customers, 1),
+            "never_unmatched": sum(1 for rid in never if chosen[rid] is None) / max(len(never), 1)}
+
+
+def recall_at_precision(truth: dict[str, str | None], best: dict[str, tuple[str | None, float]],
+                        precision: float) -> tuple[float, float]:
+    """The most recall any threshold on the best job's probability gives at this precision or more, and that threshold."""
+    ranked = sorted(best.items(), key=lambda item: -item[1][1])
+    customers = max(1, sum(1 for job in truth.values() if job is not None))
+    right = taken = 0
+    found, threshold = 0.0, 1.0
+    for rid, (job, probability) in ranked:
+        taken += 1
+        right += job == truth[rid]
+        if right / taken >= precision and right / customers >= found:
+            found, threshold = right / customers, probability
+    return found, threshold
+
+
+def zoo_world(seed: int, model: Model | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One zoo world's figures for the matcher and for the Bayes posterior."""
+    world = zoo.generate(seed, **(overrides or {}))
+    results = match_all(world.reviews, world.jobs, model=model)
+    truth = world.truth
+    chosen = {r.review_id: r.job_id if r.status == "auto" else None for r in results}
+    matcher = decisions_figures(truth, chosen)
+    # Left unmatched means status unmatched: a never-customer sent to "ambiguous" still asks a person to check.
+    never_results = [r for r in results if truth[r.review_id] is None]
+    matcher["never_unmatched"] = sum(1 for r in never_results if r.status == "unmatched") / max(len(never_results), 1)
+    matcher["ambiguous"] = sum(1 for r in results if r.status == "ambiguous") / len(results)
+    # The score is that of the best candidate, also when it was left unmatched (its job is in the reasons).
+    scored = [(r.score, (r.job_id or r.reasons.get("job")) == truth[r.review_id] and truth[r.review_id] is not None)
+              for r in results]
+    matcher["ece"] = calibration_error(scored)
+    posterior = zoo.bayes_posterior(world)
+    best = {rid: max(((job, p) for job, p in entries if job is not None), key=lambda e: e[1], default=(None, 0.0))
+            for rid, entries in posterior.items()}
+    bayes = decisions_figures(truth, {rid: job if p >= 0.5 else None for rid, (job, p) in best.items()})
+    bayes["ece"] = calibration_error([(p, job is not None and job == truth[rid]) for rid, (job, p) in best.items()])
+    bayes["recall_at_matcher_precision"], bayes["threshold"] = recall_at_precision(truth, best, matcher["precision"])
+    bayes["recall_at_target_precision"], _ = recall_at_precision(truth, best, TARGETS["precision"])
+    by_form: dict[str, list[int]] = {}  # how the name was written -> [customers' reviews, matcher right, Bayes right]
+    for rid, how in world.written.items():
+        if truth[rid] is not None:
+            counts = by_form.setdefault(how.get("company_form") or how["form"], [0, 0, 0])
+            counts[0] += 1
+            counts[1] += chosen[rid] == truth[rid]
+            counts[2] += best[rid][1] >= 0.5 and best[rid][0] == truth[rid]
+    never = sum(1 for job in truth.values() if job is None)
+    return {"seed": seed, "by_form": by_form, "params": world.params, "jobs": len(world.jobs), "reviews": len(world.reviews),
+            "never_share": never / len(world.reviews), "matcher": matcher, "bayes": bayes,
+            "reliability": reliability(scored)}
+
+
+def zoo_report(model: Model | None, seeds: tuple[int, ...] | None = None, reliability: bool = False,
+               overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every zoo world: parameters, the matcher's and the Bayes posterior's figures, the minimum over small firms."""
+    seeds = seeds or zoo.ZOO_SEEDS
+    overrides = overrides or {}
+    print(f"\nzoo worlds (monitor/zoo.py), seeds {seeds[0]}-{seeds[-1]}: drawn parameters"
+          + (f", overridden: {overrides}" if overrides else ""))
+    print("| seed | country | trade | jobs | never-customers | returning | companies | location given | job words "
+          "| export names | sites |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    worlds = []
+    for seed in seeds:
+        p = {**zoo.draw_params(seed), **overrides}
+        sites = ", ".join(f"{name} {share:.0%}" for name, share in p["platform_mix"].items())
+        print(f"| {seed} | {p['country']} | {p['trade']} | {p['jobs']:,} | {p['never_customer_share']:.0%} | "
+              f"{p['returning_share']:.0%} | {p['company_share']:.0%} | {p['location_rate']:.0%} | {p['job_words_rate']:.0%} | "
+              f"{p['export_name_order']} | {sites} |")
+    print("\nmatcher (auto precision, recall, never-customers unmatched, ambiguous, ECE) | Bayes posterior at 0.5 "
+          "(precision, recall, never-customers unmatched, ECE), its recall at the matcher's precision and at 0.97")
+    print("| seed | jobs | reviews | never share | precision | recall | never unmatched | ambiguous | ECE "
+          "| Bayes precision | Bayes recall | Bayes never unmatched | Bayes ECE | Bayes recall at matcher's precision (threshold) "
+          "| Bayes recall at precision 0.97 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for seed in seeds:
+        started = time.perf_counter()
+        w = zoo_world(seed, model, overrides)
+        worlds.append(w)
+        m, b = w["matcher"], w["bayes"]
+        print(f"| {seed} | {w['jobs']:,} | {w['reviews']:,} | {w['never_share']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "
+              f"{m['never_unmatched']:.3f} | {m['ambiguous']:.3f} | {m['ece']:.3f} | {b['precision']:.3f} | {b['recall']:.3f} | "
+              f"{b['never_unmatched']:.3f} | {b['ece']:.3f} | {b['recall_at_matcher_precision']:.3f} ({b['threshold']:.2f}) | "
+              f"{b['recall_at_target_precision']:.3f} |"
+              f"  [{time.perf_counter() - started:.0f} s]", flush=True)
+    small = [w for w in worlds if w["jobs"] <= SMALL_FIRM_JOBS]
+    if small:
+        worst = {"precision": min(w["matcher"]["precision"] for w in small),
+                 "recall": min(w["matcher"]["recall"] for w in small),
+                 "never_unmatched": min(w["matcher"]["never_unmatched"] for w in small),
+                 "ambiguous": max(w["matcher"]["ambiguous"] for w in small),
+                 "ece": max(w["matcher"]["ece"] for w in small)}
+        gap = max(w["bayes"]["recall_at_matcher_precision"] - w["matcher"]["recall"] for w in small)
+        print(f"\nworst over the {len(small)} worlds with at most {SMALL_FIRM_JOBS:,} jobs: "
+              f"precision {worst['precision']:.3f} (target {TARGETS['precision']}), recall {worst['recall']:.3f} "
+              f"(target {TARGETS['recall']}), never-customers unmatched {worst['never_unmatched']:.3f} "
+              f"(target {TARGETS['never_unmatched']}), ambiguous {worst['ambiguous']:.3f} (target <= {TARGETS['ambiguous']}), "
+              f"ECE {worst['ece']:.3f}; largest shortfall of recall from the Bayes recall at the same precision "
+              f"{gap:.3f} (target <= 0.05)")
+    forms: dict[str, list[int]] = {}
+    for w in small:
+        for form, counts in w["by_form"].items():
+            forms[form] = [a + b for a, b in zip(forms.get(form, [0, 0, 0]), counts)]
+    if forms:
+        print("recall by how the name was written, worlds with at most 10,000 jobs together (matcher / Bayes at 0.5, "
+              "customers' reviews): " + ", ".join(f"{form} {right / count:.2f} / {bayes / count:.2f} ({count})" for
+                                                  form, (count, right, bayes) in sorted(forms.items(), key=lambda f: -f[1][0])))
+    if reliability:
+        for w in worlds:
+            print(f"\nreliability of the best candidate's score, seed {w['seed']} ({w['jobs']:,} jobs)")
+            print("| score band | count | share correct |")
+            print("| --- | --- | --- |")
+            for low, high, count, share in w["reliability"]:
+                print(f"| {low:.1f}-{high:.1f} | {count} | {'' if count == 0 else f'{share:.3f}'} |")
+    return worlds
 
 
 if __name__ == "__main__":

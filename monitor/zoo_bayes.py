@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from monitor.zoo import (EXPERIENCED_AT, LOWERCASE, MENTION_CHANCES, SAME_TOWN, TRANSLITERATED, UNKNOWN_REPLY,
-                         WINDOW_DAYS, Company, Person, World, delay_pmf, start_weights, translit, typo_variants)
-from monitor.zoo_people import SALUTATIONS, pools
+from monitor.zoo import World, start_weights
+from monitor.zoo_writing import (EXPERIENCED_AT, LOWERCASE, MENTION_CHANCES, SAME_TOWN, TRANSLITERATED, UNKNOWN_REPLY,
+                                 WINDOW_DAYS, delay_pmf, translit, typo_variants)
+from monitor.zoo_people import SALUTATIONS, Company, Person, pools
 from monitor.zoo_texts import ANONYMOUS, COMPANY_FORMS, HANDLES, REPLIES, TRADES, naming_patterns, platforms
 
 assert LOWERCASE < 1  # lower case is chosen alike for every author, so it cancels: names compare in lower case
@@ -108,38 +109,6 @@ class NameModel:
             total += 0.5 * by_form
         return total
 
-    def known_person(self, person: Person, tokens: tuple[str, ...], forms: dict[str, float]) -> float:
-        """Chance that this person shows this name on a site with these forms (nameless left out)."""
-        n = len(tokens)
-        f, m, l = person.first, person.middle, person.last
-        nicks = self.pools.nicknames.get(f)
-        total = 0.0
-        for style, chance in self.styles.items():
-            tf, tl = translit(f, style).lower(), translit(l, style).lower()
-            part = 0.0
-            if n == 1:
-                part += forms.get("first", 0.0) * (tokens[0] == tf)
-            elif n == 2:
-                o0, o1 = tokens
-                full_share = forms.get("full", 0.0) + (forms.get("full_middle", 0.0) if m is None else 0.0) + \
-                    (forms.get("nickname", 0.0) if not nicks else 0.0)
-                part += full_share * (o0 == tf and o1 == tl)
-                part += forms.get("first_initial", 0.0) * (o0 == tf and o1 == _initial(tl))
-                part += forms.get("initial_last", 0.0) * (o0 == _initial(tf) and o1 == tl)
-                part += forms.get("salutation", 0.0) * (o0 == self.salutations[person.gender] and o1 == _initial(tl))
-                if nicks and o1 == tl:
-                    part += forms.get("nickname", 0.0) * sum(translit(k, style).lower() == o0 for k in nicks) / len(nicks)
-                if o1 == tl:
-                    part += forms.get("spouse", 0.0) * self.first[1 - person.gender, style].get(o0, 0.0)
-            elif n == 3 and m is not None:
-                part += forms.get("full_middle", 0.0) * (tokens == (tf, translit(m, style).lower(), tl))
-            total += chance * part
-        if n == 2 and forms.get("typo", 0.0):
-            o0, o1 = tokens
-            lf, ll = f.lower(), l.lower()
-            total += forms["typo"] * 0.5 * ((o1 == ll) * typo_variants(lf).get(o0, 0.0) + (o0 == lf) * typo_variants(ll).get(o1, 0.0))
-        return total
-
 
 def _sum_by(pairs: Any) -> dict[Any, float]:
     out: dict[Any, float] = defaultdict(float)
@@ -151,6 +120,116 @@ def _sum_by(pairs: Any) -> dict[Any, float]:
 def _masses(by_token: dict[str, float], names: dict[str, float], style: str) -> dict[str, float]:
     """Mass per shown token (names that fold to one token add up)."""
     return _sum_by((translit(n, style).lower(), w) for n, w in names.items())
+
+
+class KnownNames:
+    """The export's person customers as arrays of name tokens, to weigh a display name against all at once."""
+
+    def __init__(self, names: NameModel, people: list[Person | Company]) -> None:
+        self.names = names
+        self.styles = list(names.styles.items())
+        vocab: dict[str, int] = {}
+
+        def vid(token: str) -> int:
+            return vocab.setdefault(token, len(vocab))
+
+        persons = [(i, c) for i, c in enumerate(people) if isinstance(c, Person)]
+        size = len(people)
+        columns = ("first", "last", "middle", "first_initial", "last_initial", "nick1", "nick2")
+        ids = {(style, col): [None] * size for style, _ in self.styles for col in columns}
+        self.gender = np.full(size, 2)
+        self.has_middle = np.zeros(size, dtype=bool)
+        self.nicks = np.zeros(size, dtype=int)
+        salutation = [None] * size
+        for position, person in persons:
+            self.gender[position] = person.gender
+            self.has_middle[position] = person.middle is not None
+            nicks = names.pools.nicknames.get(person.first, ())
+            self.nicks[position] = len(nicks)
+            if names.salutations[person.gender]:
+                salutation[position] = vid(names.salutations[person.gender])
+            for style, _ in self.styles:
+                tf, tl = translit(person.first, style).lower(), translit(person.last, style).lower()
+                ids[style, "first"][position] = vid(tf)
+                ids[style, "last"][position] = vid(tl)
+                ids[style, "first_initial"][position] = vid(_initial(tf))
+                ids[style, "last_initial"][position] = vid(_initial(tl))
+                if person.middle:
+                    ids[style, "middle"][position] = vid(translit(person.middle, style).lower())
+                for k, nick in enumerate(nicks[:2]):
+                    ids[style, f"nick{k + 1}"][position] = vid(translit(nick, style).lower())
+        self.vocab = vocab
+        self.missing = len(vocab)  # the id of "no such token"; an observed token not in vocab gets -1
+        self.columns = {key: np.array([self.missing if v is None else v for v in values]) for key, values in ids.items()}
+        self.salutation = np.array([self.missing if v is None else v for v in salutation])
+        self.typo_sources: dict[str, dict[int, float]] = defaultdict(dict)  # shown slip -> first or last id -> chance
+        for position, person in persons:
+            for token in (person.first.lower(), person.last.lower()):
+                token_id = vocab[token]
+                for variant, chance in typo_variants(token).items():
+                    self.typo_sources[variant][token_id] = chance
+
+        # Which jobs a shown token can concern: every form names the first name, the surname or a salutation.
+        rows: dict[Any, set[int]] = defaultdict(set)
+        for style, _ in self.styles:
+            for column in ("first", "last"):
+                for position, token_id in enumerate(self.columns[style, column]):
+                    rows[int(token_id)].add(position)
+            for position, (title, initial) in enumerate(zip(self.salutation, self.columns[style, "last_initial"])):
+                rows[int(title), int(initial)].add(position)
+        self.rows = {key: np.array(sorted(found)) for key, found in rows.items() if key != self.missing}
+
+    def candidates(self, tokens: tuple[str, ...]) -> np.ndarray:
+        """The jobs whose person customer could show these tokens; all others have no chance."""
+        shown = [self.vocab.get(t, -1) for t in tokens]
+        found = [self.rows.get(shown[0]), self.rows.get(shown[-1])]
+        if len(tokens) == 2:
+            found.append(self.rows.get((shown[0], shown[1])))
+        arrays = [a for a in found if a is not None]
+        return np.unique(np.concatenate(arrays)) if arrays else np.array([], dtype=int)
+
+    def _typo_table(self, shown: str) -> np.ndarray:
+        table = np.zeros(self.missing + 1)
+        for token_id, chance in self.typo_sources.get(shown, {}).items():
+            table[token_id] = chance
+        return table
+
+    def chances(self, tokens: tuple[str, ...], forms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The jobs whose person customer may show this name, and the chance that they do (nameless forms left out)."""
+        n = len(tokens)
+        if n not in (1, 2, 3):
+            return np.array([], dtype=int), np.array([])
+        rows = self.candidates(tokens)
+        total = np.zeros(len(rows))
+        shown = [self.vocab.get(t, -1) for t in tokens]
+        col = {key: values[rows] for key, values in self.columns.items()}
+        has_middle, nicks, salutation, gender = self.has_middle[rows], self.nicks[rows], self.salutation[rows], self.gender[rows]
+        for style, chance in self.styles:
+            first, last = col[style, "first"], col[style, "last"]
+            if n == 1:
+                total += chance * forms.get("first", 0.0) * (first == shown[0])
+            elif n == 2:
+                same_first, same_last = first == shown[0], last == shown[1]
+                full_share = forms.get("full", 0.0) + forms.get("full_middle", 0.0) * ~has_middle + \
+                    forms.get("nickname", 0.0) * (nicks == 0)
+                part = full_share * (same_first & same_last)
+                part += forms.get("first_initial", 0.0) * (same_first & (col[style, "last_initial"] == shown[1]))
+                part += forms.get("initial_last", 0.0) * ((col[style, "first_initial"] == shown[0]) & same_last)
+                part += forms.get("salutation", 0.0) * ((salutation == shown[0]) & (col[style, "last_initial"] == shown[1]))
+                nick = (col[style, "nick1"] == shown[0]).astype(float) + (col[style, "nick2"] == shown[0])
+                part += forms.get("nickname", 0.0) * same_last * nick / np.maximum(nicks, 1)
+                spouse = np.array([self.names.first[1, style].get(tokens[0], 0.0),
+                                   self.names.first[0, style].get(tokens[0], 0.0), 0.0])
+                part += forms.get("spouse", 0.0) * same_last * spouse[gender]
+                total += chance * part
+            else:
+                total += chance * forms.get("full_middle", 0.0) * ((first == shown[0]) & (col[style, "middle"] == shown[1])
+                                                                   & (last == shown[2]))
+        if n == 2 and forms.get("typo", 0.0):
+            first, last = col["none", "first"], col["none", "last"]
+            total += forms["typo"] * 0.5 * ((last == shown[1]) * self._typo_table(tokens[0])[first]
+                                            + (first == shown[0]) * self._typo_table(tokens[1])[last])
+        return rows, total
 
 
 class Posterior:
@@ -176,10 +255,6 @@ class Posterior:
         self.companies_short = _sum_by((c.short.lower(), 1 / len(world.companies)) for c in world.companies)
         ids, starts, durations, town_of, type_of, is_company = [], [], [], [], [], []
         self.street_of, self.crew_of, self.invoice_index = [], [], {}
-        self.by_first: dict[str, set[int]] = defaultdict(set)
-        self.by_last: dict[str, set[int]] = defaultdict(set)
-        self.by_salutation: dict[tuple[str, str], set[int]] = defaultdict(set)
-        self.company_index: dict[str, set[int]] = defaultdict(set)
         self.people: list[Person | Company] = []
         town_number = {t: i for i, t in enumerate(self.towns)}
         for position, job in enumerate(world.jobs):
@@ -194,18 +269,15 @@ class Posterior:
             self.invoice_index[subject.invoice] = position
             customer = subject.customer
             self.people.append(customer)
-            if isinstance(customer, Company):
-                is_company.append(True)
-                self.company_index[customer.full.lower()].add(position)
-                self.company_index[customer.short.lower()].add(position)
-                continue
-            is_company.append(False)
-            for style in self.names.styles:
-                tf, tl = translit(customer.first, style).lower(), translit(customer.last, style).lower()
-                self.by_first[tf].add(position)
-                self.by_last[tl].add(position)
-                self.by_salutation[self.names.salutations[customer.gender], _initial(tl)].add(position)
+            is_company.append(isinstance(customer, Company))
         self.ids = ids
+        self.known = KnownNames(self.names, self.people)
+        self.company_full: dict[str, list[int]] = defaultdict(list)  # a firm's name -> its jobs
+        self.company_short: dict[str, list[int]] = defaultdict(list)
+        for position, customer in enumerate(self.people):
+            if isinstance(customer, Company):
+                self.company_full[customer.full.lower()].append(position)
+                self.company_short[customer.short.lower()].append(position)
         self.street_of = np.array(self.street_of, dtype=object)
         self.crew_share: dict[str, dict[int, float]] = defaultdict(dict)
         for position, crew in enumerate(self.crew_of):
@@ -217,8 +289,6 @@ class Posterior:
         self.town_of = np.array(town_of)
         self.type_of = np.array(type_of)
         self.is_company = np.array(is_company, dtype=bool)
-        self.company_positions = np.flatnonzero(self.is_company)
-        self.all_positions = np.arange(len(ids))
         self.never_durations = sorted({d for t in self.types.values() for d in t.durations})
 
     # --- time -------------------------------------------------------------------------------------
@@ -252,35 +322,27 @@ class Posterior:
         published = self.world.day(review["published_at"])
         experienced = self.world.day(review["experienced_at"]) if review["experienced_at"] else None
 
-        # Name: per site, the part any person shares, a random person, and candidates with a fitting name.
-        nameless = sum(self.site_mix[s.name] * names.nameless(text, s.forms) for s in sites)
-        random_person = sum(self.site_mix[s.name] * names.random_person(tokens, s.forms) for s in sites)
+        # Name. Every form's chance is linear in the sites' shares of it, so the sites add up into one mix.
+        forms: dict[str, float] = defaultdict(float)
+        for site in sites:
+            for form, share in site.forms.items():
+                forms[form] += self.site_mix[site.name] * share
         site_share = sum(self.site_mix[s.name] for s in sites)
+        nameless = names.nameless(text, forms)  # a handle or no name: any person alike
+        random_person = names.random_person(tokens, forms)
+        contact = COMPANY_FORMS["contact"]
+        name = np.full(len(self.ids), nameless)
+        rows, chances = self.known.chances(tokens, forms)
+        name[rows] += chances
+        name[self.is_company] = contact * (nameless + random_person)
+        for position in self.company_full.get(text, ()):
+            name[position] += COMPANY_FORMS["company_full"] * site_share
+        for position in self.company_short.get(text, ()):
+            name[position] += COMPANY_FORMS["company_short"] * site_share
+        positions = np.flatnonzero(name)
+        name = name[positions]
         company_full = COMPANY_FORMS["company_full"] * site_share
         company_short = COMPANY_FORMS["company_short"] * site_share
-        contact = COMPANY_FORMS["contact"]
-        person_any = nameless  # every person customer
-        company_any = contact * (nameless + random_person)  # every company customer: a contact person wrote
-        named: set[int] = set()
-        if tokens:
-            named |= self.by_first.get(tokens[0], set())
-            named |= self.by_last.get(tokens[-1], set())
-            if len(tokens) == 2:
-                named |= self.by_salutation.get(tokens, set())
-        named |= self.company_index.get(text, set())
-        if person_any > 0:
-            positions = self.all_positions
-        else:
-            extra = self.company_positions if company_any > 0 else np.array([], dtype=int)
-            positions = np.union1d(np.fromiter(named, dtype=int, count=len(named)), extra).astype(int)
-        name = np.where(self.is_company[positions], company_any, person_any).astype(float)
-        for position in named:
-            customer = self.people[position]
-            if isinstance(customer, Company):
-                value = company_full * (customer.full.lower() == text) + company_short * (customer.short.lower() == text)
-            else:
-                value = sum(self.site_mix[s.name] * names.known_person(customer, tokens, s.forms) for s in sites)
-            name[np.searchsorted(positions, position)] += value
         never_person = random_person + nameless
         kappa = params["company_share"]
         never_name = (1 - kappa) * never_person + kappa * (
@@ -374,7 +436,7 @@ class Posterior:
         return result
 
 
-def posterior(world: World, min_probability: float = 1e-6) -> dict[str, list[tuple[str | None, float]]]:
+def posterior(world: World, min_probability: float = 1e-4) -> dict[str, list[tuple[str | None, float]]]:
     """Each review's posterior, most probable first; None always listed, jobs under min_probability left out."""
     model = Posterior(world)
     return {review["id"]: model.review(review, min_probability) for review in world.reviews}

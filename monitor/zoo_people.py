@@ -1,6 +1,7 @@
 """Who lives where, for the zoo of labelled worlds: names with their frequencies, towns, streets, firms.
 
-Surname frequencies follow each country's registers roughly (shares of the population in percent for
+People (`Person`) and firms (`Company`) of the population are drawn from these. Surname frequencies
+follow each country's registers roughly (shares of the population in percent for
 the common names); the rest of the population carries names built from local place-name parts, each
 rare, as real long tails are. First names are listed by gender; pools never share a first name across
 genders, so a first name tells the gender.
@@ -12,6 +13,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 
 def _weighted(text: str) -> dict[str, float]:
@@ -93,7 +95,7 @@ SURNAME_PARTS = {
            "ley ton field wood ford well worth by ham hurst cliffe combe dale more stone wick"),
 }
 
-FIRST_NAMES = {  # (women, men), most common first, shares falling off with rank
+FIRST_NAMES = {  # (women, men), most common first, shares falling off with rank; FIRST_NAMES_RARER follow them
     "da": ("Anne Kirsten Hanne Mette Anna Helle Susanne Lene Maria Marianne Lone Camilla Pia Louise Inge Charlotte "
            "Bente Tina Gitte Karen Jette Birgitte Line Julie Heidi Christina Malene Rikke Sofie Lotte Ida Emma Mia "
            "Trine Signe Maja Dorthe Katrine Sanne Lise Nanna Stine Janne Berit Ulla Tove Vibeke Pernille Laura Cecilie",
@@ -131,6 +133,31 @@ FIRST_NAMES = {  # (women, men), most common first, shares falling off with rank
            "Daniel Simon Matthew Gary Anthony William Martin Alan Kevin Graham Neil Jonathan Adam Lee Craig Darren "
            "Jason Colin Stuart Philip Nicholas Keith Brian Tony Jack Oliver Harry George Ben Sam Luke Tom Ryan Dean "
            "Carl"),
+}
+
+FIRST_NAMES_RARER = {  # (women, men) less common first names, after the common ones in rank
+    "da": ("Birthe Else Grethe Ruth Jytte Aase Merete Connie Lis Rita Annette Winnie Henriette Natasja Sara "
+           "Freja Clara Alberte Josefine Isabella Astrid Ellen Karina Tanja Mie Ditte Anja Nadia Bodil Hjørdis",
+           "Ib Leif Knud Arne Svend John Benny Dennis René Jacob Nicolai Oliver William Noah Lucas Victor Magnus "
+           "Christoffer Sebastian Philip Alexander Daniel Patrick Ulrik Troels Esben Rune Bent Gert Mogens"),
+    "nb": ("Gunn Else Aud Laila Trine Elin Kjersti Vigdis Torill Hanna Ingunn Synnøve Sigrid Marte Kaja Vilde "
+           "Maja Oda Tuva Hedda Live Amalie Karoline Maren Irene Janne Unni Bente Åse Randveig",
+           "Rolf Roar Harald Olav Egil Einar Jarle Frode Kenneth Robert Stian Kim Ove Dag Arild Kristoffer "
+           "Sander Mathias Tobias Elias Jakob Filip Aksel Håvard Audun Torbjørn Asbjørn Steinar Ivar Alf"),
+    "sv": ("Ann Inger Britt Gun Maja Alice Elsa Wilma Alva Klara Stina Tove Viktoria Amanda Rebecka Jessica "
+           "Petra Ylva Helén Marita Siv Lotta Pia Ewa Sofie Ingela Karolina Nathalie Angelica Madeleine",
+           "Nils Olof Lennart Åke Rolf Bo Gunnar Stig Tomas Kristoffer Sebastian Filip Isak Elias Hugo Albin "
+           "Lukas Ludvig Oliver William Jesper Pontus Torbjörn Dan Claes Ingemar Arne Rune Sten Lars-Erik"),
+    "de": ("Ute Doris Gisela Erika Hannelore Inge Elisabeth Anke Antje Doreen Ines Sylvia Carina Vanessa "
+           "Jennifer Sophie Marie Hannah Emma Mia Leonie Lea Charlotte Paula Luisa Nina Tina Susann Kathrin "
+           "Ramona",
+           "Karl Hermann Günther Lothar Walter Volker Norbert Reinhard Detlef Gerd Ulrich Harald Hubert Rüdiger "
+           "Kevin Dennis René Patrick Marcel Benjamin David Paul Leon Lars Moritz Julian Fabian Jens Hendrik "
+           "Stephan"),
+    "en": ("Pauline Dawn Carol Sandra Lorraine Beverley Diane Jean Sharon Hayley Zoe Chloe Ellie Megan Olivia "
+           "Grace Holly Georgia Abigail Jade Leanne Kirsty Stacey Donna Paula Gillian Maria Ruth Sally Heather",
+           "Ronald Derek Barry Roger Trevor Malcolm Nigel Terry Wayne Shaun Scott Kieran Liam Jamie Josh Callum "
+           "Connor Joe Jake Charlie Alfie Max Henry Edward Gareth Rhys Owen Dylan Aaron Russell"),
 }
 
 NICKNAMES = {  # first name -> the short forms people sign with
@@ -241,6 +268,33 @@ EMAIL_DOMAINS = {
 
 
 @dataclass(frozen=True)
+class Person:
+    """A person of the population, as the register and the firm's export know them."""
+
+    gender: int  # 0 woman, 1 man
+    first: str
+    middle: str | None
+    last: str
+    ident: int = 0  # two Anne Jensens are two people
+
+
+@dataclass(frozen=True)
+class Company:
+    """A firm that hires a tradesman, by its registered name."""
+
+    full: str
+    short: str  # without its legal form
+    ident: int = 0
+
+
+def pick(rng: random.Random, weights: dict[Any, float]) -> Any:
+    """One key of weights, drawn with its weight."""
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+
+@dataclass(frozen=True)
 class Pools:
     """One country's name frequencies, as probabilities."""
 
@@ -262,7 +316,9 @@ def pools(country: str) -> Pools:
     share_common = sum(common.values())
     surnames = {name: weight / 100 for name, weight in common.items()}
     surnames.update(_zipf(built, 1 - share_common / 100, exponent=0.6))
-    women, men = (_zipf(names.split(), 1.0, exponent=0.4) for names in FIRST_NAMES[country])  # top name ~4%
+    # About 80 names a gender, the most common ~3% of its gender and the 80th ~1%, as in the registers' top lists.
+    women, men = (_zipf(list(dict.fromkeys((common + " " + rarer).split())), 1.0, exponent=0.3)
+                  for common, rarer in zip(FIRST_NAMES[country], FIRST_NAMES_RARER[country]))
     nicknames = {first: tuple(short.split(",")) for first, short in (item.split(":") for item in NICKNAMES[country].split())}
     return Pools(country, (women, men), surnames, nicknames, MIDDLE_NAME_SHARE[country])
 
