@@ -51,7 +51,12 @@ def parse_name(text: str | None) -> Name:
     words = [w.strip("'\"()") for w in raw.replace(",", " ").split()]
     company = not _COMPANY_MARKS.isdisjoint(words)
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
+    if len(kept) > 1 and kept[0] in _SALUTATIONS:  # "Herr Müller", "Mrs Smith": the name is what follows
+        kept = kept[1:]
     return Name.of(kept, company)
+
+
+_SALUTATIONS = {"herr", "frau", "hr", "mr", "mrs", "ms", "miss", "dr"}
 
 
 # Legal forms mark a company; "og", "&" and "co" alone do not ("Hansen & Søn" may be a family).

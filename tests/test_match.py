@@ -29,6 +29,7 @@ from monitor.text import fold, job_type_words, tokens
     ("Holmbyg", "Holmbyg ApS", 0.95, "company name"),
     ("Peter Jensen", "Jens Hansen", 0.0, "different name"),
     ("", "Jens Hansen", 0.0, "no name"),
+    ("Herr Hansen", "Jens Hansen", 0.35, "surname only"),  # the salutation is no first name
 ])
 def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
