@@ -681,14 +681,16 @@ _EVIDENCE_OF = {
 
 
 def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float], model: Model,
-             fit: str | None = None) -> list[dict[str, Any]]:
+             fit: str | None = None, signals: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """The evidence for one candidate as a person reads it, each piece with its numbers and its weight
-    (its part of the log-odds); the explorer words them in the owner's language."""
+    (its part of the log-odds); the explorer words them in the owner's language. `signals`: the
+    candidate's model.contributions, if known."""
     job, facts = index.jobs[position], index.facts[position]
     fit = fit or index.name_fit(rv, position)[1]
     weight: dict[str, float] = defaultdict(float)
-    for name, value in model.contributions(f).items():
-        weight[_EVIDENCE_OF.get(name, name)] += value
+    evidence_of = _EVIDENCE_OF.get
+    for name, value in (signals if signals is not None else model.contributions(f)).items():
+        weight[evidence_of(name, name)] += value
     pieces: list[dict[str, Any]] = []
 
     def add(kind: str, group: str, **numbers: Any) -> None:
@@ -820,7 +822,7 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
         reasons["explained"] = explain(index, best, rv, best_f, fits[i][1])
-        reasons["evidence"] = evidence(index, best, rv, best_f, model, fits[i][1])
+        reasons["evidence"] = evidence(index, best, rv, best_f, model, fits[i][1], reasons["signals"])
     runner_up_p = -order[1][0] if len(order) > 1 else None
     if runner_up_p is not None:
         reasons["runner_up"] = {"job": index.ids[order[1][1]], "score": round(runner_up_p, 3)}
