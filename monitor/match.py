@@ -876,6 +876,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
                   decided: list[tuple[dict[str, Any], str | None]]) -> Estimates:
     """The firm's m, u and never-customer share by EM over its reviews' candidates, decisions included."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
     decided_ids = {review["id"] for review, _ in decided}
@@ -885,13 +886,10 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     global _ESTIMATING
     _ESTIMATING = (index, sample, answer, position_of, rejected)
     ranges = [(start, min(start + CHUNK_REVIEWS // 2, len(sample))) for start in range(0, len(sample), CHUNK_REVIEWS // 2)]
-    workers = min(os.cpu_count() or 1, 4)
     try:
-        if len(reviews) < PARALLEL_FROM or workers < 2:
-            parts = list(map(_estimation_rows, ranges))
-        else:  # forked workers read the index and the sample copy-on-write, as matching's do
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                parts = pool.map(_estimation_rows, ranges, chunksize=1)
+        # In this process: the caches it fills (names parsed, compared; words of job types) are the
+        # matching workers' when they fork. Workers of its own filled them twice, for more time in all.
+        parts = list(map(_estimation_rows, ranges))
     finally:
         _ESTIMATING = None
     columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
@@ -909,9 +907,10 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
         traits += part[7]
     matrix = np.zeros((len(review_of_row), len(FEATURES)))
     matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
-    return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
-                    np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
-                    fixed_row, np.array(excluded, dtype=int))
+    with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
+            return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
+                        np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
+                        fixed_row, np.array(excluded, dtype=int))
 
 
 _ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
