@@ -4,14 +4,16 @@ Fellegi-Sunter record linkage over the blocked candidates: for a review and a jo
 (how the name fits, days from completion, date of experience, town, kind of work, crew, job or
 invoice number, street) falls in one level. m is the chance of that level when the review is about
 the job, u when it is not. Where the firm's customer list tells u directly (term frequencies: how many
-customers a name in that form would fit, the share of jobs in a town, with a crew member, of a kind),
-it is read from there on every analyze; the other u, every m and the share of reviews about none of the
-firm's jobs are estimated by EM over the firm's reviews. Each review is about one of its candidates or
+customers a name in that form would fit, the share of jobs completed that many days before the review,
+in a town, with a crew member, of a kind), it is read from there on every analyze (match.JobIndex); the
+other u, every m, how strangers write their names, how often reviews tell anything at all, and the
+share of reviews about none of the firm's jobs are estimated by EM over the firm's reviews. Each review is about one of its candidates or
 none, so the E-step weighs a review's candidates against each other and against "none"; people's
 decisions fix those reviews' answers. The prior (monitor/data/match_model.json "prior", counted on
 labelled monitor/synthetic.py worlds) adds a few pseudo-reviews, so a small firm's estimates stay sensible.
 
-The result is a Model: its log-odds are log(m/u) per level, the intercept log((1-share)/share).
+The result is a match.Model: log(m/u) per level (log m where the term frequency carries u), the
+intercept log((1 - share) / share) plus what a review that tells nothing says.
 """
 
 from __future__ import annotations
