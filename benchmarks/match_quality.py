@@ -96,6 +96,67 @@ def fit() -> Model:
     return model
 
 
+PRIOR_STRENGTH = 30.0  # pseudo-reviews: a firm with a few hundred reviews soon outweighs them
+
+
+def fit_prior() -> dict[str, object]:
+    """The level chances on the fitting worlds, counted with their labels: where each firm's EM starts."""
+    from monitor.estimate import COMPARISONS
+
+    rows: list[list[float]] = []
+    choices: list[tuple[int, int]] = []
+    for seed, size in FITTING_WORLDS:
+        world_rows, world_choices = labelled_reviews(seed, jobs=size, reviews=size)
+        rows += world_rows
+        choices += world_choices
+    matched = [False] * len(rows)
+    start = 0
+    for size, chosen in choices:
+        if chosen >= 0:
+            matched[start + chosen] = True
+        start += size
+    column = {name: i for i, name in enumerate(FEATURES)}
+    m: dict[str, float] = {}
+    u: dict[str, float] = {}
+    for levels in COMPARISONS.values():
+        for chances, wanted in ((m, True), (u, False)):
+            counts = [sum(row[column[level]] for row, is_match in zip(rows, matched) if is_match == wanted) + 0.5
+                      for level in levels]  # half a pseudo-count: a level never seen is not impossible
+            for level, count in zip(levels, counts):
+                # A tenth spread evenly: the generator's certainties (every date of experience right) are not a firm's.
+                chances[level] = round(0.9 * count / sum(counts) + 0.1 / len(levels), 5)
+    from monitor.estimate import TRAITS, WRITTEN
+    from monitor.match import review_traits, written_as
+    from monitor.names import parse_name
+
+    written = dict.fromkeys(WRITTEN, 0.5)
+
+    told = {False: dict.fromkeys(TRAITS, 0.5), True: dict.fromkeys(TRAITS, 0.5)}  # by: about none?
+    reviews = {False: 1.0, True: 1.0}
+    for seed, size in FITTING_WORLDS:
+        world = generate(seed=seed, jobs=size, reviews=size)
+        index = JobIndex.build(world.jobs)
+        for review in world.reviews:
+            about_none = world.truth[review["id"]] is None
+            reviews[about_none] += 1
+            if about_none and review["author"]:
+                written[written_as(parse_name(review["author"]))] += 1
+            for trait in review_traits(index, view(review)):
+                told[about_none][trait] += 1
+    prior = {"m": m, "u": u, "written": {w: round(0.9 * n / sum(written.values()) + 0.1 / len(WRITTEN), 5) for w, n in written.items()},
+             "told": {t: round(0.9 * n / reviews[False] + 0.05, 5) for t, n in told[False].items()},
+             # Strangers told as much as customers until a firm's own reviews show otherwise: the generator's
+             # strangers say nothing, the zoo's say what customers say.
+             "told_by_none": {t: round(0.9 * n / reviews[False] + 0.05, 5) for t, n in told[False].items()},
+             "none_share": round(sum(1 for _, chosen in choices if chosen < 0) / len(choices), 4),
+             "strength": PRIOR_STRENGTH,
+             "counted_on": [f"monitor.synthetic.generate(seed={seed}, jobs={size}, reviews={size})" for seed, size in FITTING_WORLDS]}
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["prior"] = prior
+    MODEL_PATH.write_text(json.dumps(data, indent=2) + "\n")
+    return prior
+
+
 TUNING_SEED = 999  # a world of its own for the threshold: neither the fitting world nor the measured ones
 
 
@@ -150,8 +211,11 @@ def main() -> None:
     parser.add_argument("--reliability", action="store_true", help="print each zoo world's reliability table")
     parser.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
                         help='replace a drawn zoo parameter in every world, e.g. --override \'export_name_order="first last"\'')
+    parser.add_argument("--fit-prior", action="store_true", help="recount the estimates' prior before evaluating")
     args = parser.parse_args()
     model = fit() if args.fit else None
+    if args.fit_prior:
+        fit_prior()
     if args.worlds in ("all", "synthetic"):
         synthetic_report(model)
     if args.worlds in ("all", "zoo"):

@@ -135,11 +135,12 @@ def render_cell(value, column, table, database, datasette):
     they open without handing over the page (noopener) or passing on rank (nofollow)."""
     if not isinstance(value, str):
         return None
+    in_words = _reasons_in_words(value) if column == "reasons" and value.startswith("{") else None
+    if in_words is not None:  # however long its evidence made it
+        return in_words
     if len(value) > LONG_TEXT:
         # A box of limited height that scrolls; the row's own page shows it whole (see repmon.css).
         return Markup(f'<div class="repmon-long" dir="auto">{escape(value)}</div>')
-    if column == "reasons" and value.startswith("{"):
-        return _reasons_in_words(value)
     if table is None and column in ROW_LINKS and value:
         href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
         # A job's id is "<business>:<job number>": the number is what the owner knows it by.

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import orjson
 import sqlite_utils
 
+from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.names import Name, email_name, names_alike, parse_name
 from monitor.text import fold, fold_word, job_type_words, tokens
 
@@ -40,17 +41,27 @@ MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
     # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
     "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
-    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_by_email", "coincidences",
-    "coincidences_initial", "coincidences_one_name",
+    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_none", "name_by_email",
+    "coincidences", "coincidences_initial", "coincidences_one_name",
+    # how the reviewer wrote their name (one of these, with any fit)
+    "written_one_name", "written_initial", "written_full",
+    # what the review tells at all, for each of its candidates: customers tell more than strangers do
+    "says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced",
     # days from completion to the review (one of these)
     "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
-    "days_241_400", "days_over_400",
+    "days_241_400", "days_over_400", "delay_rarity",
     # what the review says or shows
-    "experienced_near", "experienced_far", "location", "job_type_same", "job_type_rarity", "job_type_other", "crew",
-    "reference", "street",
+    "experienced_near", "experienced_mid", "experienced_far", "location", "location_other", "location_rarity",
+    "job_type_same", "job_type_rarity", "job_type_other", "crew", "crew_other", "crew_rarity",
+    "reference", "reference_other", "reference_rarity", "street", "street_other", "street_rarity",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
 WINDOW_AFTER = 14  # a review written while the job is still going on
+# Term frequencies are the firm's own, smoothed with this many customers of a typical population, whose
+# shares by name key follow (a first name, a surname; with an initial, a twentieth of that).
+PSEUDO_CUSTOMERS = 20
+TYPICAL_SHARE = {"first": 0.01, "last": 0.005, "first+initial": 0.0005, "initial+last": 0.0003, "company": 0.0002}
+CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infinitely telling
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
@@ -63,6 +74,7 @@ class Model:
 
     intercept: float
     weights: dict[str, float]
+    none_share: float | None = None  # the firm's estimated share of reviews about none of its jobs, if estimated
     _weight_of: Any = field(init=False, repr=False, compare=False)
     _rounded: dict[str, float] = field(init=False, repr=False, compare=False)
 
@@ -96,8 +108,9 @@ def default_model() -> Model:
 
 @lru_cache(maxsize=1)
 def model_threshold() -> float:
-    """The default match threshold, chosen with the model on a world of its own (see match_quality.py --fit)."""
-    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["threshold"]
+    """The default match threshold for each firm's estimated model, chosen on worlds free for tuning
+    (benchmarks/match_tuning.py); the fixed model's own is "threshold" in the same file."""
+    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["prior"]["threshold"]
 
 
 @dataclass
@@ -108,7 +121,7 @@ class Settings:
 
 def _log_count(count: float) -> float:
     """The log of an expected number of chance fits, floored at 0.1: a name no customer has is not infinitely telling."""
-    return math.log(max(count, 0.1))
+    return math.log(max(count, CHANCE_FLOOR))
 
 
 def _day(text: str) -> int:
@@ -154,6 +167,9 @@ class JobIndex:
     position_bits: int = 0
     persons: list[Name] = field(default_factory=list)  # the customer's name, parsed
     category_share: dict[str, float] = field(default_factory=dict)  # of jobs, by kind of work
+    # Shares of jobs by city and by crew member: how often such a fit happens by chance in this firm.
+    city_share: dict[str, float] = field(default_factory=dict)
+    crew_share: dict[str, float] = field(default_factory=dict)
     aliases: list[Name | None] = field(default_factory=list)  # the person a job's e-mail address names, if another
     # Order and invoice numbers, each naming one job or a few: kept out of `keys`, where 100,000
     # one-entry tuple keys made the build about a tenth slower.
@@ -162,6 +178,11 @@ class JobIndex:
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
+    customer_identity: list[tuple[Any, ...]] = field(default_factory=list)  # name and address: one customer's jobs
+    distinct_customers: int = 0
+    _customers_under: dict[tuple[str, ...], int] = field(default_factory=dict)
+    sorted_completed: list[int] = field(default_factory=list)
+    _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
     full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
 
     @classmethod
@@ -211,11 +232,14 @@ class JobIndex:
             if postcode:
                 keys[("postcode", postcode)].append(entry)
         index.full_name_chances = [None] * len(jobs)
+        index.customer_identity = list(zip([name.words for name in persons], [job.get("address") for job in jobs], postcodes))
         category_counts: dict[str, int] = defaultdict(int)
         for facts in index.facts:
             for category in facts.categories:
                 category_counts[category] += 1
         index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
+        index.city_share = _shares([facts.city for facts in index.facts if facts.city], len(jobs))
+        index.crew_share = _shares([name for facts in index.facts for name in facts.crew], len(jobs))
         for key, entries in keys.items():
             if len(entries) > 1:
                 entries.sort()
@@ -227,23 +251,58 @@ class JobIndex:
                     index.street_first_words.add(key[1].split(" ", 1)[0])
         return index
 
+    def delay_rarity(self, day: int) -> dict[str, float]:
+        """-log(the share of jobs completed in each band of days before `day`): a review 10 days after
+        completion says more in a quiet month than in a busy one. Kept per day: reviews share their days."""
+        rarity = self._delay_rarity.get(day)
+        if rarity is None:
+            if not self.sorted_completed:
+                self.sorted_completed = sorted(self.completed)
+            days, total = self.sorted_completed, max(len(self.completed), 1)
+
+            def share(first: int, last: int) -> float:  # of jobs completed from day - last to day - first
+                count = bisect.bisect_right(days, day - first) - bisect.bisect_left(days, day - last)
+                # With PSEUDO_CUSTOMERS jobs spread evenly over two years: a small firm's few dates are not the rule.
+                spread = PSEUDO_CUSTOMERS * (last - first + 1) / WINDOW_BEFORE
+                return -math.log((count + spread) / (total + PSEUDO_CUSTOMERS))
+
+            rarity = self._delay_rarity[day] = {band: share(first, last) for band, (first, last) in _BAND_DAYS.items()}
+        return rarity
+
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
         a full-name fit on Jens Jensen says less than one on Mogens Friisdal."""
+        # A stranger has a name as often as the firm's distinct customers do (a customer with fourteen
+        # jobs makes the name no commoner), and could fit any of the jobs.
         first, last = person.first, person.last
+        share = self.customer_share
         if level == "company":
-            count = float(self.count(("company", " ".join(person.words))))
+            chance = share(("company", " ".join(person.words)))
         elif level == "first_only":
-            count = float(self.count(("first", first)))
+            chance = share(("first", first))
         elif level in ("surname_only", "other_first_name"):
-            count = float(self.count(("last", last)))
+            chance = share(("last", last))
         elif level == "surname_initial":
-            count = float(self.count(("first+initial", first, last[:1])))
+            chance = share(("first+initial", first, last[:1]))
         elif level in ("first_initial", "initials"):
-            count = float(self.count(("initial+last", first[:1], last)))
+            chance = share(("initial+last", first[:1], last))
         else:  # both names: first and surname drawn independently, as a stranger's would be
-            count = self.count(("first", first)) * self.count(("last", last)) / max(len(self.jobs), 1)
-        return count
+            chance = share(("first", first)) * share(("last", last))
+        return chance * len(self.jobs)
+
+    def customer_share(self, key: tuple[str, ...]) -> float:
+        """The share of the firm's distinct customers (name and address) filed under a name key, with
+        PSEUDO_CUSTOMERS of a typical population's: a firm of three customers, one a Jens, does not make
+        every third stranger a Jens."""
+        counted = self._customers_under.get(key)
+        if counted is None:
+            entries = self.keys.get(key) or ()
+            mask = (1 << self.position_bits) - 1
+            identity = self.customer_identity
+            counted = self._customers_under[key] = len({identity[entry & mask] for entry in entries})
+        if not self.distinct_customers:
+            self.distinct_customers = len(set(self.customer_identity))
+        return (counted + PSEUDO_CUSTOMERS * TYPICAL_SHARE[key[0]]) / (self.distinct_customers + PSEUDO_CUSTOMERS)
 
     def count(self, key: tuple[str, ...]) -> int:
         """How many jobs are filed under a key."""
@@ -291,6 +350,14 @@ class JobIndex:
         return [entry & mask for _, entry in nearby[:limit]]
 
 
+def _shares(values: list[str], total: int) -> dict[str, float]:
+    """Each value's share of `total` jobs."""
+    counts: dict[str, int] = defaultdict(int)
+    for value in values:
+        counts[value] += 1
+    return {value: count / max(total, 1) for value, count in counts.items()}
+
+
 @lru_cache(maxsize=10_000)
 def _crew(crew: str) -> frozenset[str]:
     return frozenset(fold(name.strip()) for name in crew.split(",") if name.strip())
@@ -335,6 +402,9 @@ class ReviewView:
     text: str
     location: str
     categories: set[str]
+    # The firm's crew names, job and invoice numbers and streets the text names: read once, for every candidate.
+    named: tuple[set[str], set[str], set[str]] | None = None
+    traits: tuple[str, ...] | None = None  # review_traits
 
 
 def view(review: dict[str, Any]) -> ReviewView:
@@ -359,19 +429,46 @@ def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
     ))
 
 
+@lru_cache(maxsize=100_000)
+def written_as(name: Name) -> str:
+    """How a reviewer wrote their name: one word, with an initial, or in full (two or more words)."""
+    if len(name.words) <= 1:
+        return "written_one_name"
+    return "written_initial" if any(len(word) == 1 for word in name.words) else "written_full"
+
+
+def review_traits(index: JobIndex, rv: ReviewView) -> tuple[str, ...]:
+    """What the review tells at all (a kind of work, the firm's crew, numbers or streets, where the reviewer
+    lives, when the work was done), whichever job it is about; kept in rv.traits."""
+    if rv.traits is None:
+        crew, references, streets = firm_words(index, rv)
+        rv.traits = tuple(trait for trait, told in (
+            ("says_job_type", rv.categories), ("says_crew", crew), ("says_reference", references),
+            ("says_street", streets), ("says_location", rv.location), ("says_experienced", rv.experienced is not None))
+            if told)
+    return rv.traits
+
+
+def firm_words(index: JobIndex, rv: ReviewView) -> tuple[set[str], set[str], set[str]]:
+    """The firm's crew names, job and invoice numbers, and streets the review names (kept in rv.named)."""
+    if rv.named is None:
+        phrases = rv.word_set
+        if not index.street_first_words.isdisjoint(phrases):  # "Gammel Kongevej": pairs of words, where a street's first word occurs
+            words = rv.words
+            phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
+        rv.named = (rv.word_set & index.crew_share.keys(), rv.word_set & index.by_reference.keys(), phrases & index.street_keys)
+    return rv.named
+
+
 def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = frozenset()) -> list[int]:
     """Jobs worth scoring for a review: strong keys in the wide window, weak keys in a narrow one."""
     wide = (rv.day - WINDOW_BEFORE, rv.day + WINDOW_AFTER)
     narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
     found: set[int] = set()
     name = rv.name
-    for word in rv.word_set & index.by_reference.keys():  # order and invoice numbers written in the text
+    for word in firm_words(index, rv)[1]:  # order and invoice numbers written in the text
         found.update(p for p in index.by_reference[word][:MAX_STRONG_CANDIDATES] if wide[0] <= index.completed[p] <= wide[1])
-    phrases = rv.word_set
-    if not index.street_first_words.isdisjoint(rv.word_set):  # "Gammel Kongevej": pairs of words, where a street's first word occurs
-        words = rv.words
-        phrases = phrases | {f"{words[i]} {words[i + 1]}" for i in range(len(words) - 1) if words[i] in index.street_first_words}
-    for street in phrases & index.street_keys:  # many customers live on Vestergade: keep the nearest in time
+    for street in firm_words(index, rv)[2]:  # many customers live on Vestergade: keep the nearest in time
         found.update(index.lookup(("street", street), *wide, MAX_WEAK_CANDIDATES, rv.day))
     if name.first and name.last:
         cap = (MAX_STRONG_CANDIDATES, rv.day)  # common names (Jens Jensen) have many jobs: keep the nearest in time
@@ -411,6 +508,7 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     if form is not None:
         level, by_email, name_feature, chance_feature, both_names = form
         f[name_feature] = 1.0
+        f[written_as(rv.name)] = 1.0  # strangers write a name in this form this often
         if by_email:
             f["name_by_email"] = 1.0
         # The more customers this name would fit by chance, the less a fit says (log of the expected count).
@@ -421,22 +519,26 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
             f[chance_feature] = chance
         else:
             f[chance_feature] = index.log_coincidences(level, index.aliases[position] if by_email else index.persons[position])
+    else:  # found by a street, a postcode or a number in the text: the name does not fit
+        f["name_none"] = 1.0
+    for trait in rv.traits or review_traits(index, rv):
+        f[trait] = 1.0
     completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
     days = rv.day - completed
-    if rv.day < started - 1:
-        f["before_start"] = 1.0
-    elif days < 0:
-        f["during_job"] = 1.0
-    else:
-        f[_DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400"] = 1.0
+    band = ("before_start" if rv.day < started - 1 else "during_job" if days < 0
+            else _DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400")
+    f[band] = 1.0
+    # As likely by chance as the share of the firm's jobs completed that long before this review's day.
+    f["delay_rarity"] = index.delay_rarity(rv.day)[band]
     if rv.experienced is not None:
         offset = abs(rv.experienced - completed)
-        if offset <= 7:
-            f["experienced_near"] = 1.0
-        elif offset > 30:
-            f["experienced_far"] = 1.0
+        f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
     if (city and (city in rv.location or city_in_text in rv.text)) or (postcode and postcode in rv.location):
         f["location"] = 1.0
+        # As likely by chance as the share of the firm's jobs in that town.
+        f["location_rarity"] = -math.log(index.city_share.get(city, 1.0 / len(index.jobs)))
+    elif rv.location:
+        f["location_other"] = 1.0
     if rv.categories and categories:
         shared = rv.categories & categories
         if shared:
@@ -446,12 +548,26 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         else:
             f["job_type_other"] = 1.0
     if rv.word_set:
-        if not crew.isdisjoint(rv.word_set):
-            f["crew"] = 1.0
-        if not rv.word_set.isdisjoint(references):
-            f["reference"] = 1.0
-    if street_in_text and street_in_text in rv.text:
-        f["street"] = 1.0
+        crew_named, references_named, streets_named = rv.named or firm_words(index, rv)
+        if crew_named:
+            shared_crew = crew & crew_named
+            if shared_crew:
+                f["crew"] = 1.0
+                f["crew_rarity"] = -math.log(min(map(index.crew_share.__getitem__, shared_crew)))
+            else:
+                f["crew_other"] = 1.0
+        if references_named:
+            shared_references = references & references_named
+            if shared_references:
+                f["reference"] = 1.0
+                f["reference_rarity"] = math.log(len(index.jobs) / min(len(index.by_reference[r]) for r in shared_references))
+            else:
+                f["reference_other"] = 1.0
+        if street_in_text and street_in_text in rv.text:
+            f["street"] = 1.0
+            f["street_rarity"] = -math.log(index.count(("street", street_in_text[1:-1])) / len(index.jobs))
+        elif streets_named:
+            f["street_other"] = 1.0
     return f
 
 
@@ -472,6 +588,11 @@ def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
 _DAY_BUCKETS = _day_bands(((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"),
                            (240, "days_121_240"), (400, "days_241_400")))
 _EXACT_FIT = (1.0, "first name exact, surname exact")
+# Each band's days from completion to the review, (fewest, most), for the share of jobs completed in it;
+# a review before the start or during the job: jobs completed up to a week or two after it.
+_BAND_DAYS = {"before_start": (-WINDOW_AFTER, -2), "during_job": (-7, -1), "days_0_7": (0, 7), "days_8_30": (8, 30),
+              "days_31_60": (31, 60), "days_61_120": (61, 120), "days_121_240": (121, 240), "days_241_400": (241, 400),
+              "days_over_400": (401, WINDOW_BEFORE)}
 
 
 class _NameForms(dict):
@@ -543,6 +664,80 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
         if name in f:
             why["commonness"] = f"the name would fit about {math.exp(f[name]):.1f} of the {len(index.jobs)} jobs by chance"
     return why
+
+
+# Which signals make up each piece of evidence a person reads: its weight is their sum.
+_EVIDENCE_OF = {
+    **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))},
+    **{band: "days" for band in _BAND_DAYS}, "delay_rarity": "days",
+    "experienced_near": "experienced", "experienced_mid": "experienced", "experienced_far": "experienced",
+    "says_experienced": "experienced",
+    "location": "location", "location_rarity": "location", "location_other": "location", "says_location": "location",
+    "job_type_same": "job_type", "job_type_rarity": "job_type", "job_type_other": "job_type", "says_job_type": "job_type",
+    "crew": "crew", "crew_rarity": "crew", "crew_other": "crew", "says_crew": "crew",
+    "reference": "reference", "reference_rarity": "reference", "reference_other": "reference", "says_reference": "reference",
+    "street": "street", "street_rarity": "street", "street_other": "street", "says_street": "street",
+}
+
+
+def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float], model: Model,
+             fit: str | None = None, signals: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """The evidence for one candidate as a person reads it, each piece with its numbers and its weight
+    (its part of the log-odds); the explorer words them in the owner's language. `signals`: the
+    candidate's model.contributions, if known."""
+    job, facts = index.jobs[position], index.facts[position]
+    fit = fit or index.name_fit(rv, position)[1]
+    weight: dict[str, float] = defaultdict(float)
+    evidence_of = _EVIDENCE_OF.get
+    for name, value in (signals if signals is not None else model.contributions(f)).items():
+        weight[evidence_of(name, name)] += value
+    pieces: list[dict[str, Any]] = []
+
+    def add(kind: str, group: str, **numbers: Any) -> None:
+        pieces.append({"kind": kind, **numbers, "weight": round(weight.get(group, 0.0), 2)})
+
+    form = _NAME_FORMS[fit]
+    by_email = form is not None and form[1]
+    chance = next((f[name] for name in ("coincidences", "coincidences_initial", "coincidences_one_name") if name in f), None)
+    # The name piece carries the job's own prior chance, 1 in N, as a person weighs "fits 1 of 2,400 customers".
+    weight["name"] += math.log(max(len(index.jobs), 1))
+    add("name" if form else "name_none", "name", author=rv.review.get("author") or "",
+        customer=(job.get("customer_email") if by_email else job.get("customer_name")) or "",
+        form=form[0] if form else None, by_email=by_email,
+        fits=round(math.exp(chance), 1) if chance is not None else None, customers=len(index.jobs))
+    days = rv.day - facts.completed
+    if f.get("before_start"):
+        add("before_start", "days", days=facts.started - rv.day)
+    elif f.get("during_job"):
+        add("during_job", "days")
+    else:
+        add("days", "days", days=days)
+    if rv.experienced is not None:
+        add("experienced", "experienced", days=abs(rv.experienced - facts.completed))
+    if f.get("location"):
+        add("location", "location", place=job.get("city") or job.get("postcode") or "")
+    elif f.get("location_other"):
+        add("location_other", "location", place=rv.review.get("author_location") or "")
+    if f.get("job_type_same") or f.get("job_type_other"):
+        finder, lang = job_type_words(), rv.review.get("lang")
+        wanted = rv.categories & facts.categories if f.get("job_type_same") else rv.categories
+        words = sorted({word for word in rv.words if finder.find([word], lang) & wanted})
+        add("job_type" if f.get("job_type_same") else "job_type_other", "job_type", words=words,
+            job_type=job.get("job_type") or "")
+    crew_named, references_named, streets_named = firm_words(index, rv)
+    if f.get("crew") or f.get("crew_other"):
+        add("crew" if f.get("crew") else "crew_other", "crew",
+            names=sorted(facts.crew & crew_named) if f.get("crew") else sorted(crew_named))
+    if f.get("reference") or f.get("reference_other"):
+        add("reference" if f.get("reference") else "reference_other", "reference",
+            numbers=sorted(facts.references & references_named) if f.get("reference") else sorted(references_named))
+    if f.get("street") or f.get("street_other"):
+        add("street" if f.get("street") else "street_other", "street",
+            street=facts.street_in_text.strip() if f.get("street") else ", ".join(sorted(streets_named)))
+    if model.none_share is not None:
+        pieces.append({"kind": "never_customers", "share": round(model.none_share, 2), "customers": len(index.jobs),
+                       "weight": round(model.intercept - math.log(max(len(index.jobs), 1)), 2)})
+    return pieces
 
 
 def _reasons_json(reasons: dict[str, Any]) -> str:
@@ -627,6 +822,7 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
     reasons: dict[str, Any] = {"candidates": candidate_count, "signals": model.contributions(best_f), "job": index.ids[best]}
     if best_p >= settings.threshold / 2:  # words for what a person may look at; not for the clearly unmatched
         reasons["explained"] = explain(index, best, rv, best_f, fits[i][1])
+        reasons["evidence"] = evidence(index, best, rv, best_f, model, fits[i][1], reasons["signals"])
     runner_up_p = -order[1][0] if len(order) > 1 else None
     if runner_up_p is not None:
         reasons["runner_up"] = {"job": index.ids[order[1][1]], "score": round(runner_up_p, 3)}
@@ -646,15 +842,118 @@ def _decide(index: JobIndex, rv: ReviewView, candidate_count: int, fits: list[tu
 
 
 def match_all(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
-              settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None) -> list[MatchResult]:
-    """Match every review of one business against that business's jobs."""
-    model = model or default_model()
+              settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None,
+              decided: list[tuple[dict[str, Any], str | None]] | None = None) -> list[MatchResult]:
+    """Match every review of one business against that business's jobs.
+
+    Without a `model`, the firm's own is estimated first (monitor/estimate.py); `decided` are reviews a
+    person matched (a job id) or called no customer (None), which teach that estimate."""
+    return match_business(reviews, jobs, model, settings, rejected, decided)[0]
+
+
+def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], model: Model | None = None,
+                   settings: Settings | None = None, rejected: dict[str, AbstractSet[str]] | None = None,
+                   decided: list[tuple[dict[str, Any], str | None]] | None = None
+                   ) -> tuple[list[MatchResult], Estimates | None]:
+    """match_all, with the firm's estimates (None when a model was given)."""
     settings = settings or Settings()
     rejected = rejected or {}
     with _collector_paused():
         # The index and the rows are freed before the collector runs again: it would otherwise scan
         # them once more on the first allocation after matching (0.2 s at 100,000 reviews, now 0.1).
-        return [MatchResult(*row) for row in _match_fields(reviews, JobIndex.build(jobs), model, settings, rejected)]
+        index = JobIndex.build(jobs)
+        estimates = None
+        if model is None:
+            estimates = estimate_firm(index, reviews, rejected, decided or [])
+            model = Model(estimates.intercept, estimates.weights, estimates.none_share)
+        return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
+
+
+ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even spread of this many
+
+
+def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
+                  decided: list[tuple[dict[str, Any], str | None]]) -> Estimates:
+    """The firm's m, u and never-customer share by EM over its reviews' candidates, decisions included."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
+    decided_ids = {review["id"] for review, _ in decided}
+    sample = [review for review in reviews[::step] if review["id"] not in decided_ids] + [review for review, _ in decided]
+    answer = {review["id"]: job for review, job in decided}
+    position_of = {job_id: position for position, job_id in enumerate(index.ids)} if decided else {}
+    global _ESTIMATING
+    _ESTIMATING = (index, sample, answer, position_of, rejected)
+    ranges = [(start, min(start + CHUNK_REVIEWS // 2, len(sample))) for start in range(0, len(sample), CHUNK_REVIEWS // 2)]
+    try:
+        # In this process: the caches it fills (names parsed, compared; words of job types) are the
+        # matching workers' when they fork. Workers of its own filled them twice, for more time in all.
+        parts = list(map(_estimation_rows, ranges))
+    finally:
+        _ESTIMATING = None
+    columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
+    fixed_row: dict[int, int] = {}
+    excluded: list[int] = []
+    for (start, _), part in zip(ranges, parts):
+        offset = len(review_of_row)
+        columns += part[0]
+        values += part[1]
+        sizes += part[2]
+        review_of_row += [start + number for number in part[3]]
+        fixed_row |= {start + number: row if row < 0 else offset + row for number, row in part[4].items()}
+        excluded += [offset + row for row in part[5]]
+        written += part[6]
+        traits += part[7]
+    matrix = np.zeros((len(review_of_row), len(FEATURES)))
+    matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
+    with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
+            return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
+                        np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
+                        fixed_row, np.array(excluded, dtype=int))
+
+
+_ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
+                   dict[str, AbstractSet[str]]] | None = None
+_COLUMN_OF = {name: i for i, name in enumerate(FEATURES)}.__getitem__
+
+
+def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], list[int], list[int], dict[int, int],
+                                                       list[int], list[int], list[list[bool]]]:
+    """A range of the sample's candidates as sparse feature rows (columns, values, features per row), each
+    row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits."""
+    assert _ESTIMATING is not None, "set by estimate_firm"
+    index, sample, answer, position_of, rejected = _ESTIMATING
+    columns: list[int] = []
+    values: list[float] = []
+    sizes: list[int] = []
+    review_of_row: list[int] = []
+    fixed_row: dict[int, int] = {}
+    excluded: list[int] = []
+    viewed = views(sample[bounds[0]:bounds[1]])
+    for number, rv in enumerate(viewed):
+        review_id = rv.review["id"]
+        pairs = name_fits(index, rv, candidates(index, rv))  # rejected jobs too: known not to be the review's
+        chosen = position_of.get(answer.get(review_id))
+        if chosen is not None and chosen not in [position for position, _ in pairs]:
+            pairs.append((chosen, index.name_fit(rv, chosen)[1]))  # a job the person found that blocking did not
+        fixed = -1 if review_id in answer and answer[review_id] is None else None
+        refused = rejected.get(review_id, ())
+        for position, reason in pairs:
+            f = features(index, position, rv, reason)
+            columns += map(_COLUMN_OF, f)
+            values += f.values()
+            sizes.append(len(f))
+            if refused and index.ids[position] in refused:
+                excluded.append(len(review_of_row))
+            if position == chosen:
+                fixed = len(review_of_row)
+            review_of_row.append(number)
+        if fixed is not None:
+            fixed_row[number] = fixed
+    written = [WRITTEN.index(written_as(rv.name)) if rv.name.words else -1 for rv in viewed]
+    traits = [[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed]
+    return columns, values, sizes, review_of_row, fixed_row, excluded, written, traits
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
@@ -718,13 +1017,30 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
         rejected: dict[str, set[str]] = defaultdict(set)
         for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
             rejected[review_id].add(job_id)
-        reviews = [r for r in db.query(
+        every_review = list(db.query(
             "SELECT id, author, author_location, title, body, reply_body, lang, published_at, experienced_at "
-            "FROM reviews WHERE business_id = ?", [business_id]) if r["id"] not in confirmed]
-        results = match_all(reviews, jobs, settings=settings_by_business.get(business_id), rejected=rejected) if jobs else [
-            MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews
-        ]
+            "FROM reviews WHERE business_id = ?", [business_id]))
+        reviews = [r for r in every_review if r["id"] not in confirmed]
+        # A person's answers teach the business's estimates: the job confirmed, or none for "not our customer".
+        answers = dict(db.execute("SELECT review_id, job_id FROM matches WHERE status = 'confirmed' "
+                                  "OR (status = 'rejected' AND job_id IS NULL)").fetchall())
+        decided = [(r, answers[r["id"]]) for r in every_review if r["id"] in answers]
+        if jobs:
+            results, estimates = match_business(reviews, jobs, settings=settings_by_business.get(business_id),
+                                                rejected=rejected, decided=decided)
+        else:
+            results, estimates = [MatchResult.of(r["id"], None, 0.0, "unmatched", {"candidates": 0}) for r in reviews], None
         for result in results:
             totals[result.status] += 1
         totals["changed"] += save_matches(db, results)
+        if estimates is not None:
+            save_estimates(db, business_id, estimates)
     return totals
+
+
+def save_estimates(db: sqlite_utils.Database, business_id: str, estimates: Estimates) -> None:
+    """The business's row of match_estimates, replaced."""
+    from monitor.db import utc_now, write_transaction
+
+    with write_transaction(db):
+        db.table("match_estimates").upsert(estimates.as_row(business_id, utc_now()), pk="business_id")

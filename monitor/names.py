@@ -43,11 +43,20 @@ def parse_name(text: str | None) -> Name:
     """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
     if not text:
         return Name.of((), False)
-    raw = fold(text).replace(".", " ").replace(",", " ")
-    words = [w.strip("'\"()") for w in raw.split()]
+    raw = fold(text).replace(".", " ")
+    if raw.count(",") == 1:  # "Jensen, Anne Marie", as many exports list customers: Anne Marie Jensen
+        surname, given = raw.split(",")
+        if given.strip() and surname.strip() and _COMPANY_MARKS.isdisjoint(raw.replace(",", " ").split()):
+            raw = f"{given} {surname}"
+    words = [w.strip("'\"()") for w in raw.replace(",", " ").split()]
     company = not _COMPANY_MARKS.isdisjoint(words)
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
+    if len(kept) > 1 and kept[0] in _SALUTATIONS:  # "Herr Müller", "Mrs Smith": the name is what follows
+        kept = kept[1:]
     return Name.of(kept, company)
+
+
+_SALUTATIONS = {"herr", "frau", "hr", "mr", "mrs", "ms", "miss", "dr"}
 
 
 # Legal forms mark a company; "og", "&" and "co" alone do not ("Hansen & Søn" may be a family).

@@ -496,6 +496,7 @@ async def matches(datasette, explorer: Explorer, business: str, fmt: Formats, re
         row["candidates"] = await _candidates(datasette, explorer, row)
         row["job_query"] = job_query
         row["found_jobs"] = await _jobs_holding(datasette, explorer, row, job_query) if review and job_query else []
+        row["evidence"] = evidence_lines(row["reasons"], fmt)
     return {"rows": rows, "count": len(rows)}
 
 
@@ -508,6 +509,44 @@ async def _jobs_holding(datasette, explorer: Explorer, row: dict[str, Any], text
                                            OR instr(lower(address), lower(:text)))
         ORDER BY completed_at DESC LIMIT 11""", {"business": row["business_id"], "text": text})
     return [job for job in jobs if job["id"] not in shown][:10]
+
+
+def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, str]]:
+    """The proposed job's evidence in the viewer's language, each with its weight ('+1.2' as the language writes it)."""
+    try:
+        reasons = json.loads(reasons_json or "{}")
+    except ValueError:
+        return []
+    pieces = reasons.get("evidence") if isinstance(reasons, dict) else None
+    if not isinstance(pieces, list):
+        return []
+    lines = []
+    for piece in pieces:
+        key = f"evidence_{piece.get('kind')}" if isinstance(piece, dict) else ""
+        if key not in fmt.t:
+            continue
+        values = {name: _evidence_value(name, value, fmt) for name, value in piece.items()}
+        try:
+            text = fmt.t[key].format(**values)
+        except (KeyError, IndexError, ValueError):
+            continue
+        weight = piece.get("weight")
+        lines.append((text, ("+" if isinstance(weight, (int, float)) and weight > 0 else "") + fmt.number(weight)
+                      if isinstance(weight, (int, float)) else ""))
+    return lines
+
+
+def _evidence_value(name: str, value: Any, fmt: Formats) -> str:
+    """One number or word of a piece of evidence, as the viewer's language writes it."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if name == "share" and isinstance(value, (int, float)):
+        return fmt.number(value * 100, 0)
+    if isinstance(value, (int, float)):
+        return fmt.number(value, 0 if name in ("days", "customers") else 1)
+    if isinstance(value, list):
+        return ", ".join(f"'{item}'" if name == "words" else str(item) for item in value)
+    return str(value)
 
 
 async def _candidates(datasette, explorer: Explorer, row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -418,6 +418,29 @@ TABLES += (
     ),
 )
 
+# What matching estimated from each business's own jobs and reviews (monitor/estimate.py), rewritten by every analyze.
+TABLES += (
+    Table(
+        "match_estimates",
+        {
+            "business_id": str,
+            "estimated_at": str,
+            "reviews": int,  # reviews the figures were estimated on
+            "labelled": int,  # of which a person confirmed a job or said "not our customer"
+            "candidates": int,  # (review, job) pairs weighed
+            "never_customer_share": float,  # reviews about none of the business's jobs
+            "iterations": int,
+            "converged": int,
+            "m": str,  # JSON: each comparison level's chance when the review is about the job
+            "u": str,  # JSON: its chance when it is not (estimated levels; term-frequency levels use the customer list)
+            "weights": str,  # JSON: the log-odds each signal adds, as matches.reasons shows them
+        },
+        pk="business_id",
+        foreign_keys=(("business_id", "businesses", "id"),),
+        description="Matching's figures for each business, estimated from its own jobs and reviews on every analyze.",
+    ),
+)
+
 # Reply drafts for complaints, written by analyze (monitor/replies.py); a used draft is the owner's record and is kept.
 TABLES += (
     Table(

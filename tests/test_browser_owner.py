@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -73,9 +74,13 @@ def test_every_button_as_the_owner_presses_it(server, page, tmp_path):
     assert message(page) == t["done_match"]
     assert one(tmp_path, "SELECT j.job_id FROM matches m JOIN jobs j ON j.id = m.job_id WHERE m.status = 'confirmed'") == (
         job_number,)
+    # A matched review's own card (the demo has one ambiguous match): not our customer.
+    matched = one(tmp_path, "SELECT review_id FROM matches WHERE status = 'auto' ORDER BY review_id LIMIT 1")[0]
+    page.goto(f"{server}/-/matches?review={quote(matched)}")
     page.locator(".repmon-match").first.get_by_role("button", name=t["not_customer"]).click()
     assert message(page) == t["done_not_customer"]
-    assert one(tmp_path, "SELECT COUNT(*) FROM matches WHERE status = 'ambiguous'")[0] == ambiguous - 2
+    assert one(tmp_path, "SELECT status, job_id FROM matches WHERE review_id = ?", [matched]) == ("rejected", None)
+    assert one(tmp_path, "SELECT COUNT(*) FROM matches WHERE status = 'ambiguous'")[0] == ambiguous - 1
     # calls: called with a note, and moved to another day
     page.goto(f"{server}/-/calls")
     call = page.locator(".repmon-call").first

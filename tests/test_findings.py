@@ -139,7 +139,7 @@ def seed_jobs(db, business_id, crews=("Kasper", "Mads", "Emil", "Jonas")):
 
 def complaint(business_id, number, day, text="Vand under gulvet efter arbejdet.", job=None):
     return {"business_id": business_id, "source": "trustpilot", "external_id": f"c{number}", "rating": 1,
-            "author": f"Kunde {job}" if job is not None else f"Fremmed {number}", "body": text,
+            "author": f"Kunde {job}" if job is not None else f"Fremmed Nabo{number}", "body": text,
             "published_at": f"{day.isoformat()}T12:00:00Z"}
 
 

@@ -29,6 +29,7 @@ from monitor.text import fold, job_type_words, tokens
     ("Holmbyg", "Holmbyg ApS", 0.95, "company name"),
     ("Peter Jensen", "Jens Hansen", 0.0, "different name"),
     ("", "Jens Hansen", 0.0, "no name"),
+    ("Herr Hansen", "Jens Hansen", 0.35, "surname only"),  # the salutation is no first name
 ])
 def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
@@ -63,11 +64,18 @@ def signals(review: dict) -> dict:
 
 def test_text_signals_each_fire_on_their_own():
     # One job, so the name fits one customer in one: log(1) coincidences.
-    assert signals({}) == {"name_full": 1.0, "coincidences": 0.0, "days_0_7": 1.0}
+    # A full name a stranger would have far less often than once in this one-job firm (floored at 0.1 fits);
+    # the one job completed that week, with 20 more spread over two years: 1.22 of 21 by chance.
+    assert signals({}) == {"name_full": 1.0, "coincidences": pytest.approx(math.log(0.1)), "written_full": 1.0,
+                           "days_0_7": 1.0, "delay_rarity": pytest.approx(-math.log((1 + 20 * 8 / 730) / 21))}
     assert signals({"body": "Kasper var super"})["crew"] == 1.0
+    assert signals({"body": "Kasper var super"})["says_crew"] == 1.0  # the review names the firm's crew at all
     assert signals({"body": "Faktura F-2211 er betalt"})["reference"] == 1.0
     assert signals({"body": "Arbejdet på Rosenvænget tog tid"})["street"] == 1.0
     assert signals({"author_location": "Risskov, Danmark"})["location"] == 1.0
+    assert signals({"author_location": "Aarhus"})["location_other"] == 1.0
+    assert signals({"author": "Mette"})["name_first_only"] == signals({"author": "Mette"})["written_one_name"] == 1.0
+    assert signals({"author": "Ukendt", "body": "Rosenvænget"})["name_none"] == 1.0  # found by the street alone
     assert signals({"body": "Det nye badeværelset er flot"})["job_type_same"] == 1.0
     assert signals({"body": "Das Badezimmer ist schön"})["job_type_same"] == 1.0
     assert signals({"body": "Taget er utæt"})["job_type_other"] == 1.0
@@ -75,6 +83,7 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"body": "Nytt tak lekker", "lang": "nb"})["job_type_other"] == 1.0  # a Norwegian roof
     assert signals({"experienced_at": "2026-09-04T00:00:00Z"})["experienced_near"] == 1.0
     assert signals({"experienced_at": "2026-07-01T00:00:00Z"})["experienced_far"] == 1.0
+    assert signals({"experienced_at": "2026-08-20T00:00:00Z"})["experienced_mid"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
     assert signals({"published_at": "2026-09-03T10:00:00Z"})["during_job"] == 1.0
     assert signals({"published_at": "2026-09-20T10:00:00Z"})["days_8_30"] == 1.0
@@ -137,15 +146,20 @@ def test_coincidences_count_the_customers_a_name_would_fit_by_chance():
         f = features(index, position, view({"id": "r", "author": author, "published_at": "2026-09-10"}))
         return {name: value for name, value in f.items() if name.startswith("coincidences")}
 
-    # Four of six jobs are a Mette's, three a Kristensen's: a stranger has both names in 4 * 3 / 6 jobs.
-    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}
-    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # kept per job
-    assert coincidences("Metter Kristensen") == {"coincidences": pytest.approx(math.log(4 * 3 / 6))}  # a variant
-    assert coincidences("Kristensen Byg", 5) == {"coincidences": 0.0}  # one company of that name, not first x surname
-    assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(3))}
-    assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(2))}
-    assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(4))}
-    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(3))}  # a spouse
+    # Six jobs of five customers (the two Mette Kristensen jobs are one customer's, at one address): three
+    # of the five are a Mette, two a Kristensen; each share is smoothed with 20 customers of a typical
+    # population (a Mette 1 in 100, a Kristensen 1 in 200), and a stranger could fit any of the six jobs.
+    # Both names: 6 x 0.128 x 0.084 = 0.065 fits, floored at 0.1.
+    mette, kristensen = (3 + 20 * 0.01) / 25, (2 + 20 * 0.005) / 25
+    both = max(6 * mette * kristensen, 0.1)
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(both))}
+    assert coincidences("Mette Kristensen") == {"coincidences": pytest.approx(math.log(both))}  # kept per job
+    assert coincidences("Metter Kristensen") == {"coincidences": pytest.approx(math.log(both))}  # a variant
+    assert coincidences("Kristensen Byg", 5) == {"coincidences": pytest.approx(math.log(max(6 * (1 + 20 * 0.0002) / 25, 0.1)))}
+    assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(6 * (2 + 20 * 0.0005) / 25))}
+    assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(6 * (1 + 20 * 0.0003) / 25))}
+    assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(6 * mette))}
+    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(6 * kristensen))}  # a spouse
 
 
 def test_candidates_of_one_review_share_one_probability():
@@ -166,13 +180,28 @@ def test_reasons_explain_the_choice():
         "date": "review 15 days after completion",
         "job_type": "text is about bathroom like the job (Badeværelse)",
         "crew": "names the crew: kasper",
-        "commonness": "the name would fit about 2.0 of the 2 jobs by chance",
+        "commonness": f"the name would fit about {2 * (1 + 20 * 0.0005) / 21:.1f} of the 2 jobs by chance",
     }
     assert result.reasons["candidates"] == 2
     assert result.reasons["runner_up"]["job"] == "b:J-2"
-    # Every job is a bathroom: the job type's rarity adds nothing and is not listed.
-    assert set(result.reasons["signals"]) == {"name_surname_initial", "coincidences_initial", "crew", "job_type_same",
-                                              "days_8_30"}
+    # Every job is a bathroom with Kasper: the job type's and the crew's rarity add nothing and are not listed.
+    assert set(result.reasons["signals"]) == {"name_surname_initial", "coincidences_initial", "written_initial", "crew",
+                                              "says_crew", "job_type_same", "says_job_type", "days_8_30",
+                                              "delay_rarity"}
+    # The same as evidence a person reads, each piece with its numbers and weight.
+    evidence = result.reasons["evidence"]
+    assert [{k: v for k, v in piece.items() if k != "weight"} for piece in evidence] == [
+        {"kind": "name", "author": "Mette K.", "customer": "Mette Kristensen", "form": "surname_initial",
+         "by_email": False, "fits": round(2 * (1 + 20 * 0.0005) / 21, 1), "customers": 2},
+        {"kind": "days", "days": 15},
+        {"kind": "job_type", "words": ["badevaerelset"], "job_type": "Badeværelse"},
+        {"kind": "crew", "names": ["kasper"]},
+        {"kind": "never_customers", "share": evidence[-1]["share"], "customers": 2},
+    ]
+    # The pieces add up the signals (rounded to hundredths each); the name's carries the job's prior chance,
+    # 1 in 2 jobs, which the starting point takes away again.
+    assert sum(piece["weight"] for piece in evidence[:-1]) == pytest.approx(
+        sum(result.reasons["signals"].values()) + math.log(2), abs=0.03)
 
 
 @pytest.mark.parametrize("email,name", [
@@ -201,13 +230,19 @@ def test_company_contact_found_through_the_email_address():
     assert result.reasons["signals"]["name_by_email"] < 0  # weighed a little below the name on the invoice
     # A customer's own address adds nothing: the name on the job already says it.
     index = JobIndex.build([JOB | {"customer_email": "mette.kristensen@mail.dk"}])
-    assert index.aliases == [None] and index.coincidences("full", parse_name("Mette Kristensen")) == 1.0
+    assert index.aliases == [None] and index.coincidences("full", parse_name("Mette Kristensen")) == pytest.approx(
+        (1 + 20 * 0.01) / 21 * (1 + 20 * 0.005) / 21)
 
 
 def test_two_equal_candidates_are_ambiguous():
     twin = JOB | {"id": "b:J-2", "job_id": "J-2", "crew": "Emil"}  # same customer, same day, another crew
-    result = match_all([{"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}], [JOB, twin])[0]
+    # A firm with other customers through the year: a name and a date that fit say something.
+    others = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": f"Kunde {n}",
+                     "completed_at": f"2026-{1 + n % 12:02d}-{1 + n % 27:02d}", "started_at": None} for n in range(3, 40)]
+    result = match_all([{"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}],
+                       [JOB, twin, *others])[0]
     assert result.status == "ambiguous"
+    assert {result.job_id, result.reasons["runner_up"]["job"]} == {"b:J-1", "b:J-2"}
 
 
 def test_never_customer_is_unmatched():

@@ -1,0 +1,208 @@
+"""What matching cannot know in advance, estimated from each firm's own jobs and reviews, without labels.
+
+Fellegi-Sunter record linkage over the blocked candidates: for a review and a job, each comparison
+(how the name fits, days from completion, date of experience, town, kind of work, crew, job or
+invoice number, street) falls in one level. m is the chance of that level when the review is about
+the job, u when it is not. Where the firm's customer list tells u directly (term frequencies: how many
+customers a name in that form would fit, the share of jobs completed that many days before the review,
+in a town, with a crew member, of a kind), it is read from there on every analyze (match.JobIndex); the
+other u, every m, how strangers write their names, how often reviews tell anything at all, and the
+share of reviews about none of the firm's jobs are estimated by EM over the firm's reviews. Each review is about one of its candidates or
+none, so the E-step weighs a review's candidates against each other and against "none"; people's
+decisions fix those reviews' answers. The prior (monitor/data/match_model.json "prior", counted on
+labelled monitor/synthetic.py worlds) adds a few pseudo-reviews, so a small firm's estimates stay sensible.
+
+The result is a match.Model: log(m/u) per level (log m where the term frequency carries u), the
+intercept log((1 - share) / share) plus what a review that tells nothing says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+# Each comparison's levels, as match.FEATURES names them; a pair is in at most one level of each.
+COMPARISONS: dict[str, tuple[str, ...]] = {
+    "name": ("name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial",
+             "name_initials", "name_first_only", "name_surname_only", "name_other_first_name", "name_company",
+             "name_none"),
+    "delay": ("before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
+              "days_241_400", "days_over_400"),
+    "experienced": ("experienced_near", "experienced_mid", "experienced_far"),
+    "location": ("location", "location_other"),
+    "job_type": ("job_type_same", "job_type_other"),
+    "crew": ("crew", "crew_other"),
+    "reference": ("reference", "reference_other"),
+    "street": ("street", "street_other"),
+}
+# Levels whose u comes from the firm's term frequencies, carried by a feature of fixed weight:
+# a name fits exp(coincidences) of the N jobs by chance (u = that / N, and the 1/N of each job's
+# prior share cancels it); the days from completion, a town, crew member, kind of work, street or number are
+# shared by exp(-rarity) of them.
+BY_FREQUENCY = (frozenset(COMPARISONS["name"][:-1]) | frozenset(COMPARISONS["delay"])
+                | {"location", "job_type_same", "crew", "reference", "street"})
+FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
+                 "location_rarity": 1.0, "job_type_rarity": 1.0, "crew_rarity": 1.0, "reference_rarity": 1.0,
+                 "street_rarity": 1.0}
+# How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none
+# of the firm's jobs, so a fit's weight is log(m / (sigma * u)): "Jens" fits many, and strangers often write only that.
+WRITTEN = ("written_one_name", "written_initial", "written_full")
+# What a review tells at all: mu is its chance in a review about one of its candidates, nu in one about
+# none; every candidate of a review that tells it gains logit(mu) - logit(nu), and the intercept holds
+# log((1 - mu) / (1 - nu)) for each, so a review that tells nothing leans a little towards none.
+TRAITS = ("says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced")
+ITERATIONS = 40
+TOLERANCE = 1e-3  # largest change of any weight, in log-odds, at which EM stops
+SHARE_BOUNDS = (0.01, 0.95)  # never-customers: a firm's reviews are neither all customers' nor all strangers'
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The shipped starting point: level chances counted on labelled synthetic worlds."""
+
+    m: dict[str, float]
+    u: dict[str, float]
+    none_share: float  # reviews about none of their candidates
+    written: dict[str, float]  # sigma: how names are written in reviews about none of the firm's jobs
+    told: dict[str, float]  # mu, by trait
+    told_by_none: dict[str, float]  # nu, by trait
+    strength: float  # as many pseudo-reviews
+    email_weight: float  # a fit through the e-mail address rather than the name on the invoice (not estimated)
+
+
+@lru_cache(maxsize=1)
+def default_prior() -> Prior:
+    from monitor.match import MODEL_PATH
+
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    prior = data["prior"]
+    return Prior(prior["m"], prior["u"], prior["none_share"], prior["written"], prior["told"], prior["told_by_none"],
+                 prior["strength"],
+                 data["weights"].get("name_by_email", 0.0))
+
+
+@dataclass
+class Estimates:
+    """One firm's figures: what the scores are made of, kept in match_estimates."""
+
+    none_share: float
+    m: dict[str, float]
+    u: dict[str, float]
+    weights: dict[str, float]
+    intercept: float
+    reviews: int  # reviews the figures were estimated on
+    labelled: int  # of which a person decided
+    candidates: int  # (review, job) pairs weighed
+    iterations: int
+    converged: bool
+
+    def as_row(self, business_id: str, estimated_at: str) -> dict[str, Any]:
+        return {"business_id": business_id, "estimated_at": estimated_at, "reviews": self.reviews,
+                "labelled": self.labelled, "candidates": self.candidates, "never_customer_share": round(self.none_share, 4),
+                "iterations": self.iterations, "converged": int(self.converged),
+                "m": json.dumps({k: round(v, 4) for k, v in self.m.items()}, sort_keys=True),
+                "u": json.dumps({k: round(v, 4) for k, v in self.u.items()}, sort_keys=True),
+                "weights": json.dumps({k: round(v, 3) for k, v in self.weights.items()}, sort_keys=True)}
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs: int,
+               email_weight: float) -> tuple[float, dict[str, float]]:
+    """The model's intercept and weights for these chances (m and u also hold mu and nu by TRAITS, u sigma by WRITTEN)."""
+    weights = dict(FIXED_WEIGHTS)
+    intercept = math.log((1.0 - none_share) / none_share)
+    for trait in TRAITS:
+        weights[trait] = _logit(m[trait]) - _logit(u[trait])
+        intercept += math.log((1.0 - m[trait]) / (1.0 - u[trait]))
+    weights["name_by_email"] = email_weight
+    for written in WRITTEN:
+        weights[written] = -math.log(u[written])
+    for levels in COMPARISONS.values():
+        for level in levels:
+            if level in BY_FREQUENCY:
+                weights[level] = math.log(m[level])
+            elif level == "name_none":  # u is about 1; the job's prior share 1/N is left to it
+                weights[level] = math.log(m[level]) - math.log(max(jobs, 1))
+            else:
+                weights[level] = math.log(m[level]) - math.log(u[level])
+    return intercept, weights
+
+
+def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, traits: np.ndarray, jobs: int,
+             feature_names: tuple[str, ...], fixed_row: dict[int, int] | None = None,
+             excluded_rows: np.ndarray | None = None, prior: Prior | None = None) -> Estimates:
+    """EM over one firm's blocked candidates.
+
+    rows: one per (review, candidate job), the features in `feature_names` order; review_of_row: its
+    review (0 .. reviews - 1); written: per review, how its author's name is written (index in WRITTEN,
+    -1 for no name); traits: per review, 1 for each of TRAITS it tells; jobs: the firm's. fixed_row:
+    review -> the row a person confirmed, or -1 for "not our customer". excluded_rows: rows a person rejected."""
+    prior = prior or default_prior()
+    reviews = len(written)
+    written_as = np.zeros((reviews, len(WRITTEN)))
+    named = written >= 0
+    written_as[np.flatnonzero(named), written[named]] = 1.0
+    fixed_row = fixed_row or {}
+    column = {name: i for i, name in enumerate(feature_names)}
+    indicators = {c: rows[:, [column[level] for level in levels]] for c, levels in COMPARISONS.items()}  # 0/1
+    m = {level: prior.m[level] for levels in COMPARISONS.values() for level in levels} | dict(prior.told)
+    u = {level: prior.u[level] for levels in COMPARISONS.values() for level in levels} | dict(prior.told_by_none)
+    u |= prior.written
+    told_prior = np.array([prior.told[t] for t in TRAITS])
+    written_prior = np.array([prior.written[w] for w in WRITTEN])
+    share = prior.none_share
+    allowed = np.ones(len(rows))
+    if excluded_rows is not None and len(excluded_rows):
+        allowed[excluded_rows] = 0.0
+    fixed_reviews = np.array(sorted(fixed_row), dtype=int)
+    fixed_targets = np.array([fixed_row[r] for r in fixed_reviews], dtype=int)
+    weight_vector = np.zeros(len(feature_names))
+    previous: np.ndarray | None = None
+    iterations, converged = 0, False
+    for iterations in range(1, ITERATIONS + 1):
+        intercept, weights = weights_of(m, u, share, jobs, prior.email_weight)
+        for name, value in weights.items():
+            if name in column:
+                weight_vector[column[name]] = value
+        current = np.concatenate([[intercept], weight_vector])
+        if previous is not None and np.max(np.abs(current - previous)) < TOLERANCE:
+            converged = True
+            break
+        previous = current.copy()
+        # E-step: each review's candidates against each other and against none, as Model.probabilities does.
+        odds = np.exp(np.clip(rows @ weight_vector + intercept, -40.0, 40.0)) * allowed
+        total = 1.0 + np.bincount(review_of_row, weights=odds, minlength=reviews)
+        responsibility = odds / total[review_of_row]
+        none = 1.0 / total
+        if len(fixed_reviews):  # a person's decision is the answer for that review
+            responsibility[np.isin(review_of_row, fixed_reviews)] = 0.0
+            responsibility[fixed_targets[fixed_targets >= 0]] = 1.0
+            none[fixed_reviews] = (fixed_targets < 0).astype(float)
+        # M-step: chances, each with the prior's pseudo-reviews.
+        about_none = float(none.sum())
+        share = float(np.clip((about_none + prior.strength * prior.none_share) / (reviews + prior.strength), *SHARE_BOUNDS))
+        sigma = none @ written_as + prior.strength * written_prior
+        u.update({w: float(value) for w, value in zip(WRITTEN, sigma / sigma.sum())})
+        told = (traits.T @ (1.0 - none) + prior.strength * told_prior) / (reviews - about_none + prior.strength)
+        # Strangers tell as much as this firm's customers until its reviews about none show otherwise.
+        told_by_none = (traits.T @ none + prior.strength * told) / (about_none + prior.strength)
+        for trait, mu, nu in zip(TRAITS, told, told_by_none):
+            m[trait], u[trait] = float(np.clip(mu, 1e-3, 1 - 1e-3)), float(np.clip(nu, 1e-3, 1 - 1e-3))
+        not_match = 1.0 - responsibility
+        for comparison, levels in COMPARISONS.items():
+            m_prior = np.array([prior.m[level] for level in levels])
+            u_prior = np.array([prior.u[level] for level in levels])
+            m_new = responsibility @ indicators[comparison] + prior.strength * m_prior
+            u_new = not_match @ indicators[comparison] + prior.strength * u_prior
+            for level, m_value, u_value in zip(levels, m_new / m_new.sum(), u_new / u_new.sum()):
+                m[level], u[level] = max(float(m_value), 1e-4), max(float(u_value), 1e-4)
+    intercept, weights = weights_of(m, u, share, jobs, prior.email_weight)
+    return Estimates(share, m, u, weights, intercept, reviews, len(fixed_row), int(rows.shape[0]), iterations, converged)

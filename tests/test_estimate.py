@@ -1,0 +1,122 @@
+"""Each firm's own matching estimates: EM without labels, term frequencies, the never-customer share,
+calibration on a world nothing was tuned on, and people's decisions."""
+
+import json
+import math
+from collections import defaultdict
+
+import pytest
+
+from monitor import zoo
+from monitor.match import JobIndex, Settings, candidates, match_business, name_fits, run_matching, view
+from monitor.store import decide_match
+from monitor.synthetic import generate
+from tests.test_match import seed_database
+
+
+def test_em_recovers_the_parameters_labels_give():
+    """Without labels, EM finds what counting with the world's truth finds over the same candidates."""
+    world = generate(seed=2201, jobs=2000, reviews=2000, non_customer_share=0.3)
+    index = JobIndex.build(world.jobs)
+    labelled = []
+    for review in world.reviews:  # the truth where blocking found it, else none of the candidates
+        rv = view(review)
+        found = {index.ids[position] for position, _ in name_fits(index, rv, candidates(index, rv))}
+        labelled.append((review, world.truth[review["id"]] if world.truth[review["id"]] in found else None))
+    _, known = match_business(world.reviews, world.jobs, decided=labelled)
+    _, estimated = match_business(world.reviews, world.jobs)
+    assert known.labelled == 2000 and estimated.labelled == 0
+    assert known.none_share == pytest.approx(0.31, abs=0.01)
+    assert estimated.none_share == pytest.approx(known.none_share, abs=0.04)
+    for level in ("name_full", "name_surname_initial", "name_first_only", "days_0_7", "days_8_30", "days_61_120",
+                  "job_type_same", "says_job_type", "says_crew"):
+        assert estimated.m[level] == pytest.approx(known.m[level], abs=0.03), level
+    for level in ("written_full", "written_one_name"):  # how strangers write their names
+        assert estimated.u[level] == pytest.approx(known.u[level], abs=0.03), level
+
+
+def _firm(surnames: list[str]) -> list[dict]:
+    """A firm's jobs, one a week through 2026, for customers with these surnames in turn."""
+    firsts = ["Anne", "Bo", "Carl", "Dorte", "Erik", "Frida", "Gert", "Hanne"]
+    return [{"id": f"f:J-{n}", "job_id": f"J-{n}", "customer_name": f"{firsts[n % len(firsts)]} {surnames[n % len(surnames)]}",
+             "address": f"Vestergade {n}", "completed_at": f"2026-{1 + n // 5:02d}-{1 + 5 * (n % 5):02d}"} for n in range(50)]
+
+
+def test_a_rare_surname_weighs_more_than_jensen():
+    jobs = _firm(["Jensen", "Jensen", "Jensen", "Jensen", "Nielsen"]) + [
+        {"id": "f:J-jensen", "job_id": "J-jensen", "customer_name": "Mette Jensen", "completed_at": "2026-06-10"},
+        {"id": "f:J-friisdal", "job_id": "J-friisdal", "customer_name": "Mette Friisdal", "completed_at": "2026-06-10"}]
+    reviews = [{"id": "r-jensen", "author": "Mette Jensen", "published_at": "2026-06-20T10:00:00Z"},
+               {"id": "r-friisdal", "author": "Mette Friisdal", "published_at": "2026-06-20T10:00:00Z"}]
+    jensen, friisdal = match_business(reviews, jobs)[0]
+    assert (jensen.reasons["job"], friisdal.reasons["job"]) == ("f:J-jensen", "f:J-friisdal")
+    assert friisdal.score > jensen.score and friisdal.status == "auto"
+    name_weight = {result.review_id: result.reasons["evidence"][0]["weight"] for result in (jensen, friisdal)}
+    # By chance a Mette Jensen fits 52 jobs x 2 Mettes / 52 customers x 41 Jensens / 52 (each share smoothed
+    # with 20 customers of a typical population); a Mette Friisdal fits 52 x 2 / 52 x 1 / 52, floored at 0.1.
+    jensen_fits = 52 * (2 + 20 * 0.01) / 72 * (41 + 20 * 0.005) / 72
+    assert name_weight["r-friisdal"] - name_weight["r-jensen"] == pytest.approx(math.log(jensen_fits / 0.1), abs=0.02)
+    assert jensen.reasons["evidence"][0]["fits"] == round(jensen_fits, 1)
+
+
+def test_a_firm_where_half_the_reviewers_were_never_customers_matches_the_same_names_less_readily():
+    # Zoo strangers name job types, crew and streets as customers do: only the share differs.
+    world = zoo.generate(2015, never_customer_share=0.5)
+    customers_only = [review for review in world.reviews if world.truth[review["id"]] is not None]
+    alone, alone_estimates = match_business(customers_only, world.jobs)
+    among, among_estimates = match_business(world.reviews, world.jobs)
+    assert alone_estimates.none_share < 0.3 < 0.55 < among_estimates.none_share  # half were never customers
+    score_alone = {result.review_id: result.score for result in alone}
+    score_among = {result.review_id: result.score for result in among if result.review_id in score_alone}
+    # The same customers' reviews, the same names: nearly all score lower, and fewer are matched without a person.
+    lower = sum(1 for review in score_alone if score_among[review] < score_alone[review])
+    assert lower >= 0.8 * len(score_alone)
+    auto_alone = sum(1 for result in alone if result.status == "auto")
+    auto_among = sum(1 for result in among if result.status == "auto" and result.review_id in score_alone)
+    assert auto_among < auto_alone - 0.05 * len(customers_only)
+
+
+def test_scores_are_calibrated_on_a_zoo_world_nothing_was_tuned_on():
+    """Zoo seed 2011 (3,121 jobs, Norwegian) was used for neither the prior, the threshold nor any choice here."""
+    world = zoo.generate(2011)
+    results, _ = match_business(world.reviews, world.jobs, settings=Settings(threshold=0.0, margin=0.0))
+    bins: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for result in results:
+        if result.score >= 0.5:
+            key = "0.5-0.8" if result.score < 0.8 else "0.8-0.95" if result.score < 0.95 else "0.95-1"
+            bins[key].append((result.score, result.job_id == world.truth[result.review_id]))
+    for key, scored in bins.items():
+        assert len(scored) >= 30, key
+        mean_score = sum(score for score, _ in scored) / len(scored)
+        right = sum(ok for _, ok in scored) / len(scored)
+        assert abs(right - mean_score) <= 0.1, (key, mean_score, right)
+
+
+def test_decisions_are_kept_and_teach_the_estimates(db, business_id):
+    world = seed_database(db, business_id)
+    run_matching(db)
+    before = db.execute("SELECT never_customer_share, labelled, reviews FROM match_estimates WHERE business_id = ?",
+                        [business_id]).fetchone()
+    assert before[1:] == (0, 120)
+    # The owner says 25 matched reviewers were never customers, and confirms one job blocking could not find.
+    matched = [row[0] for row in db.execute(
+        "SELECT review_id FROM matches WHERE status = 'auto' ORDER BY review_id LIMIT 26").fetchall()]
+    with db.conn:  # as the explorer's "not our customer" button writes it
+        db.conn.executemany("INSERT INTO explorer_actions (action, review_id, who, at) VALUES ('not_customer', ?, 'owner', ?)",
+                            [(review_id, "2026-12-03T10:00:00Z") for review_id in matched[:25]])
+    unmatched = db.execute("SELECT review_id FROM matches WHERE status = 'unmatched' ORDER BY review_id LIMIT 1").fetchone()[0]
+    chosen = next(job["id"] for job in world.jobs)
+    decide_match(db, unmatched, chosen, "confirmed", "owner")
+    run_matching(db)
+    run_matching(db)
+    share, labelled, reviews = db.execute(
+        "SELECT never_customer_share, labelled, reviews FROM match_estimates WHERE business_id = ?", [business_id]).fetchone()
+    assert (labelled, reviews) == (26, 120)
+    assert share > before[0] + 0.1  # 25 of 120 more about none of the jobs
+    for review_id in matched[:25]:
+        assert db.execute("SELECT status, job_id FROM matches WHERE review_id = ?", [review_id]).fetchall() == [
+            ("rejected", None)]
+    assert db.execute("SELECT status, job_id FROM matches WHERE review_id = ?", [unmatched]).fetchall() == [
+        ("confirmed", chosen)]
+    weights = json.loads(db.execute("SELECT weights FROM match_estimates").fetchone()[0])
+    assert weights["coincidences"] == -1.0 and weights["delay_rarity"] == 1.0
