@@ -62,6 +62,10 @@ body.repmon-owner header nav { display: flex; flex-wrap: wrap; justify-content: 
 .password-login button { font-size: 1em; padding: 0.4em 1.2em; background: #276890; color: #fff; border: 0; border-radius: 5px; }
 .repmon-call .repmon-action label { display: inline-flex; gap: 0.4em; align-items: center; white-space: nowrap; }
 .repmon-call .repmon-action input[type=text] { width: 18em; max-width: 60vw; }
+.repmon-search { display: flex; flex-wrap: wrap; gap: 0.5em; align-items: center; margin: 0.5em 0; }
+.repmon-search label, .repmon-call .repmon-action label { width: auto; }
+.repmon-search label { display: inline-flex; flex-wrap: wrap; gap: 0.4em; align-items: center; font-weight: normal; }
+.repmon-search input[type=search] { width: 20em; max-width: 100%; box-sizing: border-box; padding: 0.3em; }
 .repmon-account { display: flex; gap: 0.8em; align-items: baseline; color: #fff; }
 .repmon-account a, .repmon-account button { color: #fff; }
 .repmon-bar { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.5em; align-items: baseline; }

@@ -277,7 +277,7 @@ async def findings_feed(datasette, request):
     feed.language(lang)
     entries = []
     for row in (await patterns(datasette, explorer, "", fmt))["rows"]:
-        entries.append((f"{base}/-/patterns#{row['id']}", row["last_evidence_at"], f"{row['heading']}, {row['where']}",
+        entries.append((f"{base}/-/patterns#{row['id']}", row["last_evidence_at"], ", ".join(part for part in (row['heading'], row['where']) if part),
                         fmt.t["evidence"].format(count=row["evidence_count"], expected=row["expected"]), f"{base}/-/patterns"))
     for row in (await complaints(datasette, explorer, "", fmt))["rows"]:
         text = " ".join(part for part in (row["title"], row["body"]) if part)
@@ -448,9 +448,9 @@ async def _pattern_card(datasette, explorer: Explorer, fmt: Formats, patterns: l
         "id": strongest["id"], "ids": ids, "members": members,
         "heading": (fmt.t["non_customer_burst"] if strongest["kind"] == "non_customer_burst"
                     else upper_first(fmt.theme(strongest["theme"]))),
-        "where": ", ".join(sorted(places)) or fmt.t["where_business"],
+        "where": "" if strongest["kind"] == "non_customer_burst" else ", ".join(sorted(places)) or fmt.t["where_business"],
         "status": "emerging" if any(row["status"] == "emerging" for row in patterns) else "ongoing",
-        "expected": fmt.number(strongest["baseline_rate"]),
+        "expected": fmt.number(strongest["baseline_rate"], 1 if strongest["baseline_rate"] >= 1 else 2),  # 0,04, not 0
         "last_evidence_at": max(row["last_evidence_at"] or "" for row in patterns),
         "acknowledged_at": max(row["acknowledged_at"] for row in acknowledged) if len(acknowledged) == len(patterns) else None,
         "acknowledged_by": acknowledged[-1]["acknowledged_by"] if acknowledged else None,
@@ -542,6 +542,8 @@ def _evidence_value(name: str, value: Any, fmt: Formats) -> str:
         return ""
     if name == "share" and isinstance(value, (int, float)):
         return fmt.number(value * 100, 0)
+    if name == "fits" and isinstance(value, (int, float)):  # a smoothed count: "0,1 of 1,000 customers" reads as nonsense
+        return fmt.number(max(1, round(value)), 0)
     if isinstance(value, (int, float)):
         return fmt.number(value, 0 if name in ("days", "customers") else 1)
     if isinstance(value, list):
