@@ -8,10 +8,11 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import Stemmer
 
+from monitor import complaint_model
 from monitor.text import fold, fold_word, load_data
 
 STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
@@ -31,6 +32,7 @@ class Finding:
     themes: dict[str, str] = field(default_factory=dict)
     negative: int = 0
     positive: int = 0
+    probability: float | None = None  # the text model's P(complaint), where it was asked (no rating, 3 stars)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,16 @@ class Vocabulary:
         self.themes = tuple(merged)
         self._compound = compound
         self._compound_regex = re.compile("|".join(re.escape(s) for s in sorted(compound, key=len, reverse=True))) if compound else None
-        self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+        self._material = json.dumps([merged, cues], sort_keys=True, ensure_ascii=False)
+
+    @cached_property
+    def model(self) -> complaint_model.ComplaintModel:
+        return complaint_model.load()
+
+    @cached_property
+    def version(self) -> str:
+        """Changes with the taxonomy, the cues and the text model: reviews are analysed again when it does."""
+        return hashlib.sha1((self._material + self.model.version).encode()).hexdigest()[:12]
 
     def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
         words = _WORD.findall(term.lower())
@@ -134,7 +145,14 @@ class Vocabulary:
                 used.add(negator)
             for kind in kinds:
                 self._count(finding, kind, negated, lambda i=i: self._evidence(text, spans, i))
-        finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
+        if rating is None or complaint_max_rating < rating < 4:
+            words = complaint_model.words_of(text)
+            reading = self.model.read(words, lang, finding.negative, finding.positive, len(finding.themes))
+            finding.probability = reading.probability
+            finding.complaint = complaint_model.decide(reading, self.model.threshold, len(words),
+                                                       finding.negative, finding.positive, len(finding.themes))
+        else:
+            finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
         return finding
 
     @staticmethod
@@ -165,16 +183,11 @@ class Vocabulary:
         return " ".join(text[left:right].split())
 
 
-def _is_complaint(finding: Finding, rating: float | None, complaint_max_rating: float) -> bool:
-    """1-2 stars: a complaint; 3: when the text complains; 4-5: only when it clearly does; none: the text decides."""
-    negative, positive = finding.negative, finding.positive
-    if rating is None:
-        return negative >= 1 and negative > positive
+def _is_complaint(finding: Finding, rating: float, complaint_max_rating: float) -> bool:
+    """1-2 stars: a complaint; 4-5: only when it clearly does (no rating and 3 stars: the text model decides)."""
     if rating <= complaint_max_rating:
         return True
-    if rating < 4:
-        return negative >= 1 and negative >= positive
-    return bool(finding.themes) and negative >= 2 and negative > positive
+    return bool(finding.themes) and finding.negative >= 2 and finding.negative > finding.positive
 
 
 @lru_cache(maxsize=8)
