@@ -78,11 +78,11 @@ def word_hashes(words: list[str]) -> list[int]:
     return [zlib.crc32(word.encode("utf-8")) for word in words]
 
 
-def word_buckets(hashes: list[int]) -> list[int]:
-    """Buckets of word unigrams and bigrams from their CRC-32s."""
-    mask, shift = 0xFFFFFFFF, 32 - BITS
-    grams = hashes + [(a * 0x9E3779B1 + b) & mask for a, b in zip(hashes, hashes[1:])]
-    return [((g * 2654435761) & mask) >> shift for g in grams]
+def word_buckets(hashes: list[int]) -> np.ndarray:
+    """Buckets of word unigrams and bigrams from their CRC-32s (bigram: first * 0x9E3779B1 + second, mod 2**32)."""
+    unigrams = np.array(hashes, dtype=np.uint32)
+    grams = np.concatenate([unigrams, unigrams[:-1] * np.uint32(0x9E3779B1) + unigrams[1:]])
+    return (grams * _GOLDEN) >> _SHIFT
 
 
 def lexicon_values(words: list[str], hashes: list[int], lexicon: dict[int, float], negators: frozenset[str]) -> tuple[float, float]:
@@ -124,14 +124,16 @@ class Reading:
     lexicon_negative: float
 
 
-def decide(reading: Reading, threshold: float, words: int, cue_negative: int, cue_positive: int, themes: int) -> bool:
+def decide(reading: Reading, threshold: float, words: int, cue_negative: int, cue_positive: int, themes: int,
+           three_stars: bool = False) -> bool:
     """Complaint from text: the model's probability, helped by the trades vocabulary the reviews it learnt from lack.
 
     A text in which neither lexicons, cues nor themes find anything is not a complaint: the reviews the
     model learnt from that have no praise in them are mostly complaints, a news item about the firm is not.
-    A trades problem named with more complaint cues than praise is a complaint unless the model is sure it is
-    not (fitted on shops, banks and railways, it knows cracked tiles and tripping fuses poorly); in a very short
-    text without praise, naming it is enough ("Der drypper stadig" has too few n-grams for the model).
+    A trades problem named with more complaint cues than praise is a complaint in a 3-star review, and
+    without a rating unless the model is fairly sure it is not (a flood the firm's fitters helped with is
+    news, not a leak): fitted on shops, banks and railways, the model knows cracked tiles and tripping fuses
+    poorly. In a very short text without praise, naming the problem is enough ("Der drypper stadig").
     """
     if not (cue_negative or cue_positive or themes or reading.lexicon_positive or reading.lexicon_negative):
         return False
@@ -139,7 +141,7 @@ def decide(reading: Reading, threshold: float, words: int, cue_negative: int, cu
         return True
     if themes and words <= SHORT_WORDS and cue_positive == 0:
         return True
-    return bool(themes) and cue_negative > cue_positive and reading.probability >= THEME_FLOOR
+    return bool(themes) and cue_negative > cue_positive and (three_stars or reading.probability >= THEME_FLOOR)
 
 
 @dataclass
@@ -165,7 +167,7 @@ class ComplaintModel:
         if len(buckets):
             score += float(self.chars[block][buckets].sum()) / math.sqrt(len(buckets))
         grams = word_buckets(hashes)
-        if grams:
+        if len(grams):
             score += float(self.words[block][grams].sum()) / math.sqrt(len(grams))
         lexicon = self.lexicons.get(lang or "") or self.lexicons.get(block, {})
         negators = self.negators.get(lang or "") or self.negators.get(block, frozenset())

@@ -146,11 +146,11 @@ class Vocabulary:
             for kind in kinds:
                 self._count(finding, kind, negated, lambda i=i: self._evidence(text, spans, i))
         if rating is None or complaint_max_rating < rating < 4:
-            words = complaint_model.words_of(text)
-            reading = self.model.read(words, lang, finding.negative, finding.positive, len(finding.themes))
+            # raw is complaint_model.words_of(text): lower case, "n't" as "not", \w+ words
+            reading = self.model.read(raw, lang, finding.negative, finding.positive, len(finding.themes))
             finding.probability = reading.probability
-            finding.complaint = complaint_model.decide(reading, self.model.threshold, len(words),
-                                                       finding.negative, finding.positive, len(finding.themes))
+            finding.complaint = complaint_model.decide(reading, self.model.threshold, len(raw), finding.negative,
+                                                       finding.positive, len(finding.themes), rating is not None)
         else:
             finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
         return finding

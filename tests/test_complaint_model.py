@@ -56,6 +56,17 @@ def test_unrated_text_decides(text, lang, complaint):
     assert (finding.probability >= WORDS.model.threshold) is complaint
 
 
+def test_three_stars_with_a_trades_problem_is_a_complaint():
+    finding = WORDS.analyse("Fint badeværelse, men bruseren drypper og de kom for sent.", 3, "da")
+    assert (finding.complaint, sorted(finding.themes)) == (True, ["delay", "leak"])
+    assert finding.probability < WORDS.model.threshold  # the praise misleads the model; the themes decide
+
+
+def test_a_mention_in_which_nothing_complains_is_not_a_complaint():
+    finding = WORDS.analyse("Müller Sanitär sponsert den örtlichen Fußballverein.", None, "de", mask=("Müller Sanitär",))
+    assert (finding.complaint, finding.negative, finding.positive) == (False, 0, 0)
+
+
 def test_ratings_decide_where_they_are_clear():
     text = "Der drypper stadig"
     assert WORDS.analyse(text, 2, "da").probability is None  # 1-2 stars: a complaint without asking the model
