@@ -59,8 +59,8 @@ def words_of(text: str) -> list[str]:
 def char_buckets(words: list[str]) -> np.ndarray:
     """Buckets of the character 3-5-grams of the words joined by spaces (with a space at each end).
 
-    Exact 6-bit codes packed into one uint32 per n-gram, all in numpy: about 4x faster than slicing
-    and hashing each n-gram in Python on 70-character reviews; bytes.translate() is 10x str.translate().
+    Exact 6-bit codes packed into one uint32 per n-gram, all in numpy, with bytes.translate() (str.translate()
+    alone took 20 us a review): 12 us for a 70-character review with 200 n-grams, measured on a busy machine.
     """
     joined = (" " + " ".join(words) + " ").encode("latin-1", "replace").translate(_TABLE)
     codes = np.frombuffer(joined, dtype=np.uint8).astype(np.uint32)
@@ -135,13 +135,18 @@ def decide(reading: Reading, threshold: float, words: int, cue_negative: int, cu
     news, not a leak): fitted on shops, banks and railways, the model knows cracked tiles and tripping fuses
     poorly. In a very short text without praise, naming the problem is enough ("Der drypper stadig").
     """
+    if decided_by_themes(words, cue_negative, cue_positive, themes, three_stars):
+        return True
     if not (cue_negative or cue_positive or themes or reading.lexicon_positive or reading.lexicon_negative):
         return False
     if reading.probability >= threshold:
         return True
-    if themes and words <= SHORT_WORDS and cue_positive == 0:
-        return True
-    return bool(themes) and cue_negative > cue_positive and (three_stars or reading.probability >= THEME_FLOOR)
+    return bool(themes) and cue_negative > cue_positive and reading.probability >= THEME_FLOOR
+
+
+def decided_by_themes(words: int, cue_negative: int, cue_positive: int, themes: int, three_stars: bool) -> bool:
+    """The cases in which decide() says complaint whatever the model reads: it need not be asked."""
+    return bool(themes) and ((words <= SHORT_WORDS and cue_positive == 0) or (three_stars and cue_negative > cue_positive))
 
 
 @dataclass

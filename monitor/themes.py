@@ -145,7 +145,10 @@ class Vocabulary:
                 used.add(negator)
             for kind in kinds:
                 self._count(finding, kind, negated, lambda i=i: self._evidence(text, spans, i))
-        if rating is None or complaint_max_rating < rating < 4:
+        if (rating is None or complaint_max_rating < rating < 4) and complaint_model.decided_by_themes(
+                len(raw), finding.negative, finding.positive, len(finding.themes), rating is not None):
+            finding.complaint = True  # a trades problem named: the model is not asked
+        elif rating is None or complaint_max_rating < rating < 4:
             # raw is complaint_model.words_of(text): lower case, "n't" as "not", \w+ words
             reading = self.model.read(raw, lang, finding.negative, finding.positive, len(finding.themes))
             finding.probability = reading.probability

@@ -24,7 +24,8 @@ ROOT = Path(__file__).parent.parent
 ])
 @pytest.mark.parametrize("rating", [None, 3])
 def test_short_trades_complaint_is_caught(text, lang, rating):
-    assert WORDS.analyse(text, rating, lang).complaint is True
+    finding = WORDS.analyse(text, rating, lang)
+    assert (finding.complaint, finding.probability) == (True, None)
 
 
 @pytest.mark.parametrize("text,lang", [
@@ -59,7 +60,7 @@ def test_unrated_text_decides(text, lang, complaint):
 def test_three_stars_with_a_trades_problem_is_a_complaint():
     finding = WORDS.analyse("Fint badeværelse, men bruseren drypper og de kom for sent.", 3, "da")
     assert (finding.complaint, sorted(finding.themes)) == (True, ["delay", "leak"])
-    assert finding.probability < WORDS.model.threshold  # the praise misleads the model; the themes decide
+    assert finding.probability is None  # the themes decide; the model, misled by the praise, is not asked
 
 
 def test_a_mention_in_which_nothing_complains_is_not_a_complaint():
