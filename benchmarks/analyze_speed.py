@@ -1,6 +1,9 @@
 """Text analysis throughput (language, complaint, themes) and memory, streaming reviews in batches.
 
-    python benchmarks/analyze_speed.py [--reviews 1000000]
+    python benchmarks/analyze_speed.py [--reviews 1000000] [--unrated]
+
+Ratings are drawn from none and 1-5 alike, so a third of the reviews go to the text model (no rating, 3 stars);
+`--unrated` gives every review no rating, the worst case.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ TEXTS = [line.split("|", 4)[4] for path in sorted((Path(__file__).parent.parent 
          for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
 
 
-def fill(db, business_id: str, count: int) -> None:
+def fill(db, business_id: str, count: int, unrated: bool = False) -> None:
     rng = random.Random(1)
     columns = "id, business_id, source, external_id, rating, body, published_at, first_seen_at, last_seen_at"
     batch = []
     for number in range(count):
         text = rng.choice(TEXTS) + (" " + rng.choice(TEXTS) if rng.random() < 0.5 else "")
-        batch.append((f"bench:{number}", business_id, "bench", str(number), rng.choice([None, 1, 2, 3, 4, 5]), text,
+        rating = rng.choice([None, 1, 2, 3, 4, 5])  # drawn either way: the same texts with and without --unrated
+        batch.append((f"bench:{number}", business_id, "bench", str(number), None if unrated else rating, text,
                       "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"))
         if len(batch) == 50_000:
             with db.atomic():
@@ -40,12 +44,13 @@ def fill(db, business_id: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reviews", type=int, default=1_000_000)
+    parser.add_argument("--unrated", action="store_true", help="no review has a rating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db = open_db(Path(folder) / "bench.db")
         business_id = ensure_business(db, "Hansen VVS ApS")
         start = time.perf_counter()
-        fill(db, business_id, args.reviews)
+        fill(db, business_id, args.reviews, args.unrated)
         print(f"stored {args.reviews:,} reviews in {time.perf_counter() - start:.1f} s")
         settings = {business_id: BusinessSettings(names=("Hansen VVS",))}
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -68,6 +68,7 @@ def analyse_texts(db: sqlite_utils.Database, settings: dict[str, BusinessSetting
     words = words or vocabulary()
     summary = TextSummary()
     _WORK = (words, settings)
+    words.version  # loads the text model here, before the fork, so the workers share its pages
     workers = min(os.cpu_count() or 1, 4)
     pool = None
     try:

@@ -8,10 +8,11 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import Stemmer
 
+from monitor import complaint_model
 from monitor.text import fold, fold_word, load_data
 
 STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
@@ -33,6 +34,7 @@ class Finding:
     negative: int = 0
     positive: int = 0
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # theme -> offsets of its words in the text
+    probability: float | None = None  # the text model's P(complaint), where it was asked (no rating, 3 stars)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,16 @@ class Vocabulary:
         self._compound_longest = max(map(len, compound), default=0)
         self._compound_heads = {key[:MIN_COMPOUND + 1] for key in compound}  # where a stem can start
         self._phrase_heads = {first for first, _ in self.phrases}
-        self.version = hashlib.sha1(json.dumps([merged, cues], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+        self._material = json.dumps([merged, cues], sort_keys=True, ensure_ascii=False)
+
+    @cached_property
+    def model(self) -> complaint_model.ComplaintModel:
+        return complaint_model.load()
+
+    @cached_property
+    def version(self) -> str:
+        """Changes with the taxonomy, the cues and the text model: reviews are analysed again when it does."""
+        return hashlib.sha1((self._material + self.model.version).encode()).hexdigest()[:12]
 
     def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
         words = _WORD.findall(_expand_not(term.lower())[0])  # "didn't show" is read as the text is: "did not show"
@@ -209,7 +220,17 @@ class Vocabulary:
         for theme in self.general & finding.themes.keys():
             if any(self.kind(other) == self.kind(theme) for other in finding.themes if other not in self.general):
                 del finding.themes[theme], finding.spans[theme]
-        finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
+        if (rating is None or complaint_max_rating < rating < 4) and complaint_model.decided_by_themes(
+                len(raw), finding.negative, finding.positive, len(finding.themes), rating is not None):
+            finding.complaint = True  # a trades problem named: the model is not asked
+        elif rating is None or complaint_max_rating < rating < 4:
+            # raw is complaint_model.words_of(text): lower case, "n't" as "not", \w+ words
+            reading = self.model.read(raw, lang, finding.negative, finding.positive, len(finding.themes))
+            finding.probability = reading.probability
+            finding.complaint = complaint_model.decide(reading, self.model.threshold, len(raw), finding.negative,
+                                                       finding.positive, len(finding.themes), rating is not None)
+        else:
+            finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
         return finding
 
     @staticmethod
@@ -254,16 +275,11 @@ def _expand_not(lowered: str) -> tuple[str, list[int]]:
     return "".join(parts), shifts
 
 
-def _is_complaint(finding: Finding, rating: float | None, complaint_max_rating: float) -> bool:
-    """1-2 stars: a complaint; 3: when the text complains; 4-5: only when it clearly does; none: the text decides."""
-    negative, positive = finding.negative, finding.positive
-    if rating is None:
-        return negative >= 1 and negative > positive
+def _is_complaint(finding: Finding, rating: float, complaint_max_rating: float) -> bool:
+    """1-2 stars: a complaint; 4-5: only when it clearly does (no rating and 3 stars: the text model decides)."""
     if rating <= complaint_max_rating:
         return True
-    if rating < 4:
-        return negative >= 1 and negative >= positive
-    return bool(finding.themes) and negative >= 2 and negative > positive
+    return bool(finding.themes) and finding.negative >= 2 and finding.negative > finding.positive
 
 
 @lru_cache(maxsize=8)
