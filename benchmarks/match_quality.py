@@ -74,13 +74,19 @@ def conditional_logit(rows: list[list[float]], choices: list[tuple[int, int]], l
 FITTING_WORLDS = ((101, 10_000), (102, 5_000), (103, 2_500), (104, 2_500))  # (seed, jobs = reviews)
 
 
-def fit() -> Model:
+def fitting_rows() -> tuple[list[list[float]], list[tuple[int, int]]]:
+    """Every fitting world's candidate rows and choices, one after the other."""
     rows: list[list[float]] = []
     choices: list[tuple[int, int]] = []
     for seed, size in FITTING_WORLDS:
         world_rows, world_choices = labelled_reviews(seed, jobs=size, reviews=size)
         rows += world_rows
         choices += world_choices
+    return rows, choices
+
+
+def fit() -> Model:
+    rows, choices = fitting_rows()
     model = conditional_logit(rows, choices)
     threshold = choose_threshold(model)
     MODEL_PATH.write_text(json.dumps({"intercept": model.intercept, "weights": model.weights, "threshold": threshold,
@@ -103,12 +109,7 @@ def fit_prior() -> dict[str, object]:
     """The level chances on the fitting worlds, counted with their labels: where each firm's EM starts."""
     from monitor.estimate import COMPARISONS
 
-    rows: list[list[float]] = []
-    choices: list[tuple[int, int]] = []
-    for seed, size in FITTING_WORLDS:
-        world_rows, world_choices = labelled_reviews(seed, jobs=size, reviews=size)
-        rows += world_rows
-        choices += world_choices
+    rows, choices = fitting_rows()
     matched = [False] * len(rows)
     start = 0
     for size, chosen in choices:
