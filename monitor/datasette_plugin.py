@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
@@ -30,18 +33,31 @@ def register_magic_parameters(datasette):
 
 
 _SERVED: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+_IN_LANGUAGE: WeakKeyDictionary[Any, tuple[Callable[[str], dict[str, Any] | None], dict[str, Any]]] = WeakKeyDictionary()
+VIEWER_LANGUAGE: ContextVar[str | None] = ContextVar("repmon_viewer_language", default=None)  # set per request
 
 
-def serve_metadata(datasette, described: dict[str, Any]) -> None:
-    """Serve `described` (databases, plugins) as metadata of this Datasette; see explorer.split_metadata."""
+def serve_metadata(datasette, described: dict[str, Any],
+                   in_language: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+    """Serve `described` (databases, plugins) as metadata of this Datasette; see explorer.split_metadata.
+    `in_language(lang)` makes the same in another language, for a viewer who chose one."""
     _SERVED[datasette] = described
+    if in_language is not None:
+        _IN_LANGUAGE[datasette] = (in_language, {})
 
 
 @hookimpl
 def get_metadata(datasette, key, database, table):
-    """The descriptive metadata of a repmon explorer; permission checks (key 'tables') read none of it."""
+    """The descriptive metadata of a repmon explorer, in the viewer's chosen language where it has one;
+    permission checks (key 'tables') read none of it."""
     if key == "tables":
         return None
+    lang = VIEWER_LANGUAGE.get()
+    if lang is not None and datasette in _IN_LANGUAGE:
+        make, made = _IN_LANGUAGE[datasette]
+        if lang not in made:
+            made[lang] = make(lang)
+        return made[lang] or _SERVED.get(datasette)
     return _SERVED.get(datasette)
 
 
@@ -194,6 +210,8 @@ def asgi_wrapper(datasette):
 
     def wrap(app):
         async def explorer(scope, receive, send):
+            if scope["type"] == "http":
+                VIEWER_LANGUAGE.set(_viewer_language(scope))
             if scope["type"] == "http" and scope["path"] == DASHBOARDS_JS:
                 await _send_script(send, dashboards_script())
                 return
@@ -210,6 +228,15 @@ def asgi_wrapper(datasette):
                                lambda: owner_pages.business_language(datasette))
 
     return wrap
+
+
+def _viewer_language(scope) -> str | None:
+    """The language the viewer chose (?lang= or the owner's pages' cookie), if repmon speaks it."""
+    from monitor.owner_pages import LANGUAGE_COOKIE, LANGUAGES
+
+    asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("lang")
+    chosen = asked or web_guard.cookie(scope, LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else None
 
 
 _ALLOWED_HOSTS: WeakKeyDictionary[Any, frozenset[str]] = WeakKeyDictionary()

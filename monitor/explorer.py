@@ -65,8 +65,10 @@ def check_host(host: str, config: Config) -> None:
     )
 
 
-def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_METADATA) -> dict[str, Any]:
-    """metadata.yml, pointed at this database file and locked down when a password is set."""
+def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_METADATA,
+                  lang: str | None = None) -> dict[str, Any]:
+    """metadata.yml, pointed at this database file and locked down when a password is set; the dashboard in
+    `lang`, else in the business's language."""
     metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) or {}
     metadata = copy.deepcopy(metadata)
     databases = metadata.get("databases", {})
@@ -76,7 +78,7 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         for chart in dashboard.get("charts", {}).values():
             if chart.get("db") == METADATA_DATABASE:
                 chart["db"] = db_path.stem
-        translate_dashboard(dashboard, business_language(config, stored_languages(db_path)))
+        translate_dashboard(dashboard, lang or business_language(config, stored_languages(db_path)))
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {
@@ -203,7 +205,10 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     allow_hosts(datasette, config.explorer.public_url)
     owner_pages.attach(datasette, config, db_path.stem, stored_languages(db_path))
     if described is not None:
-        serve_metadata(datasette, described)
+        # The dashboard in the language the viewer chose on the owner's pages: each language's metadata
+        # is made the first time a viewer asks for it.
+        serve_metadata(datasette, described,
+                       lambda lang: split_metadata(load_metadata(db_path, config, metadata_path, lang))[1])
     return datasette
 
 

@@ -493,3 +493,12 @@ def test_a_match_shows_its_evidence_in_the_viewers_language(explorer, db, lang, 
     if lang == "en":  # each weight as stored, rounded to tenths
         shown = [float(w) for w in re.findall(r"\(weight ([+-]\d+\.\d)\)", evidence)]
         assert shown == [round(piece["weight"], 1) for piece in reasons["evidence"]]
+
+
+def test_the_dashboard_follows_the_language_the_viewer_chose(explorer, db, db_path):
+    datasette = build_datasette(db_path, business_config("da"))
+    assert "Overblik over omdømmet" in run(datasette.client.get("/-/dashboards/repmon")).text
+    chosen = run(datasette.client.get("/-/dashboards/repmon", cookies={"repmon_lang": "de"})).text
+    assert "Ihr Ruf auf einen Blick" in chosen and "Overblik over omdømmet" not in chosen
+    assert "Reputation at a glance" in run(datasette.client.get("/-/dashboards/repmon?lang=en")).text
+    assert "Overblik over omdømmet" in run(datasette.client.get("/-/dashboards/repmon", cookies={"repmon_lang": "xx"})).text
