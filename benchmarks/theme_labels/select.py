@@ -4,7 +4,8 @@
 
 Writes benchmarks/theme_labels/sample.tsv (id, lang, split). The order is a hash of the id, so the
 sample is fixed and spread over every source of a language; the `test` part is labelled first and
-never read while the vocabulary is written.
+never read while the vocabulary is written or the theme model fitted; `dev` and `train` follow it in the
+same order (`train` was added later, after the records already chosen, which it leaves as they were).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
-# complaints per language in each part: (test, dev)
-PART_SIZES = {"da": (100, 70), "de": (100, 70), "en": (100, 70), "sv": (60, 40)}
+# complaints per language in each part: (test, dev, train)
+PART_SIZES = {"da": (100, 70, 250), "de": (100, 70, 250), "en": (100, 70, 250), "sv": (60, 40, 150)}
 MIN_CHARS, MAX_CHARS = 40, 1200  # long enough to say something, short enough to label with care
 
 
@@ -38,9 +39,10 @@ def main() -> None:
     rows = ["id\tlang\tsplit"]
     for lang, ids in complaints(args.corpus).items():
         ordered = sorted(set(ids), key=lambda i: hashlib.sha1(f"themes:{i}".encode()).hexdigest())
-        test_size, dev_size = PART_SIZES[lang]
-        rows += [f"{i}\t{lang}\ttest" for i in ordered[:test_size]]
-        rows += [f"{i}\t{lang}\tdev" for i in ordered[test_size:test_size + dev_size]]
+        start = 0
+        for split, size in zip(("test", "dev", "train"), PART_SIZES[lang]):
+            rows += [f"{i}\t{lang}\t{split}" for i in ordered[start:start + size]]
+            start += size
     (HERE / "sample.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
