@@ -127,7 +127,7 @@ def prf(counts: Counter) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-errors", action="store_true")
-    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    parser.add_argument("--split", choices=("test", "dev", "train"), default="test")
     parser.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of labels_<split>_<lang>.jsonl and sample.tsv")
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
     parser.add_argument("--no-corpus", action="store_true", help="leave out the no-theme share and clusters of the whole corpus")

@@ -34,7 +34,7 @@ def complaints(corpus: Path = CORPUS_DIR) -> Iterator[dict]:
 
 
 def split_ids(split: str, labels: Path = LABELS_DIR) -> set[str]:
-    """Ids of sample.tsv's `test` or `dev` part."""
+    """Ids of one part of sample.tsv: `test`, `dev` or `train`."""
     rows = (line.rstrip("\n").split("\t") for line in (labels / "sample.tsv").open(encoding="utf-8"))
     return {row[0] for row in rows if len(row) == 3 and row[2] == split}
 

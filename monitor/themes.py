@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 
 import Stemmer
 
-from monitor import complaint_model
+from monitor import complaint_model, theme_model
 from monitor.text import fold, fold_word, load_data
 
 STEMMERS = {"da": "danish", "nb": "norwegian", "nn": "norwegian", "sv": "swedish", "de": "german", "en": "english"}
@@ -35,6 +35,7 @@ class Finding:
     positive: int = 0
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # theme -> offsets of its words in the text
     probability: float | None = None  # the text model's P(complaint), where it was asked (no rating, 3 stars)
+    stems: list[str] = field(default_factory=list, repr=False, compare=False)  # the text's words, stemmed and folded
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,14 @@ class Vocabulary:
         return complaint_model.load()
 
     @cached_property
+    def theme_model(self) -> theme_model.ThemeModel | None:
+        return theme_model.load()
+
+    @cached_property
     def version(self) -> str:
-        """Changes with the taxonomy, the cues and the text model: reviews are analysed again when it does."""
-        return hashlib.sha1((self._material + self.model.version).encode()).hexdigest()[:12]
+        """Changes with the taxonomy, the cues and the text models: reviews are analysed again when it does."""
+        themes_version = self.theme_model.version if self.theme_model else ""
+        return hashlib.sha1((self._material + self.model.version + themes_version).encode()).hexdigest()[:12]
 
     def _add(self, term: str, lang: str, kind: str, compound: dict[str, str] | None) -> None:
         words = _WORD.findall(_expand_not(term.lower())[0])  # "didn't show" is read as the text is: "did not show"
@@ -146,10 +152,11 @@ class Vocabulary:
         return labels.get(lang) or labels.get("en") or theme
 
     def analyse(self, text: str | None, rating: float | None, lang: str | None, complaint_max_rating: float = 2,
-                mask: tuple[str, ...] = ()) -> Finding:
+                mask: tuple[str, ...] = (), learnt: bool = True) -> Finding:
         """Complaint or not, and themes with evidence; ratings decide where they are clear.
 
         `mask`: the business's own names, blanked first (Müller must not read as Müll, "mess").
+        `learnt`: a complaint's themes as the theme model decides them; False: the vocabulary's alone.
         """
         text = text or ""
         for name in mask:
@@ -217,9 +224,8 @@ class Vocabulary:
                     kind = units[folded[i + 1]]
                     self._count(finding, kind, False, lambda i=i: self._evidence(text, spans, i))
                     finding.spans[kind] = (spans[i][0], spans[i + 1][1])
-        for theme in self.general & finding.themes.keys():
-            if any(self.kind(other) == self.kind(theme) for other in finding.themes if other not in self.general):
-                del finding.themes[theme], finding.spans[theme]
+        self._drop_general(finding)
+        finding.stems = stems
         if (rating is None or complaint_max_rating < rating < 4) and complaint_model.decided_by_themes(
                 len(raw), finding.negative, finding.positive, len(finding.themes), rating is not None):
             finding.complaint = True  # a trades problem named: the model is not asked
@@ -231,7 +237,32 @@ class Vocabulary:
                                                        finding.positive, len(finding.themes), rating is not None)
         else:
             finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
+        if learnt and finding.complaint and self.theme_model is not None:
+            self._learnt_themes(finding, text, spans, lang)
         return finding
+
+    def _drop_general(self, finding: Finding) -> None:
+        for theme in self.general & finding.themes.keys():
+            if any(self.kind(other) == self.kind(theme) for other in finding.themes if other not in self.general):
+                del finding.themes[theme], finding.spans[theme]
+
+    def _learnt_themes(self, finding: Finding, text: str, spans: list[tuple[int, int]], lang: str | None) -> None:
+        """The theme model's decision for the themes it learnt; evidence from the vocabulary where it found the
+        theme, else the sentence of the word that speaks most for it."""
+        model = self.theme_model
+        assert model is not None
+        for theme, named in model.decide(finding.stems, set(finding.themes), lang).items():
+            if not named:
+                finding.themes.pop(theme, None)
+                finding.spans.pop(theme, None)
+            elif theme not in finding.themes:
+                position = model.strongest_word(finding.stems, theme)
+                if position is None:
+                    position = 0
+                if position < len(spans):
+                    finding.themes[theme] = self._evidence(text, spans, position)
+                    finding.spans[theme] = spans[position]
+        self._drop_general(finding)
 
     @staticmethod
     def _count(finding: Finding, kind: str, negated: bool, evidence: Callable[[], str]) -> None:
