@@ -69,13 +69,15 @@ def evaluate(show_errors: bool = False) -> dict:
 
 
 def evaluate_labels(split: str = "test", labels: Path = LABELS_DIR, corpus: Path = CORPUS_DIR,
-                    show_errors: bool = False) -> dict[str, Counter]:
-    """Theme tp/fp/fn per language on labelled real complaints, and how many found spans overlap the label's."""
+                    show_errors: bool = False, learnt: bool = True) -> dict[str, Counter]:
+    """Theme tp/fp/fn per language on labelled real complaints, and how many found spans overlap the label's.
+
+    `learnt`: themes as the shipped theme model decides them (as `repmon analyze` does); False: the vocabulary's."""
     words = vocabulary()
     per_lang: dict[str, Counter] = {}
     for record, themes in labelled(split, labels, corpus):
         text = record["text"]  # label offsets are into the text, not the title
-        finding = words.analyse(text, record["rating"], detect(text, fallback=record["lang"]))
+        finding = words.analyse(text, record["rating"], detect(text, fallback=record["lang"]), learnt=learnt)
         wanted = {t["theme"]: (t["start"], t["end"]) for t in themes}
         counts = per_lang.setdefault(record["lang"], Counter())
         counts["records"] += 1
@@ -150,17 +152,21 @@ def main() -> None:
     if not (args.corpus / "reviews.jsonl").exists():
         print(f"no corpus at {args.corpus}: real complaints not measured")
         return
-    print(f"== real complaints labelled with themes ({args.split} part of {args.labels})")
-    print("  lang  records  precision  recall  span overlap  no theme")
-    total = Counter()
-    for lang, counts in sorted(evaluate_labels(args.split, args.labels, args.corpus, args.show_errors).items()):
-        p, r, _ = prf(counts)
-        total.update(counts)
-        print(f"  {lang}    {counts['records']:>4}     {p:.2f}      {r:.2f}      {counts['overlap'] / max(counts['tp'], 1):.2f}"
-              f"        {counts['unthemed'] / counts['records']:.0%}")
-    p, r, _ = prf(total)
-    print(f"  all   {total['records']:>5}     {p:.2f}      {r:.2f}      {total['overlap'] / max(total['tp'], 1):.2f}"
-          f"        {total['unthemed'] / max(total['records'], 1):.0%}")
+    for learnt, how in ((True, "as analysed: vocabulary and theme model"), (False, "the vocabulary alone")):
+        if learnt and vocabulary().theme_model is None:
+            continue
+        print(f"== real complaints labelled with themes ({args.split} part of {args.labels}), {how}")
+        print("  lang  records  precision  recall  span overlap  no theme")
+        total = Counter()
+        for lang, counts in sorted(evaluate_labels(args.split, args.labels, args.corpus, args.show_errors and learnt,
+                                                   learnt).items()):
+            p, r, _ = prf(counts)
+            total.update(counts)
+            print(f"  {lang}    {counts['records']:>4}     {p:.2f}      {r:.2f}      {counts['overlap'] / max(counts['tp'], 1):.2f}"
+                  f"        {counts['unthemed'] / counts['records']:.0%}")
+        p, r, _ = prf(total)
+        print(f"  all   {total['records']:>5}     {p:.2f}      {r:.2f}      {total['overlap'] / max(total['tp'], 1):.2f}"
+              f"        {total['unthemed'] / max(total['records'], 1):.0%}")
     if args.no_corpus:
         return
     print(f"== all 1-2 star reviews of {args.corpus}: share without a theme, largest clusters of those")
