@@ -118,14 +118,16 @@ body.repmon-owner header nav { display: flex; flex-wrap: wrap; justify-content: 
 def extra_template_vars(datasette, request):
     """The owner's texts in the viewer's language, for Datasette's and its plugins' pages that repmon
     words itself (the sign-in page)."""
-    from monitor import owner_pages
+    from monitor import owner_pages, web_guard
 
     from monitor.explorer import password_hash
 
     explorer = owner_pages._EXPLORERS.get(datasette)
+    back_to = web_guard.page_after_sign_in(request.args.get("next")) if request is not None else None
     lang = owner_pages.language(request, explorer) if explorer is not None and request is not None else "en"
     return {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang),
-            "repmon_signing_in": explorer is not None and password_hash(explorer.config) is not None}
+            "repmon_signing_in": explorer is not None and password_hash(explorer.config) is not None,
+            "repmon_after_sign_in": back_to or ""}
 
 
 @hookimpl

@@ -150,7 +150,8 @@ async def _page(datasette, request, template: str, title_key: str, **context: An
         await _ensure_allowed(datasette, request, explorer)
     except Forbidden:
         if signing_in and not request.actor:  # the owner, not signed in yet: to the sign-in page, then back
-            return Response.redirect(datasette.urls.path("/-/login"))
+            here = request.path + (f"?{request.query_string}" if request.query_string else "")
+            return Response.redirect(datasette.urls.path("/-/login") + "?" + urlencode({"next": here}))
         raise
     lang = language(request, explorer)
     businesses = await _businesses(datasette, explorer)

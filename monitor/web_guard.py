@@ -157,10 +157,23 @@ def _replay(body: bytes):
     return receive
 
 
+def page_after_sign_in(value: str | None) -> str | None:
+    """The explorer page a sign-in form was opened from, if it is a path on this site ("/-/calls?business=x")."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 32 for ch in value):
+        return None
+    return value
+
+
 async def throttled_login(app: App, throttle: LoginThrottle, scope: Scope, receive, send, lang: str = "en") -> None:
-    """Pass a sign-in to Datasette unless this client or account must wait; count how it ended."""
+    """Pass a sign-in to Datasette unless this client or account must wait; count how it ended.
+
+    A successful sign-in goes back to the page the form was opened from (its `next` field), not to the front page."""
     body = await _read_body(receive)
-    username = dict(parse_qsl(body.decode("utf-8", "replace"))).get("username", "")[:100]
+    form = dict(parse_qsl(body.decode("utf-8", "replace")))
+    username = form.get("username", "")[:100]
+    back_to = page_after_sign_in(form.get("next"))
     client = (scope.get("client") or ("?", 0))[0]
     keys = [f"client:{client}", f"account:{username.casefold()}"]
     wait = throttle.wait_seconds(keys)
@@ -175,6 +188,9 @@ async def throttled_login(app: App, throttle: LoginThrottle, scope: Scope, recei
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            if status in (301, 302, 303) and back_to:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"location"]
+                message = {**message, "headers": headers + [(b"location", back_to.encode("utf-8"))]}
         await send(message)
 
     await app(scope, _replay(body), watch)

@@ -121,7 +121,7 @@ def test_password_locks_out_anonymous_and_lets_owner_in(db, db_path, monkeypatch
     monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
     datasette = build_datasette(db_path, LOCKED)
     home = run(datasette.client.get("/"))
-    assert (home.status_code, home.headers["location"]) == (302, "/-/login")  # the owner is asked to sign in
+    assert (home.status_code, home.headers["location"]) == (302, "/-/login?next=%2F")  # the owner is asked to sign in
     assert run(datasette.client.get("/monitor/reviews.json")).status_code == 403
 
     login = run(datasette.client.get("/-/login"))

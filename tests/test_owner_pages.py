@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from html import unescape
 import string
 from datetime import date, datetime, timedelta, timezone
+from html import unescape
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -231,7 +232,7 @@ def test_with_a_password_strangers_see_and_press_nothing(explorer, db, db_path, 
     locked = build_datasette(db_path, parse_config({"explorer": {"password_hash_env": "REPMON_TEST_HASH"}}))
     for path in ("/", "/-/complaints", "/-/patterns", "/-/calls", "/-/matches", "/-/reviews", "/-/reviews?review=trustpilot:c0"):
         answer = run(locked.client.get(path))
-        assert (answer.status_code, answer.headers.get("location")) == (302, "/-/login"), path
+        assert (answer.status_code, answer.headers.get("location")) == (302, "/-/login?" + urlencode({"next": path})), path
         assert "Kunde 241" not in answer.text
     before = snapshot(db)
     assert run(locked.client.post("/-/act", data={"action": "answered", "review": "trustpilot:c0"})).status_code == 403

@@ -236,3 +236,32 @@ def test_the_guards_answer_in_the_business_language_or_the_viewers_choice(explor
     garbled = run(datasette.client.get("/", headers={"host": "evil.example", "cookie": "repmon_lang=xx; \x00bad"}))
     assert garbled.text == "Ukendt værtsnavn: repmon svarer kun på de navne, den selv bruger."
     assert handled(db, "trustpilot:c1") is None
+
+
+def test_signing_in_goes_back_to_the_page_asked_for_and_never_off_the_site(db, db_path, monkeypatch):
+    from datasette_auth_passwords.utils import hash_password
+
+    monkeypatch.setenv("REPMON_TEST_HASH", hash_password("hemmelig"))
+    app = build_datasette(db_path, LOCKED).app()
+
+    async def sign_in_from(path: str, next_value: str | None = None) -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            asked = await http.get(path)
+            form = await http.get(asked.headers["location"])
+            token = form.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+            data = {"username": "owner", "password": "hemmelig", "csrftoken": token}
+            found = form.text.split('name="next" value="', 1)
+            if next_value is not None:
+                data["next"] = next_value
+            elif len(found) == 2:
+                data["next"] = found[1].split('"', 1)[0].replace("&amp;", "&")
+            return asked, await http.post("/-/login", data=data, headers={"origin": "http://127.0.0.1"})
+
+    asked, signed_in = run(sign_in_from("/-/calls?business=x&lang=da"))
+    assert asked.headers["location"] == "/-/login?next=%2F-%2Fcalls%3Fbusiness%3Dx%26lang%3Dda"
+    assert (signed_in.status_code, signed_in.headers["location"]) == (302, "/-/calls?business=x&lang=da")
+    assert "ds_actor" in signed_in.cookies
+    for hostile in ("//evil.example/", "https://evil.example/", "/\\evil.example", "/-/calls\r\nSet-Cookie: x=1"):
+        _, elsewhere = run(sign_in_from("/", hostile))
+        assert (elsewhere.status_code, elsewhere.headers["location"]) == (302, "/"), hostile
