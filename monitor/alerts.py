@@ -21,6 +21,7 @@ import sqlite_utils
 from monitor.alert_text import host_of, neutralise, safe_link, truncate
 from monitor.config import Business, Channel, Config
 from monitor.db import utc_now
+from monitor.patterns import cluster_key
 from monitor.text import load_data, platform_name
 from monitor.themes import vocabulary
 
@@ -116,33 +117,42 @@ def _linker(public_url: str | None, db_name: str, texts: Texts):
 
 
 def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, link) -> list[Alert]:
-    alerts = []
+    """One alert per cluster of patterns (a theme at the business, at a crew, in a job type), as the explorer shows
+    them; its key is its first-detected pattern's, so a cluster already told of is not told again."""
+    clusters: dict[str, list[dict[str, Any]]] = {}
     for pattern in db.query(
-        "SELECT * FROM patterns WHERE business_id = ? AND status IN ('emerging', 'ongoing') AND closed_at IS NULL",
-        [business_id],
+        "SELECT * FROM patterns WHERE business_id = ? AND status IN ('emerging', 'ongoing') AND closed_at IS NULL "
+        "ORDER BY detected_at, id", [business_id],
     ):
+        clusters.setdefault(cluster_key(pattern), []).append(pattern)
+    alerts = []
+    for patterns in clusters.values():
+        anchor = patterns[0]
+        ids = [pattern["id"] for pattern in patterns]
+        marks = ", ".join("?" * len(ids))
         evidence = list(db.query(
-            """SELECT r.author, substr(r.published_at, 1, 10) AS day, COALESCE(t.evidence, r.body, '') AS quote,
-                      j.job_id, j.crew FROM pattern_members p JOIN reviews r ON r.id = p.review_id
+            f"""SELECT DISTINCT r.id, r.author, substr(r.published_at, 1, 10) AS day, r.published_at,
+                      COALESCE(t.evidence, r.body, '') AS quote, j.job_id, j.crew
+               FROM pattern_members p JOIN reviews r ON r.id = p.review_id
                LEFT JOIN review_themes t ON t.review_id = r.id AND t.theme = ?
                LEFT JOIN matches m ON m.review_id = r.id AND m.status IN ('auto', 'confirmed')
                LEFT JOIN jobs j ON j.id = m.job_id
-               WHERE p.pattern_id = ? ORDER BY r.published_at DESC LIMIT 3""", [pattern["theme"], pattern["id"]]))
+               WHERE p.pattern_id IN ({marks}) ORDER BY r.published_at DESC, r.id LIMIT 3""", [anchor["theme"], *ids]))
         quotes = "\n".join(
             "- " + texts.fragment("quote", text=neutralise(e["quote"], QUOTE))
             + f" ({neutralise(e['author'] or '?', NAME)}, {texts.date(e['day'])}"
             + (f", {neutralise(e['job_id'])}, {neutralise(e['crew'], NAME)}" if e["job_id"] else "") + ")"
             for e in evidence
         )
-        values = _pattern_values(pattern, texts)
-        if pattern["kind"] == "non_customer_burst":
+        values = _cluster_values(patterns, texts)
+        if anchor["kind"] == "non_customer_burst":
             kind, severity = "non_customer_burst", "warning"
         else:
-            kind, severity = "pattern_emerged", "critical" if pattern["theme"] in ("safety", "electrical") else "warning"
+            kind, severity = "pattern_emerged", "critical" if anchor["theme"] in ("safety", "electrical") else "warning"
         title, body = texts.render(kind, **values)
-        body = f"{body}\n\n{texts.fragment('evidence')}\n{quotes}{link('patterns/' + quote(pattern['id'], safe=''))}"
-        state = pattern["detected_at"]
-        alerts.append(Alert(f"{kind}:{pattern['id']}:{state}", kind, business_id, pattern["id"], severity, title, body,
+        body = f"{body}\n\n{texts.fragment('evidence')}\n{quotes}{link('patterns/' + quote(anchor['id'], safe=''))}"
+        state = anchor["detected_at"]
+        alerts.append(Alert(f"{kind}:{anchor['id']}:{state}", kind, business_id, anchor["id"], severity, title, body,
                             {"count": values["count"]}))
         if kind == "pattern_emerged":
             # Growth is an alert of its own, once per count above the count it emerged with.
@@ -150,10 +160,21 @@ def _pattern_alerts(db: sqlite_utils.Database, business_id: str, texts: Texts, l
             first_count = json.loads(emerged[0]).get("count") if emerged and emerged[0] else None
             if first_count is not None and values["count"] > first_count:
                 title, body = texts.render("pattern_grew", **values)
-                alerts.append(Alert(f"pattern_grew:{pattern['id']}:{state}:{values['count']}", "pattern_grew", business_id,
-                                    pattern["id"], "warning", title, f"{body}\n\n{texts.fragment('evidence')}\n{quotes}",
+                alerts.append(Alert(f"pattern_grew:{anchor['id']}:{state}:{values['count']}", "pattern_grew", business_id,
+                                    anchor["id"], "warning", title, f"{body}\n\n{texts.fragment('evidence')}\n{quotes}",
                                     {"count": values["count"]}))
     return alerts
+
+
+def _cluster_values(patterns: list[dict[str, Any]], texts: Texts) -> dict[str, Any]:
+    """The strongest pattern's figures, every place the problem concentrates, the first and last evidence of all."""
+    strongest = max(patterns, key=lambda pattern: (pattern["evidence_count"], pattern["id"]))
+    values = _pattern_values(strongest, texts)
+    places = sorted(patterns, key=lambda pattern: (pattern["dimension"], pattern["dimension_value"]))  # crew, then job type
+    values["where"] = "".join(_pattern_values(pattern, texts)["where"] for pattern in places)
+    values["first"] = texts.date(min(pattern["first_evidence_at"] for pattern in patterns))
+    values["last"] = texts.date(max(pattern["last_evidence_at"] for pattern in patterns))
+    return values
 
 
 def _pattern_values(pattern: dict[str, Any], texts: Texts) -> dict[str, Any]:

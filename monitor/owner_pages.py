@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from monitor.config import Config
 from monitor.db import utc_now
+from monitor.patterns import cluster_key, cluster_status
 from monitor.text import answer_url, load_data, platform_name
 from monitor.themes import vocabulary
 
@@ -424,8 +425,7 @@ async def patterns(datasette, explorer: Explorer, business: str, fmt: Formats) -
         ORDER BY last_evidence_at DESC, id LIMIT {LIST_LIMIT}""", {"business": business})
     clusters: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        key = row["id"] if row["kind"] == "non_customer_burst" else f"{row['business_id']}:{row['kind']}:{row['theme']}"
-        clusters.setdefault(key, []).append(row)
+        clusters.setdefault(cluster_key(row), []).append(row)
     cards = [await _pattern_card(datasette, explorer, fmt, members) for members in clusters.values()]
     return {"rows": cards, "count": len(cards)}
 
@@ -450,7 +450,7 @@ async def _pattern_card(datasette, explorer: Explorer, fmt: Formats, patterns: l
         "heading": (fmt.t["non_customer_burst"] if strongest["kind"] == "non_customer_burst"
                     else upper_first(fmt.theme(strongest["theme"]))),
         "where": "" if strongest["kind"] == "non_customer_burst" else ", ".join(sorted(places)) or fmt.t["where_business"],
-        "status": "emerging" if any(row["status"] == "emerging" for row in patterns) else "ongoing",
+        "status": cluster_status([row["status"] for row in patterns]),
         "expected": fmt.number(strongest["baseline_rate"], 1 if strongest["baseline_rate"] >= 1 else 2),  # 0,04, not 0
         "last_evidence_at": max(row["last_evidence_at"] or "" for row in patterns),
         "acknowledged_at": max(row["acknowledged_at"] for row in acknowledged) if len(acknowledged) == len(patterns) else None,

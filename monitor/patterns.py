@@ -117,9 +117,23 @@ def latest_episode(events: list[Event], window: int, minimum: int, max_p: float 
     return episode
 
 
+def cluster_key(pattern: dict[str, Any]) -> str:
+    """A theme's business-wide, crew and job-type patterns are one problem to the owner: one card, one alert.
+    A burst of reviews from non-customers stands alone."""
+    if pattern["kind"] == "non_customer_burst":
+        return pattern["id"]
+    return f"{pattern['business_id']}:{pattern['kind']}:{pattern['theme']}"
+
+
+def cluster_status(statuses: list[str]) -> str:
+    """Emerging while any of its patterns is, else ongoing while any is, else resolved."""
+    return next((status for status in ("emerging", "ongoing") if status in statuses), "resolved")
+
+
 def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: date, words: Any = None) -> dict[str, int]:
     """Find defect and service patterns and non-customer bursts for every business as of `today`; write what changed.
 
+    The totals count clusters (`cluster_key`), as the owner sees them.
     `words`: the Vocabulary that says each theme's kind and groups (the shipped taxonomy's when not given)."""
     if words is None:
         from monitor.themes import vocabulary
@@ -129,8 +143,11 @@ def run_patterns(db: sqlite_utils.Database, settings: dict[str, Any], today: dat
     for (business_id,) in db.execute("SELECT id FROM businesses").fetchall():
         thresholds = settings[business_id].thresholds if business_id in settings else None
         found = _business_patterns(db, business_id, thresholds, today.toordinal(), words)
+        clusters: dict[str, list[str]] = {}
         for row, _ in found.values():
-            totals[row["status"]] += 1
+            clusters.setdefault(cluster_key(row), []).append(row["status"])
+        for statuses in clusters.values():
+            totals[cluster_status(statuses)] += 1
         totals["changed"] += _save(db, business_id, found)
     return totals
 
