@@ -6,8 +6,9 @@ Labels: benchmarks/theme_labels/labels_<split>_<lang>.jsonl (record ids and them
 ../shared/corpus). The `test` part is never read here. Each theme with at least MIN_POSITIVES labelled examples
 gets a logistic regression (scikit-learn, L2) over the vocabulary's hits, the language and the hashed stems;
 its regularisation and its threshold are chosen by cross-validation over the fitting records (folds by a hash
-of the id), and the out-of-fold figures are printed per language and per theme. Then every theme is refitted on
-all fitting records and saved.
+of the id), and the out-of-fold figures are printed per language and per theme. A theme whose model does no
+better out of fold than the vocabulary's words alone is left to the words. The others are refitted on all
+fitting records and saved.
 """
 
 from __future__ import annotations
@@ -125,11 +126,11 @@ def main() -> None:
     folds = np.array([fold_of(row["id"]) for row in rows])
     counts = Counter(theme for row in rows for theme in row["wanted"])
     print(f"{len(rows)} labelled complaints ({Counter(row['lang'] for row in rows)}), splits {splits}")
-    learnt = tuple(theme for theme in themes if counts[theme] >= MIN_POSITIVES)
+    candidates = tuple(theme for theme in themes if counts[theme] >= MIN_POSITIVES)
     chosen: dict[str, tuple[float, float]] = {}
-    decided = {row["id"]: set(row["hits"] - set(learnt)) for row in rows}
+    decided = {row["id"]: set(row["hits"] - set(candidates)) for row in rows}
     print(f"{'theme':<16} {'n':>4}  C     thr   vocabulary F -> model F (out of fold)")
-    for theme in learnt:
+    for theme in candidates:
         y = np.array([theme in row["wanted"] for row in rows], dtype=int)
         hits = np.array([theme in row["hits"] for row in rows])
         best = (-1.0, 0.0, 0.5, None)
@@ -140,11 +141,19 @@ def main() -> None:
                 if score > best[0]:
                     best = (score, strength, float(threshold), chances)
         score, strength, threshold, chances = best
+        alone = f_beta(hits, y, args.beta)
+        if score <= alone:  # the words alone do better out of fold: the model does not decide this theme
+            for row in rows:
+                if theme in row["hits"]:
+                    decided[row["id"]].add(theme)
+            print(f"{theme:<16} {counts[theme]:>4}  words alone {alone:.2f} >= model {score:.2f}")
+            continue
         chosen[theme] = (strength, threshold)
         for row, named in zip(rows, chances >= threshold):
             if named:
                 decided[row["id"]].add(theme)
-        print(f"{theme:<16} {counts[theme]:>4}  {strength:<5} {threshold:<5} {f_beta(hits, y, args.beta):.2f} -> {score:.2f}")
+        print(f"{theme:<16} {counts[theme]:>4}  {strength:<5} {threshold:<5} {alone:.2f} -> {score:.2f}")
+    learnt = tuple(theme for theme in candidates if theme in chosen)
     print("per language: precision recall no-theme, the vocabulary alone -> the model out of fold")
     vocabulary_alone, learnt_too = tallies(rows, {row["id"]: row["hits"] for row in rows}), tallies(rows, decided)
     for lang in sorted(learnt_too):
