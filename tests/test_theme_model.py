@@ -63,12 +63,12 @@ def test_a_stored_model_gives_the_logistic_of_its_weights(tmp_path):
 
 
 def test_the_model_adds_a_theme_the_words_missed_with_the_sentence_of_its_strongest_word(tmp_path):
-    text = "Vi ringede tre gange. De opstillede benspænd for mig hele vejen. Elendigt."
+    text = "Vi ringede tre gange. De spillede kispus med mig hele vejen. Elendigt."
     assert vocabulary_with(None).analyse(text, 1, "da").themes == {}
-    words = vocabulary_with(stored_model(tmp_path, {"benspaend": 4.0, "opstilled": 0.5}, -1.0, 1.0, 0.5))
+    words = vocabulary_with(stored_model(tmp_path, {"kispus": 4.0, "spilled": 0.5}, -1.0, 1.0, 0.5))
     finding = words.analyse(text, 1, "da")
-    assert finding.themes == {"refusal": "De opstillede benspænd for mig hele vejen."}
-    assert text[slice(*finding.spans["refusal"])] == "benspænd"
+    assert finding.themes == {"refusal": "De spillede kispus med mig hele vejen."}
+    assert text[slice(*finding.spans["refusal"])] == "kispus"
 
 
 def test_the_model_drops_a_theme_it_does_not_believe_and_leaves_the_themes_it_did_not_learn(tmp_path):
