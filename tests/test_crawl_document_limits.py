@@ -55,7 +55,7 @@ def test_feed_with_a_megabyte_author_is_stopped_and_the_other_feed_is_read(db, d
     site.pages["/good.rss"] = Page((FILES / "feeds" / "mentions.rss").read_bytes(), content_type="application/rss+xml")
     started = time.monotonic()
     runs = crawl(db, db_path, [site.url("/bad.atom"), site.url("/good.rss")], seconds=1)
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 60  # an hour without the limit; a minute leaves room for a loaded machine
     bad, good = runs[site.url("/bad.atom")], runs[site.url("/good.rss")]
     assert (bad["status"], bad["pages"], bad["new"], bad["errors"]) == ("degraded", 1, 0, 1)
     assert bad["message"].splitlines() == [
