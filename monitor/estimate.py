@@ -13,7 +13,9 @@ decisions fix those reviews' answers. The prior (monitor/data/match_model.json "
 labelled monitor/synthetic.py worlds) adds a few pseudo-reviews, so a small firm's estimates stay sensible.
 
 The result is a match.Model: log(m/u) per level (log m where the term frequency carries u), the
-intercept log((1 - share) / share) plus what a review that tells nothing says.
+intercept log((1 - share) / share) plus what a review that tells nothing says, all calibrated by one
+slope and offset fitted on labelled worlds free for tuning (match_model.json "calibration"). The share
+is that among reviews with a candidate: the scores only ever weigh those.
 """
 
 from __future__ import annotations
