@@ -21,7 +21,7 @@ import multiprocessing
 import operator
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ import sqlite_utils
 
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.names import Name, email_name, names_alike, parse_name
-from monitor.text import fold, fold_word, job_type_words, tokens
+from monitor.text import fold, fold_word, job_type_words, load_data, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
@@ -47,6 +47,7 @@ FEATURES = (
     "written_one_name", "written_initial", "written_full",
     # what the review tells at all, for each of its candidates: customers tell more than strangers do
     "says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced",
+    "says_not_found",  # the firm's reply: "we cannot find you"
     # days from completion to the review (one of these)
     "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
     "days_241_400", "days_over_400", "delay_rarity",
@@ -177,6 +178,7 @@ class JobIndex:
     street_keys: set[str] = field(default_factory=set)
     street_first_words: set[str] = field(default_factory=set)  # of streets named in two or more words
     postcodes: set[str] = field(default_factory=set)  # the four-digit ones (Danish, Norwegian), as reviews write them
+    type_stems: set[str] = field(default_factory=set)  # the words of the firm's job types, as _stems keys them
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
     customer_identity: list[tuple[Any, ...]] = field(default_factory=list)  # name and address: one customer's jobs
     distinct_customers: int = 0
@@ -238,6 +240,7 @@ class JobIndex:
             for category in facts.categories:
                 category_counts[category] += 1
         index.category_share = {category: count / len(jobs) for category, count in category_counts.items()}
+        index.type_stems = {category for category in category_counts if category.startswith("w:")}
         index.city_share = _shares([facts.city for facts in index.facts if facts.city], len(jobs))
         index.crew_share = _shares([name for facts in index.facts for name in facts.crew], len(jobs))
         for key, entries in keys.items():
@@ -366,7 +369,23 @@ def _crew(crew: str) -> frozenset[str]:
 @lru_cache(maxsize=10_000)
 def _categories(job_type: str) -> frozenset[str]:
     # The firm's own job types name the job in whatever language: no word is a false friend there.
-    return frozenset(job_type_words().find(tokens(job_type), lang="export"))
+    # Beside the vocabulary's kinds of work, the words of the firm's own job type ("w:photo" for
+    # "Photovoltaikanlage"): customers name their job in words the vocabulary does not know.
+    return frozenset(job_type_words().find(tokens(job_type), lang="export")) | _stems(tokens(job_type))
+
+
+TYPE_STEM = 5  # letters of a word that name a kind of work: "badeværelset" ~ "Badeværelsesrenovering"
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str | None:
+    """A word's kind-of-work key, its first letters, if it is long enough to name one."""
+    return f"w:{word[:TYPE_STEM]}" if len(word) >= TYPE_STEM and word.isalpha() else None
+
+
+def _stems(words: Iterable[str]) -> frozenset[str]:
+    """The kind-of-work keys of these words."""
+    return frozenset(filter(None, map(_stem, words)))
 
 
 @lru_cache(maxsize=100_000)
@@ -401,10 +420,11 @@ class ReviewView:
     word_set: set[str]
     text: str
     location: str
-    categories: set[str]
+    categories: set[str]  # kinds of work the vocabulary finds in the text
     # The firm's crew names, job and invoice numbers and streets the text names: read once, for every candidate.
     named: tuple[set[str], set[str], set[str]] | None = None
     traits: tuple[str, ...] | None = None  # review_traits
+    kinds: set[str] | None = None  # kinds_named
 
 
 def view(review: dict[str, Any]) -> ReviewView:
@@ -437,16 +457,51 @@ def written_as(name: Name) -> str:
     return "written_initial" if any(len(word) == 1 for word in name.words) else "written_full"
 
 
+def written_index(index: JobIndex, rv: ReviewView) -> int:
+    """How the reviewer wrote their name, as an index in estimate.WRITTEN, or -1 for no name. One word that
+    is no customer's first name or surname (a handle, "Anonymous", "Kunde") is no name: strangers who sign
+    with a first name alone are counted apart from those who sign with none."""
+    if not rv.name.words:
+        return -1
+    written = written_as(rv.name)
+    if written == "written_one_name":
+        word = rv.name.words[0]
+        if not (index.count(("first", word)) or index.count(("last", word))):
+            return -1
+    return WRITTEN.index(written)
+
+
 def review_traits(index: JobIndex, rv: ReviewView) -> tuple[str, ...]:
     """What the review tells at all (a kind of work, the firm's crew, numbers or streets, where the reviewer
     lives, when the work was done), whichever job it is about; kept in rv.traits."""
     if rv.traits is None:
         crew, references, streets = firm_words(index, rv)
         rv.traits = tuple(trait for trait, told in (
-            ("says_job_type", rv.categories), ("says_crew", crew), ("says_reference", references),
-            ("says_street", streets), ("says_location", rv.location), ("says_experienced", rv.experienced is not None))
+            ("says_job_type", kinds_named(index, rv)), ("says_crew", crew), ("says_reference", references),
+            ("says_street", streets), ("says_location", rv.location), ("says_experienced", rv.experienced is not None),
+            ("says_not_found", rv.review.get("reply_body") and reply_not_found(rv.review["reply_body"])))
             if told)
     return rv.traits
+
+
+def kinds_named(index: JobIndex, rv: ReviewView) -> set[str]:
+    """The kinds of work the review names: the vocabulary's, and words of the firm's own job types (kept in rv.kinds)."""
+    if rv.kinds is None:
+        stems = _stems(rv.word_set) if index.type_stems else frozenset()
+        rv.kinds = rv.categories | (stems & index.type_stems) if stems else rv.categories
+    return rv.kinds
+
+
+@lru_cache(maxsize=1)
+def _not_found_phrases() -> tuple[str, ...]:
+    return tuple(phrase for phrases in load_data("match_words.toml")["not_found"].values() for phrase in phrases)
+
+
+@lru_cache(maxsize=10_000)
+def reply_not_found(reply: str) -> bool:
+    """Whether the firm's reply says it cannot find the reviewer (monitor/data/match_words.toml); firms reuse their replies."""
+    folded = fold(reply)
+    return any(phrase in folded for phrase in _not_found_phrases())
 
 
 def firm_words(index: JobIndex, rv: ReviewView) -> tuple[set[str], set[str], set[str]]:
@@ -539,8 +594,9 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
         f["location_rarity"] = -math.log(index.city_share.get(city, 1.0 / len(index.jobs)))
     elif rv.location:
         f["location_other"] = 1.0
-    if rv.categories and categories:
-        shared = rv.categories & categories
+    kinds = rv.kinds if rv.kinds is not None else kinds_named(index, rv)
+    if kinds and categories:
+        shared = kinds & categories
         if shared:
             f["job_type_same"] = 1.0
             # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
@@ -651,9 +707,9 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
     if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
     if f.get("job_type_same"):
-        why["job_type"] = f"text is about {', '.join(sorted(rv.categories & facts.categories))} like the job ({job.get('job_type')})"
+        why["job_type"] = f"text is about {_kinds_in_words(kinds_named(index, rv) & facts.categories, rv)} like the job ({job.get('job_type')})"
     elif f.get("job_type_other"):
-        why["job_type"] = f"text is about {', '.join(sorted(rv.categories))}, the job was {job.get('job_type')}"
+        why["job_type"] = f"text is about {_kinds_in_words(kinds_named(index, rv), rv)}, the job was {job.get('job_type')}"
     if f.get("crew"):
         why["crew"] = f"names the crew: {', '.join(sorted(facts.crew & rv.word_set))}"
     if f.get("reference"):
@@ -666,12 +722,18 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
     return why
 
 
+def _kinds_in_words(kinds: AbstractSet[str], rv: ReviewView) -> str:
+    """Kinds of work as the reasons name them: the vocabulary's, or else the review's words that share a job type's."""
+    named = sorted(kind for kind in kinds if not kind.startswith("w:"))
+    return ", ".join(named or sorted(repr(word) for word in rv.word_set if _stem(word) in kinds))
+
+
 # Which signals make up each piece of evidence a person reads: its weight is their sum.
 _EVIDENCE_OF = {
     **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))},
     **{band: "days" for band in _BAND_DAYS}, "delay_rarity": "days",
     "experienced_near": "experienced", "experienced_mid": "experienced", "experienced_far": "experienced",
-    "says_experienced": "experienced",
+    "says_experienced": "experienced", "says_not_found": "reply",
     "location": "location", "location_rarity": "location", "location_other": "location", "says_location": "location",
     "job_type_same": "job_type", "job_type_rarity": "job_type", "job_type_other": "job_type", "says_job_type": "job_type",
     "crew": "crew", "crew_rarity": "crew", "crew_other": "crew", "says_crew": "crew",
@@ -720,8 +782,9 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         add("location_other", "location", place=rv.review.get("author_location") or "")
     if f.get("job_type_same") or f.get("job_type_other"):
         finder, lang = job_type_words(), rv.review.get("lang")
-        wanted = rv.categories & facts.categories if f.get("job_type_same") else rv.categories
-        words = sorted({word for word in rv.words if finder.find([word], lang) & wanted})
+        kinds = kinds_named(index, rv)
+        wanted = kinds & facts.categories if f.get("job_type_same") else kinds
+        words = sorted({word for word in rv.words if (finder.find([word], lang) | _stems((word,))) & wanted})
         add("job_type" if f.get("job_type_same") else "job_type_other", "job_type", words=words,
             job_type=job.get("job_type") or "")
     crew_named, references_named, streets_named = firm_words(index, rv)
@@ -734,6 +797,8 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
     if f.get("street") or f.get("street_other"):
         add("street" if f.get("street") else "street_other", "street",
             street=facts.street_in_text.strip() if f.get("street") else ", ".join(sorted(streets_named)))
+    if f.get("says_not_found"):
+        add("reply_not_found", "reply")
     if model.none_share is not None:
         pieces.append({"kind": "never_customers", "share": round(model.none_share, 2), "customers": len(index.jobs),
                        "weight": round(model.intercept - math.log(max(len(index.jobs), 1)), 2)})
@@ -951,7 +1016,7 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
             review_of_row.append(number)
         if fixed is not None:
             fixed_row[number] = fixed
-    written = [WRITTEN.index(written_as(rv.name)) if rv.name.words else -1 for rv in viewed]
+    written = [written_index(index, rv) for rv in viewed]
     traits = [[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed]
     return columns, values, sizes, review_of_row, fixed_row, excluded, written, traits
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 import pytest
 
 from monitor import zoo
+from monitor.estimate import default_prior
 from monitor.match import JobIndex, Settings, candidates, match_business, name_fits, run_matching, view
 from monitor.store import decide_match
 from monitor.synthetic import generate
@@ -19,14 +20,19 @@ def test_em_recovers_the_parameters_labels_give():
     world = generate(seed=2201, jobs=2000, reviews=2000, non_customer_share=0.3)
     index = JobIndex.build(world.jobs)
     labelled = []
+    about_none_with_candidates = with_candidates = 0
     for review in world.reviews:  # the truth where blocking found it, else none of the candidates
         rv = view(review)
         found = {index.ids[position] for position, _ in name_fits(index, rv, candidates(index, rv))}
         labelled.append((review, world.truth[review["id"]] if world.truth[review["id"]] in found else None))
+        with_candidates += bool(found)
+        about_none_with_candidates += bool(found) and labelled[-1][1] is None
     _, known = match_business(world.reviews, world.jobs, decided=labelled)
     _, estimated = match_business(world.reviews, world.jobs)
     assert known.labelled == 2000 and estimated.labelled == 0
-    assert known.none_share == pytest.approx(0.31, abs=0.01)
+    # The share of strangers among the reviews that have a candidate: the others are about none by construction.
+    assert about_none_with_candidates / with_candidates == pytest.approx(0.26, abs=0.005)
+    assert known.none_share == pytest.approx(about_none_with_candidates / with_candidates, abs=0.01)
     assert estimated.none_share == pytest.approx(known.none_share, abs=0.04)
     for level in ("name_full", "name_surname_initial", "name_first_only", "days_0_7", "days_8_30", "days_61_120",
                   "job_type_same", "says_job_type", "says_crew"):
@@ -55,7 +61,9 @@ def test_a_rare_surname_weighs_more_than_jensen():
     # By chance a Mette Jensen fits 52 jobs x 2 Mettes / 52 customers x 41 Jensens / 52 (each share smoothed
     # with 20 customers of a typical population); a Mette Friisdal fits 52 x 2 / 52 x 1 / 52, floored at 0.1.
     jensen_fits = 52 * (2 + 20 * 0.01) / 72 * (41 + 20 * 0.005) / 72
-    assert name_weight["r-friisdal"] - name_weight["r-jensen"] == pytest.approx(math.log(jensen_fits / 0.1), abs=0.02)
+    # Every weight carries the calibration's slope (match_model.json "calibration").
+    slope = default_prior().slope
+    assert name_weight["r-friisdal"] - name_weight["r-jensen"] == pytest.approx(slope * math.log(jensen_fits / 0.1), abs=0.02)
     assert jensen.reasons["evidence"][0]["fits"] == round(jensen_fits, 1)
 
 
@@ -65,7 +73,8 @@ def test_a_firm_where_half_the_reviewers_were_never_customers_matches_the_same_n
     customers_only = [review for review in world.reviews if world.truth[review["id"]] is not None]
     alone, alone_estimates = match_business(customers_only, world.jobs)
     among, among_estimates = match_business(world.reviews, world.jobs)
-    assert alone_estimates.none_share < 0.3 < 0.55 < among_estimates.none_share  # half were never customers
+    # Half were never customers; of the reviews with a candidate, a little fewer.
+    assert alone_estimates.none_share < 0.3 < 0.5 < among_estimates.none_share
     score_alone = {result.review_id: result.score for result in alone}
     score_among = {result.review_id: result.score for result in among if result.review_id in score_alone}
     # The same customers' reviews, the same names: nearly all score lower, and fewer are matched without a person.
@@ -76,20 +85,23 @@ def test_a_firm_where_half_the_reviewers_were_never_customers_matches_the_same_n
     assert auto_among < auto_alone - 0.05 * len(customers_only)
 
 
-def test_scores_are_calibrated_on_a_zoo_world_nothing_was_tuned_on():
-    """Zoo seed 2011 (3,121 jobs, Norwegian) was used for neither the prior, the threshold nor any choice here."""
-    world = zoo.generate(2011)
-    results, _ = match_business(world.reviews, world.jobs, settings=Settings(threshold=0.0, margin=0.0))
+def test_scores_are_calibrated_on_zoo_worlds_nothing_was_tuned_on():
+    """Zoo seeds 2011, 2029 and 2030 (3,121, 2,118 and 3,057 jobs; Norwegian, Norwegian, Swedish) were used for
+    neither the prior, the calibration, the threshold nor any choice here. Pooled: one world's few hundred
+    mid-band scores stray by up to a tenth either way (2011 too sure, 2030 too modest)."""
     bins: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for result in results:
-        if result.score >= 0.5:
-            key = "0.5-0.8" if result.score < 0.8 else "0.8-0.95" if result.score < 0.95 else "0.95-1"
-            bins[key].append((result.score, result.job_id == world.truth[result.review_id]))
+    for seed in (2011, 2029, 2030):
+        world = zoo.generate(seed)
+        results, _ = match_business(world.reviews, world.jobs, settings=Settings(threshold=0.0, margin=0.0))
+        for result in results:
+            if result.score >= 0.5:
+                key = "0.5-0.8" if result.score < 0.8 else "0.8-0.95" if result.score < 0.95 else "0.95-1"
+                bins[key].append((result.score, result.job_id == world.truth[result.review_id]))
     for key, scored in bins.items():
-        assert len(scored) >= 30, key
+        assert len(scored) >= 200, key
         mean_score = sum(score for score, _ in scored) / len(scored)
         right = sum(ok for _, ok in scored) / len(scored)
-        assert abs(right - mean_score) <= 0.1, (key, mean_score, right)
+        assert abs(right - mean_score) <= 0.05, (key, mean_score, right)
 
 
 def test_decisions_are_kept_and_teach_the_estimates(db, business_id):
@@ -119,4 +131,5 @@ def test_decisions_are_kept_and_teach_the_estimates(db, business_id):
     assert db.execute("SELECT status, job_id FROM matches WHERE review_id = ?", [unmatched]).fetchall() == [
         ("confirmed", chosen)]
     weights = json.loads(db.execute("SELECT weights FROM match_estimates").fetchone()[0])
-    assert weights["coincidences"] == -1.0 and weights["delay_rarity"] == 1.0
+    slope = default_prior().slope  # the fixed weights of term frequencies, calibrated as every weight is
+    assert weights["coincidences"] == round(-slope, 3) and weights["delay_rarity"] == round(slope, 3)

@@ -91,6 +91,34 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"published_at": "2027-12-20T10:00:00Z"})["days_over_400"] == 1.0
 
 
+def test_the_words_of_the_firms_own_job_type_name_the_job():
+    """A word the vocabulary does not know still names the job when it begins as a word of the job's type does."""
+    solar = JOB | {"job_type": "Photovoltaikanlage"}
+    index = JobIndex.build([solar, JOB | {"id": "b:J-2", "job_id": "J-2"}])
+    review = {"id": "r1", "author": "Mette Kristensen", "published_at": "2026-09-10T10:00:00Z"}
+    assert index.type_stems == {"w:photo", "w:badev"}
+    about_solar = features(index, 0, view(review | {"body": "Die Photovoltaik läuft"}))
+    assert about_solar["job_type_same"] == 1.0 and about_solar["says_job_type"] == 1.0
+    assert about_solar["job_type_rarity"] == pytest.approx(math.log(2))  # one of the firm's two jobs
+    assert features(index, 1, view(review | {"body": "Die Photovoltaik läuft"}))["job_type_other"] == 1.0
+    assert "says_job_type" not in features(index, 0, view(review | {"body": "Alles bestens erledigt"}))
+
+
+def test_a_reply_that_cannot_find_the_reviewer_is_told():
+    for reply in ("Vi kan ikke finde dig i vores kundeliste.", "Wir können Sie leider nicht finden.",
+                  "Vi hittar dig inte i vårt system.", "Sorry, we cannot find your booking."):
+        assert signals({"reply_body": reply})["says_not_found"] == 1.0, reply
+    assert "says_not_found" not in signals({"reply_body": "Tak for de pæne ord!"})
+
+
+def test_a_one_word_name_no_customer_has_is_no_name():
+    """How strangers sign: a first name alone counts as one name, a handle or 'Anonymous' as none."""
+    index = JobIndex.build([JOB])
+    written = {author: matching.written_index(index, view({"id": "r", "author": author, "published_at": "2026-09-10"}))
+               for author in ("Mette", "Kristensen", "Anonymous", "hansen72", "Mette K.", "")}
+    assert written == {"Mette": 0, "Kristensen": 0, "Anonymous": -1, "hansen72": -1, "Mette K.": 1, "": -1}
+
+
 @pytest.mark.parametrize("author,level", [
     ("Mette Kristensen", "name_full"),
     ("Kristensen Mette", "name_reversed"),
