@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,37 @@ def char_buckets(words: list[str]) -> np.ndarray:
     five = four[:-1] | (codes[4:] << 24)
     keys = np.concatenate([three | np.uint32(1 << 30), four | np.uint32(2 << 30), five | np.uint32(3 << 30)])
     return (keys * _GOLDEN) >> _SHIFT
+
+
+def batch_char_buckets(texts: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """char_buckets() of many texts at once: (number of the text, bucket) of every n-gram, texts in order.
+
+    All texts are joined and coded in one go; an n-gram whose first and last letters lie in different texts
+    is dropped.
+    """
+    joined = [" " + " ".join(words) + " " for words in texts]
+    codes = np.frombuffer("".join(joined).encode("latin-1", "replace").translate(_TABLE), dtype=np.uint8).astype(np.uint32)
+    text_of = np.repeat(np.arange(len(texts)), [len(piece) for piece in joined])
+    if len(codes) < 3:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
+    three = codes[:-2] | (codes[1:-1] << 6) | (codes[2:] << 12)
+    four = three[:-1] | (codes[3:] << 18)
+    five = four[:-1] | (codes[4:] << 24)
+    keys, owners = [], []
+    for size, grams, tag in ((3, three, 1), (4, four, 2), (5, five, 3)):
+        inside = text_of[:len(grams)] == text_of[size - 1:]
+        keys.append(grams[inside] | np.uint32(tag << 30))
+        owners.append(text_of[:len(grams)][inside])
+    return np.concatenate(owners), (np.concatenate(keys) * _GOLDEN) >> _SHIFT
+
+
+def batch_word_buckets(hashes: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """word_buckets() of many texts at once, from their words' CRC-32s: (number of the text, bucket) of every gram."""
+    unigrams = np.fromiter(chain.from_iterable(hashes), dtype=np.uint32)
+    text_of = np.repeat(np.arange(len(hashes)), [len(h) for h in hashes])
+    inside = text_of[:-1] == text_of[1:]
+    grams = np.concatenate([unigrams, (unigrams[:-1] * np.uint32(0x9E3779B1) + unigrams[1:])[inside]])
+    return np.concatenate([text_of, text_of[:-1][inside]]), (grams * _GOLDEN) >> _SHIFT
 
 
 def word_hashes(words: list[str]) -> list[int]:
@@ -165,21 +198,38 @@ class ComplaintModel:
     def read(self, words: list[str], lang: str | None, cue_negative: int = 0, cue_positive: int = 0,
              themes: int = 0) -> Reading:
         """P(complaint) for a text's `words_of()` in `lang`, given the cue counts `monitor.themes` found in it."""
-        block = lang if lang in self.chars else BLOCK_OF.get(lang or "", "en")
-        hashes = word_hashes(words)
-        score = self.intercept
-        buckets = char_buckets(words)
-        if len(buckets):
-            score += float(self.chars[block][buckets].sum()) / math.sqrt(len(buckets))
-        grams = word_buckets(hashes)
-        if len(grams):
-            score += float(self.words[block][grams].sum()) / math.sqrt(len(grams))
-        lexicon = self.lexicons.get(lang or "") or self.lexicons.get(block, {})
-        negators = self.negators.get(lang or "") or self.negators.get(block, frozenset())
-        positive, negative = lexicon_values(words, hashes, lexicon, negators)
-        dense = dense_values(positive, negative, len(words), cue_negative, cue_positive, themes)
-        score += sum(w * v for w, v in zip(self.dense, dense))
-        return Reading(1 / (1 + math.exp(-max(min(score, 30.0), -30.0))), positive, negative)
+        return self.read_many([words], [lang], [(cue_negative, cue_positive, themes)])[0]
+
+    def read_many(self, texts: Sequence[list[str]], langs: Sequence[str | None],
+                  cues: Sequence[tuple[int, int, int]]) -> list[Reading]:
+        """read() for many texts at once: each text's `words_of()`, language and (negative, positive, themes) counts.
+
+        The n-grams of all texts of one weight block are hashed and looked up in a few numpy calls and summed per
+        text by np.bincount, which adds each text's weights in its own order: a text reads the same alone as in
+        any batch. Per text in Python remain only the word hashes and the lexicon; 3.5 times faster than one
+        text at a time (see README, Performance > Findings).
+        """
+        count = len(texts)
+        blocks = [lang if lang in self.chars else BLOCK_OF.get(lang or "", "en") for lang in langs]
+        hashes = [word_hashes(words) for words in texts]
+        score = np.full(count, self.intercept)
+        for block in dict.fromkeys(blocks):
+            rows = [i for i, b in enumerate(blocks) if b == block]
+            chosen = [texts[i] for i in rows]
+            for table, (text_of, buckets) in ((self.chars[block], batch_char_buckets(chosen)),
+                                              (self.words[block], batch_word_buckets([hashes[i] for i in rows]))):
+                sums = np.bincount(text_of, weights=table[buckets], minlength=len(rows))
+                sizes = np.bincount(text_of, minlength=len(rows))
+                score[rows] += sums / np.sqrt(np.maximum(sizes, 1))
+        readings = []
+        for words, lang, block, hashed, counts, partial in zip(texts, langs, blocks, hashes, cues, score.tolist()):
+            lexicon = self.lexicons.get(lang or "") or self.lexicons.get(block, {})
+            negators = self.negators.get(lang or "") or self.negators.get(block, frozenset())
+            positive, negative = lexicon_values(words, hashed, lexicon, negators)
+            dense = dense_values(positive, negative, len(words), *counts)
+            partial += sum(w * v for w, v in zip(self.dense, dense))
+            readings.append(Reading(1 / (1 + math.exp(-max(min(partial, 30.0), -30.0))), positive, negative))
+        return readings
 
     @classmethod
     def from_weights(cls, bits: int, blocks: list[str], weights: np.ndarray, dense: list[float], intercept: float,

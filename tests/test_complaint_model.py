@@ -122,3 +122,42 @@ def test_weights_load_from_an_installed_wheel(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)},
                             capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "True"]
+
+
+BATCH = [
+    ("Der drypper stadig", None, "da"),
+    ("They never showed up and stopped answering our calls.", None, "en"),
+    ("Sehr freundlicher Monteur, alles sauber erledigt und pünktlich.", 3, "de"),
+    ("", None, "sv"),
+    ("a", None, "nb"),
+    ("Vi har väntat i en månad på att någon ska komma och laga det.", None, "sv"),
+    ("Ryddig og rask jobb, anbefales.", None, "nb"),
+    ("Fint badeværelse, men bruseren drypper og de kom for sent.", 3, "da"),
+    ("Super service", 5, "da"),
+    ("Vi venter stadig på en faktura der passer med tilbuddet.", 1, "da"),
+]
+
+
+def test_batch_buckets_are_each_texts_own():
+    texts = [complaint_model.words_of(text) for text, _, _ in BATCH]
+    text_of, buckets = complaint_model.batch_char_buckets(texts)
+    for i, words in enumerate(texts):
+        assert sorted(buckets[text_of == i].tolist()) == sorted(complaint_model.char_buckets(words).tolist())
+    hashes = [complaint_model.word_hashes(words) for words in texts]
+    text_of, buckets = complaint_model.batch_word_buckets(hashes)
+    for i, hashed in enumerate(hashes):
+        assert sorted(buckets[text_of == i].tolist()) == sorted(complaint_model.word_buckets(hashed).tolist())
+
+
+def test_a_text_reads_the_same_in_a_batch_as_alone():
+    texts = [complaint_model.words_of(text) for text, _, _ in BATCH]
+    langs = [lang for _, _, lang in BATCH]
+    cues = [(i % 3, i % 2, i % 4 // 2) for i in range(len(BATCH))]
+    together = WORDS.model.read_many(texts, langs, cues)
+    assert together == [WORDS.model.read(words, lang, *counts) for words, lang, counts in zip(texts, langs, cues)]
+    assert WORDS.model.read_many([], [], []) == []
+
+
+def test_analyse_many_decides_as_analyse_does():
+    reviews = [(text, rating, lang, 2, ("Hansen VVS",)) for text, rating, lang in BATCH]
+    assert WORDS.analyse_many(reviews) == [WORDS.analyse(text, rating, lang, 2, mask) for text, rating, lang, _, mask in reviews]
