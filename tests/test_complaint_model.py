@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_model_file_is_small_and_holds_no_text():
     assert path.stat().st_size < 4_000_000
     with np.load(path, allow_pickle=False) as stored:
         strings = [name for name in stored.files if stored[name].dtype.kind == "U"]
-        assert sorted(strings) == ["blocks", "lexicon_lang", "negator_lang", "negators", "version"]
+        assert sorted(strings) == ["blocks", "lexicon_lang", "negator_lang", "negators", "stem_lexicon_lang", "version"]
 
 
 def test_weights_load_from_an_installed_wheel(tmp_path):
@@ -161,3 +162,12 @@ def test_a_text_reads_the_same_in_a_batch_as_alone():
 def test_analyse_many_decides_as_analyse_does():
     reviews = [(text, rating, lang, 2, ("Hansen VVS",)) for text, rating, lang in BATCH]
     assert WORDS.analyse_many(reviews) == [WORDS.analyse(text, rating, lang, 2, mask) for text, rating, lang, _, mask in reviews]
+
+
+def test_a_word_the_lexicon_lacks_takes_the_valence_of_its_stem():
+    lexicon = WORDS.model.lexicons["sv"]
+    assert zlib.crc32("dåliga".encode()) not in lexicon and zlib.crc32("nöjda".encode()) not in lexicon
+    # dålig -0.5 and dåligt -0.42 share the stem "dål"; nöjd 0.38 stands alone under "nöjd"
+    assert WORDS.model.read(["dåliga"], "sv").lexicon_negative == pytest.approx(0.46, abs=1e-3)
+    assert WORDS.model.read(["nöjda"], "sv").lexicon_positive == pytest.approx(0.38, abs=1e-3)
+    assert WORDS.model.read(["inte", "nöjda"], "sv").lexicon_negative == pytest.approx(0.38, abs=1e-3)
