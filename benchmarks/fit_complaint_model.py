@@ -13,7 +13,8 @@ pruned and float16 as saved, ratings hidden), next to the model alone and the cu
 
 Lexicons are read at fit time from the asent and textblob-de wheels (MIT; their lexicons: AFINN-da and
 Sentida for Danish, NorSentLex for Norwegian, a translated VADER for Swedish, VADER for English, the German
-Polarity Lexicon); only their single words' CRC-32 keys and valences are saved:
+Polarity Lexicon); only their single words' CRC-32 keys and valences are saved, and for a word a lexicon lacks
+the mean valence of its words with the same Snowball stem (`--no-stem-lexicon`: words as written only):
 
     pip download --no-deps -d /tmp/lexicons asent==0.8.3 textblob-de==0.4.3
     python benchmarks/fit_complaint_model.py --lexicons /tmp/lexicons [--save monitor/data/complaint_model.npz]
@@ -102,12 +103,18 @@ def keyed(lexicons: dict[str, dict[str, float]]) -> dict[str, dict[int, float]]:
     return {lang: {zlib.crc32(w.encode("utf-8")): v for w, v in words.items()} for lang, words in lexicons.items()}
 
 
+def stem_keyed(lexicons: dict[str, dict[str, float]]) -> dict[str, dict[int, float]]:
+    """Per language the mean valence of the lexicon words sharing a stem, keyed by the stem's CRC-32."""
+    return keyed({lang: cm.stem_lexicon(words, lang) for lang, words in lexicons.items()})
+
+
 def negators() -> dict[str, frozenset[str]]:
     cues = load_data("complaint_cues.toml")
     return {lang: frozenset(w.lower() for w in cues[lang]["negators"]) for lang in ("da", "nb", "sv", "de", "en")}
 
 
-def prepare(records: list[dict], lexicons: dict[str, dict[int, float]], negating: dict[str, frozenset[str]]) -> None:
+def prepare(records: list[dict], lexicons: dict[str, dict[int, float]], negating: dict[str, frozenset[str]],
+            stems: dict[str, dict[int, float]]) -> None:
     """Words, hashed features, lexicon values and cue counts of every record, computed once."""
     words = vocabulary()
     size = 1 << cm.BITS
@@ -125,7 +132,8 @@ def prepare(records: list[dict], lexicons: dict[str, dict[int, float]], negating
                                        grams + offset["words"], grams + offset[f"words:{block}"]])
         r["values"] = np.concatenate([np.full(2 * len(chars), 1 / np.sqrt(max(len(chars), 1))),
                                       np.full(2 * len(grams), 1 / np.sqrt(max(len(grams), 1)))])
-        positive, negative = cm.lexicon_values(r["words"], hashes, lexicons.get(lang, {}), negating[lang])
+        by_stem = cm.stem_valences(r["words"], stems[lang], lang) if stems.get(lang) else None
+        positive, negative = cm.lexicon_values(r["words"], hashes, lexicons.get(lang, {}), negating[lang], by_stem)
         r["dense"] = cm.dense_values(positive, negative, len(r["words"]), *r["cues"])
 
 
@@ -172,18 +180,24 @@ def kept(model: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
 
 
 def as_shipped(model: LogisticRegression, threshold: float, lexicons: dict[str, dict[int, float]],
-               negating: dict[str, frozenset[str]]) -> cm.ComplaintModel:
+               negating: dict[str, frozenset[str]], stems: dict[str, dict[int, float]]) -> cm.ComplaintModel:
     """The model as the saved file gives it back: small weights dropped, float16."""
     hashed = len(cm.blocks()) << cm.BITS
     keep, weight = kept(model)
     weights = np.zeros(hashed, dtype=np.float32)
     weights[keep] = weight
     return cm.ComplaintModel.from_weights(cm.BITS, cm.blocks(), weights, model.coef_[0][hashed:].astype(np.float32).tolist(),
-                                          float(np.float32(model.intercept_[0])), threshold, lexicons, negating, "fold")
+                                          float(np.float32(model.intercept_[0])), threshold, lexicons, negating, "fold",
+                                          stems)
 
 
 def probabilities(model: cm.ComplaintModel, records: list[dict]) -> list[cm.Reading]:
-    return [model.read(r["words"], r["lang"], *r["cues"]) for r in records]
+    """The model's readings in batches, as `repmon analyze` reads them."""
+    readings: list[cm.Reading] = []
+    for start in range(0, len(records), 2500):
+        part = records[start:start + 2500]
+        readings += model.read_many([r["words"] for r in part], [r["lang"] for r in part], [r["cues"] for r in part])
+    return readings
 
 
 def decisions(model: cm.ComplaintModel, records: list[dict], scores: list[cm.Reading], threshold: float,
@@ -216,7 +230,7 @@ def cue_rule(r: dict) -> bool:
     return negative >= 1 and negative > positive
 
 
-def held_out(records: list[dict], three: list[dict], lexicons, negating) -> dict[str, dict[str, Counter]]:
+def held_out(records: list[dict], three: list[dict], lexicons, negating, stems) -> dict[str, dict[str, Counter]]:
     """Confusion counts per language for model, cues and shipped decision; every review scored blind to its source."""
     assignment = folds(records)
     counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
@@ -227,7 +241,7 @@ def held_out(records: list[dict], three: list[dict], lexicons, negating) -> dict
                 continue
             held = {r["source"] for r in test}  # also the other languages' reviews in the same files
             train = [r for r in records if r["source"] not in held]
-            model = as_shipped(fit(train), THRESHOLD, lexicons, negating)
+            model = as_shipped(fit(train), THRESHOLD, lexicons, negating, stems)
             threshold = THRESHOLD
             scores = probabilities(model, test)
             for r, p, guess in zip(test, scores, decisions(model, test, scores, threshold)):
@@ -254,7 +268,7 @@ def f1(counts: Counter) -> tuple[float, float, float]:
 
 
 def save(path: Path, model: LogisticRegression, threshold: float, lexicons: dict[str, dict[int, float]],
-         negating: dict[str, frozenset[str]]) -> None:
+         negating: dict[str, frozenset[str]], stems: dict[str, dict[int, float]]) -> None:
     coef = model.coef_[0]
     hashed = len(cm.blocks()) << cm.BITS
     keep, weight = kept(model)
@@ -262,12 +276,17 @@ def save(path: Path, model: LogisticRegression, threshold: float, lexicons: dict
     lexicon_lang = np.array([lang for lang in langs for _ in lexicons[lang]])
     lexicon_key = np.array([k for lang in langs for k in lexicons[lang]], dtype=np.uint32)
     lexicon_value = np.array([v for lang in langs for v in lexicons[lang].values()], dtype=np.float16)
+    stem_langs = sorted(stems)
     version = hashlib.sha1(weight.tobytes() + keep.astype(np.uint32).tobytes() + coef[hashed:].tobytes()).hexdigest()[:12]
     np.savez_compressed(path, bits=np.int32(cm.BITS), blocks=np.array(cm.blocks()),
                         index_gaps=np.diff(keep, prepend=0).astype(np.uint32),  # gaps compress to a third of indices
                         weight=weight, dense=coef[hashed:].astype(np.float32), intercept=np.float32(model.intercept_[0]),
                         threshold=np.float32(threshold), lexicon_lang=lexicon_lang, lexicon_key=lexicon_key,
-                        lexicon_value=lexicon_value, negator_lang=np.array(sorted(negating)),
+                        lexicon_value=lexicon_value,
+                        stem_lexicon_lang=np.array([lang for lang in stem_langs for _ in stems[lang]], dtype="U2"),
+                        stem_lexicon_key=np.array([k for lang in stem_langs for k in stems[lang]], dtype=np.uint32),
+                        stem_lexicon_value=np.array([v for lang in stem_langs for v in stems[lang].values()], dtype=np.float16),
+                        negator_lang=np.array(sorted(negating)),
                         negators=np.array([" ".join(sorted(negating[lang])) for lang in sorted(negating)]),
                         version=np.array(version))
     print(f"saved {len(keep):,} weights to {path} ({path.stat().st_size / 1e6:.2f} MB), threshold {threshold:.2f}, "
@@ -280,18 +299,22 @@ def main() -> None:
     parser.add_argument("--lexicons", type=Path, required=True, help="folder with the asent and textblob-de wheels")
     parser.add_argument("--save", type=Path)
     parser.add_argument("--no-held-out", action="store_true", help="only fit on everything and save")
+    parser.add_argument("--no-stem-lexicon", action="store_true", help="look words up in the lexicons as written only")
     args = parser.parse_args()
     start = time.perf_counter()
     records, three = load(args.corpus)
-    lexicons = keyed(read_lexicons(args.lexicons))
+    words_valences = read_lexicons(args.lexicons)
+    lexicons = keyed(words_valences)
+    stems = {} if args.no_stem_lexicon else stem_keyed(words_valences)
     negating = negators()
-    prepare(records + three, lexicons, negating)
+    prepare(records + three, lexicons, negating, stems)
     for row, record in enumerate(records):
         record["row"] = row
     _ROWS["all"] = matrix(records)
     print(f"{len(records):,} labelled reviews and {len(three):,} with 3 stars from {args.corpus}; lexicon words: "
-          + ", ".join(f"{lang} {len(words):,}" for lang, words in sorted(lexicons.items())))
-    counts = {} if args.no_held_out else held_out(records, three, lexicons, negating)
+          + ", ".join(f"{lang} {len(words):,}" for lang, words in sorted(lexicons.items()))
+          + ("; stems: " + ", ".join(f"{lang} {len(keys):,}" for lang, keys in sorted(stems.items())) if stems else ""))
+    counts = {} if args.no_held_out else held_out(records, three, lexicons, negating, stems)
     print("complaint from text, ratings hidden, held-out sources: precision recall F1 (reviews)")
     for lang, kinds in sorted(counts.items()):
         line = [f"  {lang} ({sum(kinds['shipped'].values()):,})"]
@@ -304,7 +327,7 @@ def main() -> None:
             line.append(f"3 stars: {three_counts['complaint'] / total:.0%} of {total:,} called complaints")
         print("  |  ".join(line))
     if args.save:
-        save(args.save, fit(records), THRESHOLD, lexicons, negating)
+        save(args.save, fit(records), THRESHOLD, lexicons, negating, stems)
     print(f"{time.perf_counter() - start:.0f} s")
 
 

@@ -110,6 +110,7 @@ def _analyse_rows(rows: list[tuple]) -> tuple[list[tuple], list[tuple], int, int
     words, settings = _WORK
     updates, themes = [], []
     analysed = unchanged = new_complaints = 0
+    changed, reviews = [], []
     for review_id, business_id, title, body, rating, _lang, complaint, old_key in rows:
         options = settings.get(business_id) or BusinessSettings()
         key = _analysis_key(title, body, rating, words.version, options)
@@ -118,7 +119,9 @@ def _analyse_rows(rows: list[tuple]) -> tuple[list[tuple], list[tuple], int, int
             continue
         text = "\n".join(filter(None, [title, body]))
         detected = detect(text, options.languages, fallback=options.languages[0])
-        finding = words.analyse(text, rating, detected, options.thresholds.complaint_max_rating, mask=options.names)
+        changed.append((review_id, complaint, detected, key))
+        reviews.append((text, rating, detected, options.thresholds.complaint_max_rating, options.names))
+    for (review_id, complaint, detected, key), finding in zip(changed, words.analyse_many(reviews)):
         updates.append((detected, int(finding.complaint), key, review_id))
         if finding.complaint:
             themes += [(review_id, theme, evidence) for theme, evidence in finding.themes.items()]

@@ -6,7 +6,7 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -156,8 +156,51 @@ class Vocabulary:
         """Complaint or not, and themes with evidence; ratings decide where they are clear.
 
         `mask`: the business's own names, blanked first (Müller must not read as Müll, "mess").
-        `learnt`: a complaint's themes as the theme model decides them; False: the vocabulary's alone.
+        `learnt`: a complaint's themes as the theme model decides them, where one is installed; False: the
+        vocabulary's alone.
         """
+        return self.analyse_many([(text, rating, lang, complaint_max_rating, mask)], learnt)[0]
+
+    def analyse_many(self, reviews: Sequence[tuple[str | None, float | None, str | None, float, tuple[str, ...]]],
+                     learnt: bool = True) -> list[Finding]:
+        """analyse() of many reviews, each (text, rating, lang, complaint_max_rating, mask).
+
+        The text model reads all the texts it is asked about in one batch: a few numpy calls for the whole
+        batch instead of a dozen for every text (see `ComplaintModel.read_many`).
+        """
+        findings: list[Finding] = []
+        asked: list[tuple[Finding, list[str], str | None, bool]] = []
+        words_of: list[tuple[str, list[tuple[int, int]], str | None]] = []  # masked text, word offsets, language
+        for text, rating, lang, complaint_max_rating, mask in reviews:
+            finding, raw, masked, spans = self._themes_and_cues(text, lang, mask)
+            words_of.append((masked, spans, lang))
+            if rating is not None and not complaint_max_rating < rating < 4:
+                finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
+            elif complaint_model.decided_by_themes(len(raw), finding.negative, finding.positive, len(finding.themes),
+                                                   rating is not None):
+                finding.complaint = True  # a trades problem named: the model is not asked
+            else:
+                asked.append((finding, raw, lang, rating is not None))
+            findings.append(finding)
+        if asked:
+            model = self.model
+            readings = model.read_many([raw for _, raw, _, _ in asked], [lang for _, _, lang, _ in asked],
+                                       [(f.negative, f.positive, len(f.themes)) for f, _, _, _ in asked])
+            for (finding, raw, _, three_stars), reading in zip(asked, readings):
+                finding.probability = reading.probability
+                finding.complaint = complaint_model.decide(reading, model.threshold, len(raw), finding.negative,
+                                                           finding.positive, len(finding.themes), three_stars)
+        if learnt and self.theme_model is not None:
+            for finding, (masked, spans, lang) in zip(findings, words_of):
+                if finding.complaint:
+                    self._learnt_themes(finding, masked, spans, lang)
+        return findings
+
+    def _themes_and_cues(self, text: str | None, lang: str | None, mask: tuple[str, ...]
+                         ) -> tuple[Finding, list[str], str, list[tuple[int, int]]]:
+        """Themes with evidence and cue counts, the complaint still undecided; the text's words as
+        `complaint_model.words_of()` gives them (lower case, "n't" as "not", \\w+ words), for the text model;
+        the text with the business's names masked, and its words' offsets."""
         text = text or ""
         for name in mask:
             text = re.sub(re.escape(name), lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
@@ -226,20 +269,7 @@ class Vocabulary:
                     finding.spans[kind] = (spans[i][0], spans[i + 1][1])
         self._drop_general(finding)
         finding.stems = stems
-        if (rating is None or complaint_max_rating < rating < 4) and complaint_model.decided_by_themes(
-                len(raw), finding.negative, finding.positive, len(finding.themes), rating is not None):
-            finding.complaint = True  # a trades problem named: the model is not asked
-        elif rating is None or complaint_max_rating < rating < 4:
-            # raw is complaint_model.words_of(text): lower case, "n't" as "not", \w+ words
-            reading = self.model.read(raw, lang, finding.negative, finding.positive, len(finding.themes))
-            finding.probability = reading.probability
-            finding.complaint = complaint_model.decide(reading, self.model.threshold, len(raw), finding.negative,
-                                                       finding.positive, len(finding.themes), rating is not None)
-        else:
-            finding.complaint = _is_complaint(finding, rating, complaint_max_rating)
-        if learnt and finding.complaint and self.theme_model is not None:
-            self._learnt_themes(finding, text, spans, lang)
-        return finding
+        return finding, raw, text, spans
 
     def _drop_general(self, finding: Finding) -> None:
         for theme in self.general & finding.themes.keys():

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_model_file_is_small_and_holds_no_text():
     assert path.stat().st_size < 4_000_000
     with np.load(path, allow_pickle=False) as stored:
         strings = [name for name in stored.files if stored[name].dtype.kind == "U"]
-        assert sorted(strings) == ["blocks", "lexicon_lang", "negator_lang", "negators", "version"]
+        assert sorted(strings) == ["blocks", "lexicon_lang", "negator_lang", "negators", "stem_lexicon_lang", "version"]
 
 
 def test_weights_load_from_an_installed_wheel(tmp_path):
@@ -122,3 +123,51 @@ def test_weights_load_from_an_installed_wheel(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)},
                             capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "True"]
+
+
+BATCH = [
+    ("Der drypper stadig", None, "da"),
+    ("They never showed up and stopped answering our calls.", None, "en"),
+    ("Sehr freundlicher Monteur, alles sauber erledigt und pünktlich.", 3, "de"),
+    ("", None, "sv"),
+    ("a", None, "nb"),
+    ("Vi har väntat i en månad på att någon ska komma och laga det.", None, "sv"),
+    ("Ryddig og rask jobb, anbefales.", None, "nb"),
+    ("Fint badeværelse, men bruseren drypper og de kom for sent.", 3, "da"),
+    ("Super service", 5, "da"),
+    ("Vi venter stadig på en faktura der passer med tilbuddet.", 1, "da"),
+]
+
+
+def test_batch_buckets_are_each_texts_own():
+    texts = [complaint_model.words_of(text) for text, _, _ in BATCH]
+    text_of, buckets = complaint_model.batch_char_buckets(texts)
+    for i, words in enumerate(texts):
+        assert sorted(buckets[text_of == i].tolist()) == sorted(complaint_model.char_buckets(words).tolist())
+    hashes = [complaint_model.word_hashes(words) for words in texts]
+    text_of, buckets = complaint_model.batch_word_buckets(hashes)
+    for i, hashed in enumerate(hashes):
+        assert sorted(buckets[text_of == i].tolist()) == sorted(complaint_model.word_buckets(hashed).tolist())
+
+
+def test_a_text_reads_the_same_in_a_batch_as_alone():
+    texts = [complaint_model.words_of(text) for text, _, _ in BATCH]
+    langs = [lang for _, _, lang in BATCH]
+    cues = [(i % 3, i % 2, i % 4 // 2) for i in range(len(BATCH))]
+    together = WORDS.model.read_many(texts, langs, cues)
+    assert together == [WORDS.model.read(words, lang, *counts) for words, lang, counts in zip(texts, langs, cues)]
+    assert WORDS.model.read_many([], [], []) == []
+
+
+def test_analyse_many_decides_as_analyse_does():
+    reviews = [(text, rating, lang, 2, ("Hansen VVS",)) for text, rating, lang in BATCH]
+    assert WORDS.analyse_many(reviews) == [WORDS.analyse(text, rating, lang, 2, mask) for text, rating, lang, _, mask in reviews]
+
+
+def test_a_word_the_lexicon_lacks_takes_the_valence_of_its_stem():
+    lexicon = WORDS.model.lexicons["sv"]
+    assert zlib.crc32("dåliga".encode()) not in lexicon and zlib.crc32("nöjda".encode()) not in lexicon
+    # dålig -0.5 and dåligt -0.42 share the stem "dål"; nöjd 0.38 stands alone under "nöjd"
+    assert WORDS.model.read(["dåliga"], "sv").lexicon_negative == pytest.approx(0.46, abs=1e-3)
+    assert WORDS.model.read(["nöjda"], "sv").lexicon_positive == pytest.approx(0.38, abs=1e-3)
+    assert WORDS.model.read(["inte", "nöjda"], "sv").lexicon_negative == pytest.approx(0.38, abs=1e-3)
