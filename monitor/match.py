@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -938,7 +939,7 @@ def _estimation_sample(index: JobIndex, reviews: list[dict[str, Any]], rejected:
     return sample, answer, position_of, rejected
 
 
-def _estimate(index: JobIndex, estimating: _Sample, pool: Any | None) -> Estimates:
+def _estimate(index: JobIndex, estimating: _Sample, pool: Pool | None) -> Estimates:
     """EM over the sample's candidates, their feature rows made by the matching workers (`pool`), or here."""
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -1020,7 +1021,7 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
-                  rejected: dict[str, AbstractSet[str]], pool: Any | None = None
+                  rejected: dict[str, AbstractSet[str]], pool: Pool | None = None
                   ) -> list[tuple[str, str | None, float, str, str]]:
     """MatchResult fields for each review, by the `pool` of _workers, or here without one."""
     if pool is None:
@@ -1038,7 +1039,7 @@ def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, 
 
 @contextmanager
 def _workers(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
-             sample: _Sample | None) -> Iterator[Any | None]:
+             sample: _Sample | None) -> Iterator[Pool | None]:
     """Forked processes that make the estimation's rows, then match, sharing the index, the reviews and the
     sample copy-on-write; None for a firm small enough to match in this process."""
     workers = min(os.cpu_count() or 1, 4)
