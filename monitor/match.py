@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -558,73 +559,95 @@ def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | 
     """The evidence one review gives for one job, by name (absent signals are 0)."""
     if name_reason is None:
         name_reason = index.name_fit(rv, position)[1]
-    f: dict[str, float] = {}
-    form = _NAME_FORMS[name_reason]
-    if form is not None:
-        level, by_email, name_feature, chance_feature, both_names = form
-        f[name_feature] = 1.0
-        f[written_as(rv.name)] = 1.0  # strangers write a name in this form this often
-        if by_email:
-            f["name_by_email"] = 1.0
-        # The more customers this name would fit by chance, the less a fit says (log of the expected count).
-        if both_names:  # the customer's first name and surname: read for most candidates, kept per job
-            chance = index.full_name_chances[position]
-            if chance is None:  # kept here only, not also under (level, words)
-                chance = index.full_name_chances[position] = _log_count(index.coincidences(level, index.persons[position]))
+    return review_features(index, rv, [(position, name_reason)])[0]
+
+
+def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]) -> list[dict[str, float]]:
+    """features() of each of a review's candidates (position, how the name fits), in that order.
+
+    The hot path of matching and of the estimation's rows: what depends on the review alone (how the name
+    is written, what it tells at all, the rarity of each delay, the words it names) is read once, not per
+    candidate, and the caches are read without method calls. Each dict's keys keep features()'s order:
+    Model.utility sums in that order, so the scores stay the same to the last bit."""
+    if not fits:
+        return []
+    written = written_as(rv.name)
+    told = dict.fromkeys(rv.traits or review_traits(index, rv), 1.0)
+    day, experienced, location, text = rv.day, rv.experienced, rv.location, rv.text
+    categories_named = rv.kinds if rv.kinds is not None else kinds_named(index, rv)
+    rarity_of_band = index.delay_rarity(day)
+    crew_named, references_named, streets_named = rv.named or firm_words(index, rv)
+    has_words = bool(rv.word_set)
+    facts_of, persons, aliases, full_name_chances = index.facts, index.persons, index.aliases, index.full_name_chances
+    logged_chances = index._log_coincidences
+    jobs = len(index.jobs)
+    weighed: list[dict[str, float]] = []
+    for position, name_reason in fits:
+        form = _NAME_FORMS[name_reason]
+        if form is not None:
+            level, by_email, name_feature, chance_feature, both_names = form
+            f = {name_feature: 1.0, written: 1.0}  # strangers write a name in this form this often
+            if by_email:
+                f["name_by_email"] = 1.0
+            # The more customers this name would fit by chance, the less a fit says (log of the expected count).
+            if both_names:  # the customer's first name and surname: read for most candidates, kept per job
+                chance = full_name_chances[position]
+                if chance is None:  # kept here only, not also under (level, words)
+                    chance = full_name_chances[position] = _log_count(index.coincidences(level, persons[position]))
+            else:
+                chance = logged_chances.get((level, (aliases[position] if by_email else persons[position]).words))
+                if chance is None:
+                    chance = index.log_coincidences(level, aliases[position] if by_email else persons[position])
             f[chance_feature] = chance
-        else:
-            f[chance_feature] = index.log_coincidences(level, index.aliases[position] if by_email else index.persons[position])
-    else:  # found by a street, a postcode or a number in the text: the name does not fit
-        f["name_none"] = 1.0
-    for trait in rv.traits or review_traits(index, rv):
-        f[trait] = 1.0
-    completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = index.facts[position]
-    days = rv.day - completed
-    band = ("before_start" if rv.day < started - 1 else "during_job" if days < 0
-            else _DAY_BUCKETS[days] if days < len(_DAY_BUCKETS) else "days_over_400")
-    f[band] = 1.0
-    # As likely by chance as the share of the firm's jobs completed that long before this review's day.
-    f["delay_rarity"] = index.delay_rarity(rv.day)[band]
-    if rv.experienced is not None:
-        offset = abs(rv.experienced - completed)
-        f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
-    if (city and (city in rv.location or city_in_text in rv.text)) or (postcode and postcode in rv.location):
-        f["location"] = 1.0
-        # As likely by chance as the share of the firm's jobs in that town.
-        f["location_rarity"] = -math.log(index.city_share.get(city, 1.0 / len(index.jobs)))
-    elif rv.location:
-        f["location_other"] = 1.0
-    kinds = rv.kinds if rv.kinds is not None else kinds_named(index, rv)
-    if kinds and categories:
-        shared = kinds & categories
-        if shared:
-            f["job_type_same"] = 1.0
-            # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
-            f["job_type_rarity"] = -math.log(min(map(index.category_share.__getitem__, shared)))
-        else:
-            f["job_type_other"] = 1.0
-    if rv.word_set:
-        crew_named, references_named, streets_named = rv.named or firm_words(index, rv)
-        if crew_named:
-            shared_crew = crew & crew_named
-            if shared_crew:
-                f["crew"] = 1.0
-                f["crew_rarity"] = -math.log(min(map(index.crew_share.__getitem__, shared_crew)))
+        else:  # found by a street, a postcode or a number in the text: the name does not fit
+            f = {"name_none": 1.0}
+        f.update(told)
+        completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = facts_of[position]
+        days = day - completed
+        band = ("before_start" if day < started - 1 else "during_job" if days < 0
+                else _DAY_BUCKETS[days] if days < _DAY_BUCKET_COUNT else "days_over_400")
+        f[band] = 1.0
+        # As likely by chance as the share of the firm's jobs completed that long before this review's day.
+        f["delay_rarity"] = rarity_of_band[band]
+        if experienced is not None:
+            offset = abs(experienced - completed)
+            f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
+        if (city and (city in location or city_in_text in text)) or (postcode and postcode in location):
+            f["location"] = 1.0
+            # As likely by chance as the share of the firm's jobs in that town.
+            f["location_rarity"] = -math.log(index.city_share.get(city, 1.0 / jobs))
+        elif location:
+            f["location_other"] = 1.0
+        if categories_named and categories:
+            shared = categories_named & categories
+            if shared:
+                f["job_type_same"] = 1.0
+                # A roof says more than a bathroom when a quarter of the jobs are bathrooms.
+                f["job_type_rarity"] = -math.log(min(map(index.category_share.__getitem__, shared)))
             else:
-                f["crew_other"] = 1.0
-        if references_named:
-            shared_references = references & references_named
-            if shared_references:
-                f["reference"] = 1.0
-                f["reference_rarity"] = math.log(len(index.jobs) / min(len(index.by_reference[r]) for r in shared_references))
-            else:
-                f["reference_other"] = 1.0
-        if street_in_text and street_in_text in rv.text:
-            f["street"] = 1.0
-            f["street_rarity"] = -math.log(index.count(("street", street_in_text[1:-1])) / len(index.jobs))
-        elif streets_named:
-            f["street_other"] = 1.0
-    return f
+                f["job_type_other"] = 1.0
+        if has_words:
+            if crew_named:
+                shared_crew = crew & crew_named
+                if shared_crew:
+                    f["crew"] = 1.0
+                    f["crew_rarity"] = -math.log(min(map(index.crew_share.__getitem__, shared_crew)))
+                else:
+                    f["crew_other"] = 1.0
+            if references_named:
+                shared_references = references & references_named
+                if shared_references:
+                    f["reference"] = 1.0
+                    f["reference_rarity"] = math.log(jobs / min(len(index.by_reference[r]) for r in shared_references))
+                else:
+                    f["reference_other"] = 1.0
+            if street_in_text and street_in_text in text:
+                f["street"] = 1.0
+                f["street_rarity"] = -math.log(index.count(("street", street_in_text[1:-1])) / jobs)
+            elif streets_named:
+                f["street_other"] = 1.0
+        weighed.append(f)
+    return weighed
 
 
 # Which weight a chance count gets, by name form (both names: "coincidences").
@@ -643,6 +666,7 @@ def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
 # The band of each number of days from completion to the review, 0-400: a list read for every candidate.
 _DAY_BUCKETS = _day_bands(((7, "days_0_7"), (30, "days_8_30"), (60, "days_31_60"), (120, "days_61_120"),
                            (240, "days_121_240"), (400, "days_241_400")))
+_DAY_BUCKET_COUNT = len(_DAY_BUCKETS)
 _EXACT_FIT = (1.0, "first name exact, surname exact")
 # Each band's days from completion to the review, (fewest, most), for the share of jobs completed in it;
 # a review before the start or during the job: jobs completed up to a week or two after it.
@@ -753,56 +777,75 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
     evidence_of = _EVIDENCE_OF.get
     for name, value in (signals if signals is not None else model.contributions(f)).items():
         weight[evidence_of(name, name)] += value
-    pieces: list[dict[str, Any]] = []
-
-    def add(kind: str, group: str, **numbers: Any) -> None:
-        pieces.append({"kind": kind, **numbers, "weight": round(weight.get(group, 0.0), 2)})
-
+    # Each piece is a dict literal, not made by a helper with keyword arguments: evidence is built for most
+    # reviews, and that halved its time. Key order does not matter: _reasons_json sorts the keys.
     form = _NAME_FORMS[fit]
     by_email = form is not None and form[1]
-    chance = next((f[name] for name in ("coincidences", "coincidences_initial", "coincidences_one_name") if name in f), None)
+    chance = None
+    for name in _CHANCE_FEATURES:
+        if name in f:
+            chance = f[name]
+            break
     # The name piece carries the job's own prior chance, 1 in N, as a person weighs "fits 1 of 2,400 customers".
     weight["name"] += math.log(max(len(index.jobs), 1))
-    add("name" if form else "name_none", "name", author=rv.review.get("author") or "",
-        customer=(job.get("customer_email") if by_email else job.get("customer_name")) or "",
-        form=form[0] if form else None, by_email=by_email,
-        fits=round(math.exp(chance), 1) if chance is not None else None, customers=len(index.jobs))
-    days = rv.day - facts.completed
+    pieces: list[dict[str, Any]] = [{
+        "kind": "name" if form else "name_none", "author": rv.review.get("author") or "",
+        "customer": (job.get("customer_email") if by_email else job.get("customer_name")) or "",
+        "form": form[0] if form else None, "by_email": by_email,
+        "fits": round(math.exp(chance), 1) if chance is not None else None, "customers": len(index.jobs),
+        "weight": round(weight["name"], 2)}]
     if f.get("before_start"):
-        add("before_start", "days", days=facts.started - rv.day)
+        pieces.append({"kind": "before_start", "days": facts.started - rv.day, "weight": round(weight.get("days", 0.0), 2)})
     elif f.get("during_job"):
-        add("during_job", "days")
+        pieces.append({"kind": "during_job", "weight": round(weight.get("days", 0.0), 2)})
     else:
-        add("days", "days", days=days)
+        pieces.append({"kind": "days", "days": rv.day - facts.completed, "weight": round(weight.get("days", 0.0), 2)})
     if rv.experienced is not None:
-        add("experienced", "experienced", days=abs(rv.experienced - facts.completed))
+        pieces.append({"kind": "experienced", "days": abs(rv.experienced - facts.completed),
+                       "weight": round(weight.get("experienced", 0.0), 2)})
     if f.get("location"):
-        add("location", "location", place=job.get("city") or job.get("postcode") or "")
+        pieces.append({"kind": "location", "place": job.get("city") or job.get("postcode") or "",
+                       "weight": round(weight.get("location", 0.0), 2)})
     elif f.get("location_other"):
-        add("location_other", "location", place=rv.review.get("author_location") or "")
-    if f.get("job_type_same") or f.get("job_type_other"):
-        finder, lang = job_type_words(), rv.review.get("lang")
+        pieces.append({"kind": "location_other", "place": rv.review.get("author_location") or "",
+                       "weight": round(weight.get("location", 0.0), 2)})
+    same_type = f.get("job_type_same")
+    if same_type or f.get("job_type_other"):
+        lang = rv.review.get("lang")
         kinds = kinds_named(index, rv)
-        wanted = kinds & facts.categories if f.get("job_type_same") else kinds
-        words = sorted({word for word in rv.words if (finder.find([word], lang) | _stems((word,))) & wanted})
-        add("job_type" if f.get("job_type_same") else "job_type_other", "job_type", words=words,
-            job_type=job.get("job_type") or "")
+        wanted = kinds & facts.categories if same_type else kinds
+        # Each distinct word once (the set of words), each word's categories looked up once per language.
+        words = sorted([word for word in rv.word_set if (_word_categories(word, lang) | _stems((word,))) & wanted])
+        pieces.append({"kind": "job_type" if same_type else "job_type_other", "words": words,
+                       "job_type": job.get("job_type") or "", "weight": round(weight.get("job_type", 0.0), 2)})
     crew_named, references_named, streets_named = firm_words(index, rv)
     if f.get("crew") or f.get("crew_other"):
-        add("crew" if f.get("crew") else "crew_other", "crew",
-            names=sorted(facts.crew & crew_named) if f.get("crew") else sorted(crew_named))
+        pieces.append({"kind": "crew" if f.get("crew") else "crew_other",
+                       "names": sorted(facts.crew & crew_named) if f.get("crew") else sorted(crew_named),
+                       "weight": round(weight.get("crew", 0.0), 2)})
     if f.get("reference") or f.get("reference_other"):
-        add("reference" if f.get("reference") else "reference_other", "reference",
-            numbers=sorted(facts.references & references_named) if f.get("reference") else sorted(references_named))
+        pieces.append({"kind": "reference" if f.get("reference") else "reference_other",
+                       "numbers": sorted(facts.references & references_named) if f.get("reference") else sorted(references_named),
+                       "weight": round(weight.get("reference", 0.0), 2)})
     if f.get("street") or f.get("street_other"):
-        add("street" if f.get("street") else "street_other", "street",
-            street=facts.street_in_text.strip() if f.get("street") else ", ".join(sorted(streets_named)))
+        pieces.append({"kind": "street" if f.get("street") else "street_other",
+                       "street": facts.street_in_text.strip() if f.get("street") else ", ".join(sorted(streets_named)),
+                       "weight": round(weight.get("street", 0.0), 2)})
     if f.get("says_not_found"):
-        add("reply_not_found", "reply")
+        pieces.append({"kind": "reply_not_found", "weight": round(weight.get("reply", 0.0), 2)})
     if model.none_share is not None:
         pieces.append({"kind": "never_customers", "share": round(model.none_share, 2), "customers": len(index.jobs),
                        "weight": round(model.intercept - math.log(max(len(index.jobs), 1)), 2)})
     return pieces
+
+
+_CHANCE_FEATURES = ("coincidences", "coincidences_initial", "coincidences_one_name")
+
+
+@lru_cache(maxsize=100_000)
+def _word_categories(word: str, lang: str | None) -> frozenset[str]:
+    """The kinds of work one folded word of a text in `lang` names."""
+    return frozenset(job_type_words().find([word], lang))
 
 
 def _reasons_json(reasons: dict[str, Any]) -> str:
@@ -865,7 +908,7 @@ def match_reviews(index: JobIndex, reviews: list[dict[str, Any]], model: Model, 
     viewed = views(reviews)
     found = [candidates(index, rv, rejected.get(rv.review["id"], frozenset())) for rv in viewed]
     fits = [name_fits(index, rv, positions) for rv, positions in zip(viewed, found)]
-    weighed = [[features(index, position, rv, reason) for position, reason in fit] for rv, fit in zip(viewed, fits)]
+    weighed = list(map(review_features, [index] * len(viewed), viewed, fits))
     probabilities = list(map(model.probabilities, weighed))
     return [_decide(index, rv, len(positions), fit, f, p, model, settings)
             for rv, positions, fit, f, p in zip(viewed, found, fits, weighed, probabilities)]
@@ -927,11 +970,14 @@ def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], mo
         # The index and the rows are freed before the collector runs again: it would otherwise scan
         # them once more on the first allocation after matching (0.2 s at 100,000 reviews, now 0.1).
         index = JobIndex.build(jobs)
-        estimates = None
-        if model is None:
-            estimates = estimate_firm(index, reviews, rejected, decided or [])
-            model = Model(estimates.intercept, estimates.weights, estimates.none_share)
-        return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
+        sample = None if model is not None else _estimation_sample(index, reviews, rejected, decided or [])
+        with _workers(index, reviews, rejected, sample) as pool:
+            estimates = None
+            if sample is not None:
+                estimates = _estimate(index, sample, pool)
+                model = Model(estimates.intercept, estimates.weights, estimates.none_share)
+            rows = _match_fields(reviews, index, model, settings, rejected, pool)
+        return [MatchResult(*row) for row in rows], estimates
 
 
 ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even spread of this many
@@ -940,23 +986,42 @@ ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even s
 def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
                   decided: list[tuple[dict[str, Any], str | None]]) -> Estimates:
     """The firm's m, u and never-customer share by EM over its reviews' candidates, decisions included."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
+    return _estimate(index, _estimation_sample(index, reviews, rejected, decided), None)
 
+
+_Sample = tuple[list[dict[str, Any]], dict[str, str | None], dict[str, int], dict[str, AbstractSet[str]]]
+
+
+def _estimation_sample(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
+                       decided: list[tuple[dict[str, Any], str | None]]) -> _Sample:
+    """The reviews EM weighs (an even spread, and those a person decided), their answers (review -> job id,
+    None for no customer), job positions by id for those answers, and the rejected jobs."""
     step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
     decided_ids = {review["id"] for review, _ in decided}
     sample = [review for review in reviews[::step] if review["id"] not in decided_ids] + [review for review, _ in decided]
     answer = {review["id"]: job for review, job in decided}
     position_of = {job_id: position for position, job_id in enumerate(index.ids)} if decided else {}
+    return sample, answer, position_of, rejected
+
+
+def _estimate(index: JobIndex, estimating: _Sample, pool: Pool | None) -> Estimates:
+    """EM over the sample's candidates, their feature rows made by the matching workers (`pool`), or here."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
     global _ESTIMATING
-    _ESTIMATING = (index, sample, answer, position_of, rejected)
+    sample = estimating[0]
     ranges = [(start, min(start + CHUNK_REVIEWS // 2, len(sample))) for start in range(0, len(sample), CHUNK_REVIEWS // 2)]
-    try:
-        # In this process: the caches it fills (names parsed, compared; words of job types) are the
-        # matching workers' when they fork. Workers of its own filled them twice, for more time in all.
-        parts = list(map(_estimation_rows, ranges))
-    finally:
-        _ESTIMATING = None
+    if pool is not None:
+        # The rows in the workers that match afterwards: the caches the rows fill (names parsed and
+        # compared, chance fits, words of job types) are theirs then, and the other core is not idle.
+        parts = pool.map(_estimation_rows, ranges, chunksize=1)
+    else:
+        _ESTIMATING = (index, *estimating)
+        try:
+            parts = list(map(_estimation_rows, ranges))
+        finally:
+            _ESTIMATING = None
     columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
     fixed_row: dict[int, int] = {}
     excluded: list[int] = []
@@ -987,7 +1052,7 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
                                                        list[int], list[int], list[list[bool]]]:
     """A range of the sample's candidates as sparse feature rows (columns, values, features per row), each
     row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits."""
-    assert _ESTIMATING is not None, "set by estimate_firm"
+    assert _ESTIMATING is not None, "set by _estimate, or by _workers before they fork"
     index, sample, answer, position_of, rejected = _ESTIMATING
     columns: list[int] = []
     values: list[float] = []
@@ -1004,8 +1069,7 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
             pairs.append((chosen, index.name_fit(rv, chosen)[1]))  # a job the person found that blocking did not
         fixed = -1 if review_id in answer and answer[review_id] is None else None
         refused = rejected.get(review_id, ())
-        for position, reason in pairs:
-            f = features(index, position, rv, reason)
+        for (position, _), f in zip(pairs, review_features(index, rv, pairs)):
             columns += map(_COLUMN_OF, f)
             values += f.values()
             sizes.append(len(f))
@@ -1022,24 +1086,39 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
-                  rejected: dict[str, AbstractSet[str]]) -> list[tuple[str, str | None, float, str, str]]:
-    workers = min(os.cpu_count() or 1, 4)
-    if len(reviews) < PARALLEL_FROM or workers < 2:
+                  rejected: dict[str, AbstractSet[str]], pool: Pool | None = None
+                  ) -> list[tuple[str, str | None, float, str, str]]:
+    """MatchResult fields for each review, by the `pool` of _workers, or here without one."""
+    if pool is None:
         return [row for start in range(0, len(reviews), CHUNK_REVIEWS)
                 for row in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
-    # Forked workers share the index and the reviews copy-on-write; each matches a range of the
-    # reviews, so only the results cross between processes.
-    global _SHARED
-    _SHARED = (index, model, settings, rejected, reviews)
-    ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews))) for start in range(0, len(reviews), CHUNK_REVIEWS)]
+    # Each worker matches a range of the reviews, so only the results cross between processes; the
+    # model, made after the workers forked, travels with each range (a few kB).
+    ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews)), model, settings)
+              for start in range(0, len(reviews), CHUNK_REVIEWS)]
+    # One small range a task: with eight big ones (or map's own bundling of small ones), a
+    # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
+    parts = pool.map(_match_range, ranges, chunksize=1)
+    return [row for part in parts for row in part]
+
+
+@contextmanager
+def _workers(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
+             sample: _Sample | None) -> Iterator[Pool | None]:
+    """Forked processes that make the estimation's rows, then match, sharing the index, the reviews and the
+    sample copy-on-write; None for a firm small enough to match in this process."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(reviews) < PARALLEL_FROM or workers < 2:
+        yield None
+        return
+    global _SHARED, _ESTIMATING
+    _SHARED = (index, rejected, reviews)
+    _ESTIMATING = None if sample is None else (index, *sample)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            # One small range a task: with eight big ones (or map's own bundling of small ones), a
-            # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
-            parts = pool.map(_match_range, ranges, chunksize=1)
+            yield pool
     finally:
-        _SHARED = None
-    return [row for part in parts for row in part]
+        _SHARED = _ESTIMATING = None
 
 
 @contextmanager
@@ -1058,15 +1137,16 @@ def _collector_paused() -> Iterator[None]:
 
 PARALLEL_FROM = 20_000
 CHUNK_REVIEWS = 2_000  # a batch, and a worker's task: about 0.2 s, so the workers finish within that of each other
-_SHARED: tuple[JobIndex, Model, Settings, dict[str, AbstractSet[str]], list[dict[str, Any]]] | None = None
+_SHARED: tuple[JobIndex, dict[str, AbstractSet[str]], list[dict[str, Any]]] | None = None
 
 
-def _match_range(bounds: tuple[int, int]) -> list[tuple[str, str | None, float, str, str]]:
+def _match_range(task: tuple[int, int, Model, Settings]) -> list[tuple[str, str | None, float, str, str]]:
     """One worker's share of the reviews. Results travel back as plain tuples: pickling 100,000
     dataclass instances took a second, tuples take a few hundredths."""
-    assert _SHARED is not None, "set by match_all before the workers fork"
-    index, model, settings, rejected, reviews = _SHARED
-    return match_reviews(index, reviews[bounds[0]:bounds[1]], model, settings, rejected)
+    assert _SHARED is not None, "set by _workers before they fork"
+    index, rejected, reviews = _SHARED
+    start, end, model, settings = task
+    return match_reviews(index, reviews[start:end], model, settings, rejected)
 
 
 def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:
