@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -970,14 +969,11 @@ def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], mo
         # The index and the rows are freed before the collector runs again: it would otherwise scan
         # them once more on the first allocation after matching (0.2 s at 100,000 reviews, now 0.1).
         index = JobIndex.build(jobs)
-        sample = None if model is not None else _estimation_sample(index, reviews, rejected, decided or [])
-        with _workers(index, reviews, rejected, sample) as pool:
-            estimates = None
-            if sample is not None:
-                estimates = _estimate(index, sample, pool)
-                model = Model(estimates.intercept, estimates.weights, estimates.none_share)
-            rows = _match_fields(reviews, index, model, settings, rejected, pool)
-        return [MatchResult(*row) for row in rows], estimates
+        estimates = None
+        if model is None:
+            estimates = estimate_firm(index, reviews, rejected, decided or [])
+            model = Model(estimates.intercept, estimates.weights, estimates.none_share)
+        return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
 
 
 ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even spread of this many
@@ -986,42 +982,23 @@ ESTIMATION_REVIEWS = 8_000  # a bigger firm's figures are estimated on an even s
 def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
                   decided: list[tuple[dict[str, Any], str | None]]) -> Estimates:
     """The firm's m, u and never-customer share by EM over its reviews' candidates, decisions included."""
-    return _estimate(index, _estimation_sample(index, reviews, rejected, decided), None)
+    import numpy as np
+    from threadpoolctl import threadpool_limits
 
-
-_Sample = tuple[list[dict[str, Any]], dict[str, str | None], dict[str, int], dict[str, AbstractSet[str]]]
-
-
-def _estimation_sample(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
-                       decided: list[tuple[dict[str, Any], str | None]]) -> _Sample:
-    """The reviews EM weighs (an even spread, and those a person decided), their answers (review -> job id,
-    None for no customer), job positions by id for those answers, and the rejected jobs."""
     step = max(1, math.ceil(len(reviews) / ESTIMATION_REVIEWS))
     decided_ids = {review["id"] for review, _ in decided}
     sample = [review for review in reviews[::step] if review["id"] not in decided_ids] + [review for review, _ in decided]
     answer = {review["id"]: job for review, job in decided}
     position_of = {job_id: position for position, job_id in enumerate(index.ids)} if decided else {}
-    return sample, answer, position_of, rejected
-
-
-def _estimate(index: JobIndex, estimating: _Sample, pool: Pool | None) -> Estimates:
-    """EM over the sample's candidates, their feature rows made by the matching workers (`pool`), or here."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
     global _ESTIMATING
-    sample = estimating[0]
+    _ESTIMATING = (index, sample, answer, position_of, rejected)
     ranges = [(start, min(start + CHUNK_REVIEWS // 2, len(sample))) for start in range(0, len(sample), CHUNK_REVIEWS // 2)]
-    if pool is not None:
-        # The rows in the workers that match afterwards: the caches the rows fill (names parsed and
-        # compared, chance fits, words of job types) are theirs then, and the other core is not idle.
-        parts = pool.map(_estimation_rows, ranges, chunksize=1)
-    else:
-        _ESTIMATING = (index, *estimating)
-        try:
-            parts = list(map(_estimation_rows, ranges))
-        finally:
-            _ESTIMATING = None
+    try:
+        # In this process: the caches it fills (names parsed, compared; words of job types) are the
+        # matching workers' when they fork. Workers of its own filled them twice, for more time in all.
+        parts = list(map(_estimation_rows, ranges))
+    finally:
+        _ESTIMATING = None
     columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
     fixed_row: dict[int, int] = {}
     excluded: list[int] = []
@@ -1052,7 +1029,7 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
                                                        list[int], list[int], list[list[bool]]]:
     """A range of the sample's candidates as sparse feature rows (columns, values, features per row), each
     row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits."""
-    assert _ESTIMATING is not None, "set by _estimate, or by _workers before they fork"
+    assert _ESTIMATING is not None, "set by estimate_firm"
     index, sample, answer, position_of, rejected = _ESTIMATING
     columns: list[int] = []
     values: list[float] = []
@@ -1086,39 +1063,24 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,
-                  rejected: dict[str, AbstractSet[str]], pool: Pool | None = None
-                  ) -> list[tuple[str, str | None, float, str, str]]:
-    """MatchResult fields for each review, by the `pool` of _workers, or here without one."""
-    if pool is None:
-        return [row for start in range(0, len(reviews), CHUNK_REVIEWS)
-                for row in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
-    # Each worker matches a range of the reviews, so only the results cross between processes; the
-    # model, made after the workers forked, travels with each range (a few kB).
-    ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews)), model, settings)
-              for start in range(0, len(reviews), CHUNK_REVIEWS)]
-    # One small range a task: with eight big ones (or map's own bundling of small ones), a
-    # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
-    parts = pool.map(_match_range, ranges, chunksize=1)
-    return [row for part in parts for row in part]
-
-
-@contextmanager
-def _workers(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict[str, AbstractSet[str]],
-             sample: _Sample | None) -> Iterator[Pool | None]:
-    """Forked processes that make the estimation's rows, then match, sharing the index, the reviews and the
-    sample copy-on-write; None for a firm small enough to match in this process."""
+                  rejected: dict[str, AbstractSet[str]]) -> list[tuple[str, str | None, float, str, str]]:
     workers = min(os.cpu_count() or 1, 4)
     if len(reviews) < PARALLEL_FROM or workers < 2:
-        yield None
-        return
-    global _SHARED, _ESTIMATING
-    _SHARED = (index, rejected, reviews)
-    _ESTIMATING = None if sample is None else (index, *sample)
+        return [row for start in range(0, len(reviews), CHUNK_REVIEWS)
+                for row in match_reviews(index, reviews[start:start + CHUNK_REVIEWS], model, settings, rejected)]
+    # Forked workers share the index and the reviews copy-on-write; each matches a range of the
+    # reviews, so only the results cross between processes.
+    global _SHARED
+    _SHARED = (index, model, settings, rejected, reviews)
+    ranges = [(start, min(start + CHUNK_REVIEWS, len(reviews))) for start in range(0, len(reviews), CHUNK_REVIEWS)]
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield pool
+            # One small range a task: with eight big ones (or map's own bundling of small ones), a
+            # range slowed by a busy machine left the other core idle for up to 1.6 s at the end.
+            parts = pool.map(_match_range, ranges, chunksize=1)
     finally:
-        _SHARED = _ESTIMATING = None
+        _SHARED = None
+    return [row for part in parts for row in part]
 
 
 @contextmanager
@@ -1137,16 +1099,15 @@ def _collector_paused() -> Iterator[None]:
 
 PARALLEL_FROM = 20_000
 CHUNK_REVIEWS = 2_000  # a batch, and a worker's task: about 0.2 s, so the workers finish within that of each other
-_SHARED: tuple[JobIndex, dict[str, AbstractSet[str]], list[dict[str, Any]]] | None = None
+_SHARED: tuple[JobIndex, Model, Settings, dict[str, AbstractSet[str]], list[dict[str, Any]]] | None = None
 
 
-def _match_range(task: tuple[int, int, Model, Settings]) -> list[tuple[str, str | None, float, str, str]]:
+def _match_range(bounds: tuple[int, int]) -> list[tuple[str, str | None, float, str, str]]:
     """One worker's share of the reviews. Results travel back as plain tuples: pickling 100,000
     dataclass instances took a second, tuples take a few hundredths."""
-    assert _SHARED is not None, "set by _workers before they fork"
-    index, rejected, reviews = _SHARED
-    start, end, model, settings = task
-    return match_reviews(index, reviews[start:end], model, settings, rejected)
+    assert _SHARED is not None, "set by match_all before the workers fork"
+    index, model, settings, rejected, reviews = _SHARED
+    return match_reviews(index, reviews[bounds[0]:bounds[1]], model, settings, rejected)
 
 
 def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Settings] | None = None) -> dict[str, int]:
