@@ -5,7 +5,8 @@
 Writes benchmarks/theme_labels/sample.tsv (id, lang, split). The order is a hash of the id, so the
 sample is fixed and spread over every source of a language; the `test` part is labelled first and
 never read while the vocabulary is written or the theme model fitted; `dev` and `train` follow it in the
-same order (`train` was added later, after the records already chosen, which it leaves as they were).
+same order (`train`, then `train2`, were added later, after the records already chosen, which each leaves as
+they were).
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
-# complaints per language in each part: (test, dev, train)
-PART_SIZES = {"da": (100, 70, 250), "de": (100, 70, 250), "en": (100, 70, 250), "sv": (60, 40, 150)}
+PARTS = ("test", "dev", "train", "train2")
+# complaints per language in each part, in the order of PARTS
+PART_SIZES = {"da": (100, 70, 250, 250), "de": (100, 70, 250, 250), "en": (100, 70, 250, 250), "sv": (60, 40, 150, 200)}
 MIN_CHARS, MAX_CHARS = 40, 1200  # long enough to say something, short enough to label with care
 
 
@@ -40,7 +42,7 @@ def main() -> None:
     for lang, ids in complaints(args.corpus).items():
         ordered = sorted(set(ids), key=lambda i: hashlib.sha1(f"themes:{i}".encode()).hexdigest())
         start = 0
-        for split, size in zip(("test", "dev", "train"), PART_SIZES[lang]):
+        for split, size in zip(PARTS, PART_SIZES[lang]):
             rows += [f"{i}\t{lang}\t{split}" for i in ordered[start:start + size]]
             start += size
     (HERE / "sample.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
