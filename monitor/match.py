@@ -297,15 +297,43 @@ class JobIndex:
         """The share of the firm's distinct customers (name and address) filed under a name key, with
         PSEUDO_CUSTOMERS of a typical population's: a firm of three customers, one a Jens, does not make
         every third stranger a Jens."""
+        return ((self.customers_under(key) + PSEUDO_CUSTOMERS * TYPICAL_SHARE[key[0]])
+                / (self.customer_count() + PSEUDO_CUSTOMERS))
+
+    def customers_under(self, key: tuple[str, ...]) -> int:
+        """How many distinct customers (name and address) are filed under a name key."""
         counted = self._customers_under.get(key)
         if counted is None:
             entries = self.keys.get(key) or ()
             mask = (1 << self.position_bits) - 1
             identity = self.customer_identity
             counted = self._customers_under[key] = len({identity[entry & mask] for entry in entries})
+        return counted
+
+    def customer_count(self) -> int:
+        """How many distinct customers (name and address) the firm's jobs are for."""
         if not self.distinct_customers:
             self.distinct_customers = len(set(self.customer_identity))
-        return (counted + PSEUDO_CUSTOMERS * TYPICAL_SHARE[key[0]]) / (self.distinct_customers + PSEUDO_CUSTOMERS)
+        return self.distinct_customers
+
+    def customers_named_alike(self, level: str, person: Name) -> int:
+        """How many distinct customers have a name that fits in this form as `person`'s does: for "Jens H."
+        every Jens H., for "Hansen" every Hansen. The count an owner can check against the export; the
+        weight comes from the smoothed chance of coincidences(), which a small firm's counts would overstate."""
+        first, last = person.first, person.last
+        if level == "company":
+            key: tuple[str, ...] = ("company", " ".join(person.words))
+        elif level == "first_only":
+            key = ("first", first)
+        elif level in ("surname_only", "other_first_name"):
+            key = ("last", last)
+        elif level == "surname_initial":
+            key = ("first+initial", first, last[:1])
+        elif level in ("first_initial", "initials"):
+            key = ("initial+last", first[:1], last)
+        else:
+            key = ("full", first, last)
+        return max(self.customers_under(key), 1)  # the candidate's own customer is one, whatever the keys hold
 
     def count(self, key: tuple[str, ...]) -> int:
         """How many jobs are filed under a key."""
@@ -792,6 +820,8 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         "customer": (job.get("customer_email") if by_email else job.get("customer_name")) or "",
         "form": form[0] if form else None, "by_email": by_email,
         "fits": round(math.exp(chance), 1) if chance is not None else None, "customers": len(index.jobs),
+        "named": index.customers_named_alike(form[0], index.aliases[position] if by_email else index.persons[position])
+        if form else None, "of_customers": index.customer_count(),
         "weight": round(weight["name"], 2)}]
     if f.get("before_start"):
         pieces.append({"kind": "before_start", "days": facts.started - rv.day, "weight": round(weight.get("days", 0.0), 2)})

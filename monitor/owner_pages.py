@@ -526,6 +526,8 @@ def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, st
         key = f"evidence_{piece.get('kind')}" if isinstance(piece, dict) else ""
         if key not in fmt.t:
             continue
+        if key == "evidence_name" and "named" not in piece:  # stored before customers were counted by name
+            piece = {**piece, "named": piece.get("fits"), "of_customers": piece.get("customers")}
         values = {name: _evidence_value(name, value, fmt) for name, value in piece.items()}
         try:
             text = fmt.t[key].format(**values)
@@ -543,10 +545,10 @@ def _evidence_value(name: str, value: Any, fmt: Formats) -> str:
         return ""
     if name == "share" and isinstance(value, (int, float)):
         return fmt.number(value * 100, 0)
-    if name == "fits" and isinstance(value, (int, float)):  # a smoothed count: "0,1 of 1,000 customers" reads as nonsense
+    if name in ("fits", "named") and isinstance(value, (int, float)):  # a smoothed count: "0,1 of 1,000 customers" reads as nonsense
         return fmt.number(max(1, round(value)), 0)
     if isinstance(value, (int, float)):
-        return fmt.number(value, 0 if name in ("days", "customers") else 1)
+        return fmt.number(value, 0 if name in ("days", "customers", "of_customers") else 1)
     if isinstance(value, list):
         return ", ".join(f"'{item}'" if name == "words" else str(item) for item in value)
     return str(value)

@@ -4,10 +4,11 @@ import json
 import math
 import os
 import sqlite3
+from datetime import date
 
 import pytest
 
-from monitor import match as matching
+from monitor import match as matching, owner_pages
 from monitor.match import JobIndex, MatchResult, Model, Settings, candidates, features, match_all, run_matching, view
 from monitor.names import email_name, name_similarity, parse_name
 from monitor.store import decide_match, save_jobs, save_matches, save_reviews
@@ -198,6 +199,32 @@ def test_candidates_of_one_review_share_one_probability():
     assert model.utility({"crew": 100.0}) == 40.0  # bounded: exp() never overflows
 
 
+def test_the_name_evidence_counts_the_customers_the_name_fits():
+    """Two Karen Johanssons at two addresses (one with two jobs) and a Karen Holm: "Karen J." fits two of three
+    customers, "Karen Johansson" two, and the weight still comes from the smoothed chance."""
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name, "address": address}
+            for n, (name, address) in enumerate([("Karen Johansson", "Kastanievej 1"), ("Karen Johansson", "Kastanievej 1"),
+                                                 ("Karen Johansson", "Granvej 83"), ("Karen Holm", "Skovvej 2")])]
+    index = JobIndex.build(jobs)
+    karen = parse_name("Karen Johansson")
+    assert (index.customer_count(), index.customers_named_alike("full", karen),
+            index.customers_named_alike("surname_initial", karen), index.customers_named_alike("first_only", karen),
+            index.customers_named_alike("surname_only", karen)) == (3, 2, 2, 3, 2)
+    result = match_all([{"id": "r1", "author": "Karen J.", "body": "Kasper lavede badeværelset på Granvej",
+                         "published_at": "2026-09-20T10:00:00Z"}], jobs)[0]
+    assert (result.status, result.job_id) == ("auto", "b:J-2")
+    name_piece = result.reasons["evidence"][0]
+    assert (name_piece["kind"], name_piece["form"], name_piece["named"], name_piece["of_customers"],
+            name_piece["customers"]) == ("name", "surname_initial", 2, 3, 4)
+    formats = owner_pages.Formats("da", date(2026, 12, 1))
+    assert owner_pages.evidence_lines(json.dumps(result.reasons), formats)[0][0] == (
+        "Navn: Karen J. passer på Karen Johansson; navnet passer på 2 af 3 kunder")
+    # Reasons stored before customers were counted by name read as they did: the smoothed chance, of the jobs.
+    stored = {"evidence": [{k: v for k, v in name_piece.items() if k not in ("named", "of_customers")}]}
+    assert owner_pages.evidence_lines(json.dumps(stored), formats)[0][0] == (
+        "Navn: Karen J. passer på Karen Johansson; navnet passer på 1 af 4 kunder")
+
+
 def test_reasons_explain_the_choice():
     jobs = [JOB, JOB | {"id": "b:J-2", "job_id": "J-2", "completed_at": "2025-01-10", "started_at": "2025-01-08"}]
     result = match_all([{"id": "r1", "author": "Mette K.", "body": "Kasper lavede badeværelset",
@@ -220,7 +247,8 @@ def test_reasons_explain_the_choice():
     evidence = result.reasons["evidence"]
     assert [{k: v for k, v in piece.items() if k != "weight"} for piece in evidence] == [
         {"kind": "name", "author": "Mette K.", "customer": "Mette Kristensen", "form": "surname_initial",
-         "by_email": False, "fits": round(2 * (1 + 20 * 0.0005) / 21, 1), "customers": 2},
+         "by_email": False, "fits": round(2 * (1 + 20 * 0.0005) / 21, 1), "customers": 2, "named": 1,
+         "of_customers": 1},
         {"kind": "days", "days": 15},
         {"kind": "job_type", "words": ["badevaerelset"], "job_type": "Badeværelse"},
         {"kind": "crew", "names": ["kasper"]},
