@@ -85,6 +85,18 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"experienced_at": "2026-07-01T00:00:00Z"})["experienced_far"] == 1.0
     assert signals({"experienced_at": "2026-08-20T00:00:00Z"})["experienced_mid"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
+
+
+def test_a_date_of_experience_on_the_jobs_completion_or_start_day_stands_for_the_days_since_completion():
+    # The one job completed that day, with 20 more spread over two years: 1.03 of 21 by chance.
+    on_completion = signals({"experienced_at": "2026-09-05"})
+    assert {name: value for name, value in on_completion.items() if not name.startswith(("name_", "coincid", "written_"))} == {
+        "says_experienced": 1.0, "dated_completion": 1.0, "delay_rarity": pytest.approx(-math.log((1 + 20 / 730) / 21))}
+    assert signals({"experienced_at": "2026-09-01"})["dated_start"] == 1.0
+    # The review's own day is the site's default: no date of experience to weigh, the days since completion instead.
+    left_as_is = signals({"experienced_at": "2026-09-10"})
+    assert left_as_is["days_0_7"] == 1.0
+    assert not {"dated_completion", "dated_start", "experienced_near", "experienced_mid", "experienced_far"} & set(left_as_is)
     assert signals({"published_at": "2026-09-03T10:00:00Z"})["during_job"] == 1.0
     assert signals({"published_at": "2026-09-20T10:00:00Z"})["days_8_30"] == 1.0
     assert signals({"published_at": "2026-12-20T10:00:00Z"})["days_61_120"] == 1.0  # 106 days
