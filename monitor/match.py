@@ -563,9 +563,28 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
             found.update(index.lookup(company, *wide, MAX_STRONG_CANDIDATES, rv.day))
     for postcode in index.postcodes & rv.word_set.union(rv.location.split()):  # "8240 Risskov", in the text or the location
         found.update(index.lookup(("postcode", postcode), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    if rv.experienced is not None and rv.experienced != rv.day and name.words:
+        found.update(_dated_jobs(index, rv))
     if rejected:
         return sorted(p for p in found if index.ids[p] not in rejected)
     return sorted(found)
+
+
+DATED_SPAN = 60  # days from a job's start to its completion, at most, when a date of experience is its start
+
+
+def _dated_jobs(index: JobIndex, rv: ReviewView) -> list[int]:
+    """Jobs under the review's name keys that were completed or started on its date of experience: a Lars
+    who dates the work to a day keeps that day's Lars among his candidates, however many Lars came later."""
+    name, day = rv.name, rv.experienced
+    if name.last:
+        keys = [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
+                ("initial+last", name.first[0], name.last), ("last", name.last)]
+    else:
+        keys = [("first", name.first), ("last", name.first)]
+    facts = index.facts
+    return [position for key in keys for position in index.lookup(key, day, day + DATED_SPAN)
+            if facts[position].completed == day or facts[position].started == day]
 
 
 def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | None = None) -> dict[str, float]:
@@ -908,13 +927,19 @@ def name_fits(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[i
     for a review with many, the best few by name, then nearest in time."""
     if len(found) <= SCORED_CANDIDATES:  # most reviews
         return [(position, index.name_fit(rv, position)[1]) for position in found]
-    # Best name first, then nearest in time (reviews long before completion last), then position:
-    # plain tuples, sorted without a key function.
+    # Best name first, then nearest in time (reviews long before completion last; a job the date of
+    # experience or a quoted number points to counts as nearest), then position: plain tuples, sorted
+    # without a key function.
     fits = []
+    dated = rv.experienced if rv.experienced is not None and rv.experienced != rv.day else None
+    quoted = firm_words(index, rv)[1]
     for position in found:
         score, reason = index.name_fit(rv, position)
         days = rv.day - index.completed[position]
-        fits.append((-score, abs(days) if days >= -WINDOW_AFTER else 10**6, position, reason))
+        facts = index.facts[position]
+        pointed = (dated is not None and (facts.completed == dated or facts.started == dated)) or (
+            quoted and not facts.references.isdisjoint(quoted))
+        fits.append((-score, 0 if pointed else abs(days) if days >= -WINDOW_AFTER else 10**6, position, reason))
     fits.sort()
     return [(position, reason) for _, _, position, reason in fits[:SCORED_CANDIDATES]]
 
