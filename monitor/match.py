@@ -574,17 +574,21 @@ DATED_SPAN = 60  # days from a job's start to its completion, at most, when a da
 
 
 def _dated_jobs(index: JobIndex, rv: ReviewView) -> list[int]:
-    """Jobs under the review's name keys that were completed or started on its date of experience: a Lars
-    who dates the work to a day keeps that day's Lars among his candidates, however many Lars came later."""
+    """Jobs under the review's name keys that were completed on its date of experience, or, under its strong
+    keys, started on it: a Lars who dates the work to a day keeps that day's Lars among his candidates,
+    however many Lars came later. (Start days under a first name or surname alone: a common one's two
+    months of jobs, read for every dated review, made matching a fifth slower.)"""
     name, day = rv.name, rv.experienced
     if name.last:
-        keys = [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
-                ("initial+last", name.first[0], name.last), ("last", name.last)]
+        strong = [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
+                  ("initial+last", name.first[0], name.last)]
+        weak = [("last", name.last)]
     else:
-        keys = [("first", name.first), ("last", name.first)]
+        strong, weak = [], [("first", name.first), ("last", name.first)]
     facts = index.facts
-    return [position for key in keys for position in index.lookup(key, day, day + DATED_SPAN)
-            if facts[position].completed == day or facts[position].started == day]
+    found = [position for key in strong + weak for position in index.lookup(key, day, day)]
+    return found + [position for key in strong for position in index.lookup(key, day + 1, day + DATED_SPAN)
+                    if facts[position].started == day]
 
 
 def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | None = None) -> dict[str, float]:
