@@ -153,6 +153,11 @@ def fit_prior() -> dict[str, object]:
              "strength": PRIOR_STRENGTH,
              "counted_on": [f"monitor.synthetic.generate(seed={seed}, jobs={size}, reviews={size})" for seed, size in FITTING_WORLDS]}
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    # The fitting worlds' firms never reply "we cannot find you": that chance stays as shipped. The threshold
+    # is chosen afterwards (benchmarks/match_tuning.py) and stays until then.
+    for told_by in ("told", "told_by_none"):
+        prior[told_by]["says_not_found"] = data["prior"][told_by].get("says_not_found", prior[told_by]["says_not_found"])
+    prior |= {key: data["prior"][key] for key in ("threshold", "threshold_chosen_on") if key in data["prior"]}
     data["prior"] = prior
     MODEL_PATH.write_text(json.dumps(data, indent=2) + "\n")
     return prior

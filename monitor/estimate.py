@@ -35,7 +35,9 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
              "name_none"),
     "delay": ("before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
               "days_241_400", "days_over_400"),
-    "experienced": ("experienced_near", "experienced_mid", "experienced_far"),
+    # The date of experience, when the reviewer gave one that is not the review's own day: this job's completion
+    # or start day (and then in place of the delay), or that far from its completion.
+    "experienced": ("dated_completion", "dated_start", "experienced_near", "experienced_mid", "experienced_far"),
     "location": ("location", "location_other"),
     "job_type": ("job_type_same", "job_type_other"),
     "crew": ("crew", "crew_other"),
@@ -44,10 +46,10 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 }
 # Levels whose u comes from the firm's term frequencies, carried by a feature of fixed weight:
 # a name fits exp(coincidences) of the N jobs by chance (u = that / N, and the 1/N of each job's
-# prior share cancels it); the days from completion, a town, crew member, kind of work, street or number are
-# shared by exp(-rarity) of them.
+# prior share cancels it); the days from completion, a completion or start day, a town, crew member, kind of work,
+# street or number are shared by exp(-rarity) of them.
 BY_FREQUENCY = (frozenset(COMPARISONS["name"][:-1]) | frozenset(COMPARISONS["delay"])
-                | {"location", "job_type_same", "crew", "reference", "street"})
+                | {"dated_completion", "dated_start", "location", "job_type_same", "crew", "reference", "street"})
 FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
                  "location_rarity": 1.0, "job_type_rarity": 1.0, "crew_rarity": 1.0, "reference_rarity": 1.0,
                  "street_rarity": 1.0}

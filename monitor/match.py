@@ -51,6 +51,8 @@ FEATURES = (
     # days from completion to the review (one of these)
     "before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
     "days_241_400", "days_over_400", "delay_rarity",
+    # or, when the reviewer's date of experience is the job's completion or start day, that (one of these)
+    "dated_completion", "dated_start",
     # what the review says or shows
     "experienced_near", "experienced_mid", "experienced_far", "location", "location_other", "location_rarity",
     "job_type_same", "job_type_rarity", "job_type_other", "crew", "crew_other", "crew_rarity",
@@ -185,6 +187,7 @@ class JobIndex:
     _customers_under: dict[tuple[str, ...], int] = field(default_factory=dict)
     sorted_completed: list[int] = field(default_factory=list)
     _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
+    _jobs_on: dict[str, dict[int, int]] = field(default_factory=dict)  # "completed"/"started" -> day -> jobs
     full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
 
     @classmethod
@@ -271,6 +274,17 @@ class JobIndex:
 
             rarity = self._delay_rarity[day] = {band: share(first, last) for band, (first, last) in _BAND_DAYS.items()}
         return rarity
+
+    def date_rarity(self, which: str, day: int) -> float:
+        """-log(the share of jobs completed, or started, on that day): a date of experience that is a job's
+        completion day says more in a quiet week than in a busy one."""
+        counts = self._jobs_on.get(which)
+        if counts is None:
+            counts = self._jobs_on[which] = defaultdict(int)
+            for value in (self.completed if which == "completed" else [facts.started for facts in self.facts]):
+                counts[value] += 1
+        # With PSEUDO_CUSTOMERS jobs spread evenly over two years, as delay_rarity: a small firm's few dates are not the rule.
+        return -math.log((counts.get(day, 0) + PSEUDO_CUSTOMERS / WINDOW_BEFORE) / (len(self.completed) + PSEUDO_CUSTOMERS))
 
     def coincidences(self, level: str, person: Name) -> float:
         """How many jobs' customers a name fitting `person` in this form would fit by chance:
@@ -577,9 +591,32 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
             found.update(index.lookup(company, *wide, MAX_STRONG_CANDIDATES, rv.day))
     for postcode in index.postcodes & rv.word_set.union(rv.location.split()):  # "8240 Risskov", in the text or the location
         found.update(index.lookup(("postcode", postcode), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    if rv.experienced is not None and rv.experienced != rv.day and name.words:
+        found.update(_dated_jobs(index, rv))
     if rejected:
         return sorted(p for p in found if index.ids[p] not in rejected)
     return sorted(found)
+
+
+DATED_SPAN = 60  # days from a job's start to its completion, at most, when a date of experience is its start
+
+
+def _dated_jobs(index: JobIndex, rv: ReviewView) -> list[int]:
+    """Jobs under the review's name keys that were completed on its date of experience, or, under its strong
+    keys, started on it: a Lars who dates the work to a day keeps that day's Lars among his candidates,
+    however many Lars came later. (Start days under a first name or surname alone: a common one's two
+    months of jobs, read for every dated review, made matching a fifth slower.)"""
+    name, day = rv.name, rv.experienced
+    if name.last:
+        strong = [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
+                  ("initial+last", name.first[0], name.last)]
+        weak = [("last", name.last)]
+    else:
+        strong, weak = [], [("first", name.first), ("last", name.first)]
+    facts = index.facts
+    found = [position for key in strong + weak for position in index.lookup(key, day, day)]
+    return found + [position for key in strong for position in index.lookup(key, day + 1, day + DATED_SPAN)
+                    if facts[position].started == day]
 
 
 def features(index: JobIndex, position: int, rv: ReviewView, name_reason: str | None = None) -> dict[str, float]:
@@ -630,15 +667,24 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
             f = {"name_none": 1.0}
         f.update(told)
         completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = facts_of[position]
-        days = day - completed
-        band = ("before_start" if day < started - 1 else "during_job" if days < 0
-                else _DAY_BUCKETS[days] if days < _DAY_BUCKET_COUNT else "days_over_400")
-        f[band] = 1.0
-        # As likely by chance as the share of the firm's jobs completed that long before this review's day.
-        f["delay_rarity"] = rarity_of_band[band]
-        if experienced is not None:
-            offset = abs(experienced - completed)
-            f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
+        # A date of experience that is the review's own day is the site's default: it says nothing of the job.
+        if experienced is not None and experienced != day and (experienced == completed or experienced == started):
+            # The reviewer dated the work to this job's completion or start: as likely by chance as the share of
+            # the firm's jobs completed (started) that day. It stands for the days since completion, which a
+            # stranger's date, drawn as a job's would be, mirrors.
+            dated = "dated_completion" if experienced == completed else "dated_start"
+            f[dated] = 1.0
+            f["delay_rarity"] = index.date_rarity("completed" if experienced == completed else "started", experienced)
+        else:
+            days = day - completed
+            band = ("before_start" if day < started - 1 else "during_job" if days < 0
+                    else _DAY_BUCKETS[days] if days < _DAY_BUCKET_COUNT else "days_over_400")
+            f[band] = 1.0
+            # As likely by chance as the share of the firm's jobs completed that long before this review's day.
+            f["delay_rarity"] = rarity_of_band[band]
+            if experienced is not None and experienced != day:
+                offset = abs(experienced - completed)
+                f["experienced_near" if offset <= 7 else "experienced_mid" if offset <= 30 else "experienced_far"] = 1.0
         if (city and (city in location or city_in_text in text)) or (postcode and postcode in location):
             f["location"] = 1.0
             # As likely by chance as the share of the firm's jobs in that town.
@@ -753,7 +799,9 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
     why = {"name": f"{rv.review.get('author')!r} ~ {named!r}: {fit}"}
     why["date"] = (f"review {facts.started - rv.day} days before the job started" if f.get("before_start")
                    else f"review {days} days after completion")
-    if rv.experienced is not None:
+    if f.get("dated_completion") or f.get("dated_start"):
+        why["date"] = f"date of experience is the day the job {'was completed' if f.get('dated_completion') else 'started'}"
+    elif rv.experienced is not None:
         why["experienced"] = f"date of experience {abs(rv.experienced - facts.completed)} days from completion"
     if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
@@ -784,6 +832,7 @@ _EVIDENCE_OF = {
     **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))},
     **{band: "days" for band in _BAND_DAYS}, "delay_rarity": "days",
     "experienced_near": "experienced", "experienced_mid": "experienced", "experienced_far": "experienced",
+    "dated_completion": "days", "dated_start": "days",
     "says_experienced": "experienced", "says_not_found": "reply",
     "location": "location", "location_rarity": "location", "location_other": "location", "says_location": "location",
     "job_type_same": "job_type", "job_type_rarity": "job_type", "job_type_other": "job_type", "says_job_type": "job_type",
@@ -823,13 +872,17 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         "named": index.customers_named_alike(form[0], index.aliases[position] if by_email else index.persons[position])
         if form else None, "of_customers": index.customer_count(),
         "weight": round(weight["name"], 2)}]
-    if f.get("before_start"):
+    dated = "completion" if f.get("dated_completion") else "start" if f.get("dated_start") else None
+    if dated:  # the date of experience stands for the days since completion: one piece for both
+        pieces.append({"kind": f"experienced_{dated}", "date": date.fromordinal(rv.experienced).isoformat(),
+                       "weight": round(weight.get("days", 0.0) + weight.get("experienced", 0.0), 2)})
+    elif f.get("before_start"):
         pieces.append({"kind": "before_start", "days": facts.started - rv.day, "weight": round(weight.get("days", 0.0), 2)})
     elif f.get("during_job"):
         pieces.append({"kind": "during_job", "weight": round(weight.get("days", 0.0), 2)})
     else:
         pieces.append({"kind": "days", "days": rv.day - facts.completed, "weight": round(weight.get("days", 0.0), 2)})
-    if rv.experienced is not None:
+    if rv.experienced is not None and not dated:
         pieces.append({"kind": "experienced", "days": abs(rv.experienced - facts.completed),
                        "weight": round(weight.get("experienced", 0.0), 2)})
     if f.get("location"):
@@ -908,13 +961,19 @@ def name_fits(index: JobIndex, rv: ReviewView, found: list[int]) -> list[tuple[i
     for a review with many, the best few by name, then nearest in time."""
     if len(found) <= SCORED_CANDIDATES:  # most reviews
         return [(position, index.name_fit(rv, position)[1]) for position in found]
-    # Best name first, then nearest in time (reviews long before completion last), then position:
-    # plain tuples, sorted without a key function.
+    # Best name first, then nearest in time (reviews long before completion last; a job the date of
+    # experience or a quoted number points to counts as nearest), then position: plain tuples, sorted
+    # without a key function.
     fits = []
+    dated = rv.experienced if rv.experienced is not None and rv.experienced != rv.day else None
+    quoted = firm_words(index, rv)[1]
     for position in found:
         score, reason = index.name_fit(rv, position)
         days = rv.day - index.completed[position]
-        fits.append((-score, abs(days) if days >= -WINDOW_AFTER else 10**6, position, reason))
+        facts = index.facts[position]
+        pointed = (dated is not None and (facts.completed == dated or facts.started == dated)) or (
+            quoted and not facts.references.isdisjoint(quoted))
+        fits.append((-score, 0 if pointed else abs(days) if days >= -WINDOW_AFTER else 10**6, position, reason))
     fits.sort()
     return [(position, reason) for _, _, position, reason in fits[:SCORED_CANDIDATES]]
 

@@ -86,6 +86,18 @@ def test_text_signals_each_fire_on_their_own():
     assert signals({"experienced_at": "2026-07-01T00:00:00Z"})["experienced_far"] == 1.0
     assert signals({"experienced_at": "2026-08-20T00:00:00Z"})["experienced_mid"] == 1.0
     assert signals({"published_at": "2026-08-20T10:00:00Z"})["before_start"] == 1.0
+
+
+def test_a_date_of_experience_on_the_jobs_completion_or_start_day_stands_for_the_days_since_completion():
+    # The one job completed that day, with 20 more spread over two years: 1.03 of 21 by chance.
+    on_completion = signals({"experienced_at": "2026-09-05"})
+    assert {name: value for name, value in on_completion.items() if not name.startswith(("name_", "coincid", "written_"))} == {
+        "says_experienced": 1.0, "dated_completion": 1.0, "delay_rarity": pytest.approx(-math.log((1 + 20 / 730) / 21))}
+    assert signals({"experienced_at": "2026-09-01"})["dated_start"] == 1.0
+    # The review's own day is the site's default: no date of experience to weigh, the days since completion instead.
+    left_as_is = signals({"experienced_at": "2026-09-10"})
+    assert left_as_is["days_0_7"] == 1.0
+    assert not {"dated_completion", "dated_start", "experienced_near", "experienced_mid", "experienced_far"} & set(left_as_is)
     assert signals({"published_at": "2026-09-03T10:00:00Z"})["during_job"] == 1.0
     assert signals({"published_at": "2026-09-20T10:00:00Z"})["days_8_30"] == 1.0
     assert signals({"published_at": "2026-12-20T10:00:00Z"})["days_61_120"] == 1.0  # 106 days
@@ -339,6 +351,27 @@ def test_a_postcode_or_street_finds_the_jobs_there_whatever_the_name():
     assert candidates(index, view(review | {"body": "Huset på Gammel Kongevej"})) == [1]
     assert candidates(index, view(review | {"body": "Ring 8240 1234"})) == [0]  # the postcode, not the phone number
     assert candidates(index, view(review)) == []
+
+
+def test_a_date_of_experience_or_a_quoted_number_keeps_its_job_among_many_of_one_name():
+    """Twelve jobs for Lars Holm, one every three days: a review signed Lars or Lars Holm weighs the eight
+    nearest in time, and beside them the one whose completion day (or, for a full name, start day) it gives
+    as its date of experience, or whose number it quotes."""
+    day = date(2026, 6, 1).toordinal()
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "invoice_no": f"F-{n}", "customer_name": "Lars Holm",
+                   "started_at": date.fromordinal(day + 3 * n - 2).isoformat(),
+                   "completed_at": date.fromordinal(day + 3 * n).isoformat()} for n in range(12)]
+    index = JobIndex.build(jobs)
+    review = {"id": "r", "author": "Lars", "published_at": "2026-07-20T10:00:00Z"}
+    kept = lambda extra: sorted(position for position, _ in matching.name_fits(index, view(review | extra),
+                                                                              candidates(index, view(review | extra))))
+    assert kept({}) == kept({"author": "Lars Holm"}) == [4, 5, 6, 7, 8, 9, 10, 11]
+    # The one dated, then the seven nearest in time.
+    assert kept({"experienced_at": "2026-06-01"}) == [0, 5, 6, 7, 8, 9, 10, 11]  # the completion day
+    assert kept({"author": "Lars Holm", "experienced_at": "2026-05-30"}) == [0, 5, 6, 7, 8, 9, 10, 11]  # the start day
+    assert kept({"experienced_at": "2026-05-30"}) == kept({})  # a first name alone: not looked up by its start day
+    assert kept({"experienced_at": "2026-07-20"}) == kept({})  # the review's own day: the site's default
+    assert kept({"body": "Faktura F-1 er betalt"}) == [1, 5, 6, 7, 8, 9, 10, 11]
 
 
 def test_blocking_bounds_candidates_for_common_names():
