@@ -67,10 +67,12 @@ def check_host(host: str, config: Config) -> None:
 
 def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_METADATA,
                   lang: str | None = None) -> dict[str, Any]:
-    """metadata.yml, pointed at this database file and locked down when a password is set; the dashboard in
-    `lang`, else in the business's language."""
+    """metadata.yml, pointed at this database file and locked down when a password is set; its descriptions and
+    the dashboard in `lang`, else in the business's language."""
     metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) or {}
     metadata = copy.deepcopy(metadata)
+    lang = lang or business_language(config, stored_languages(db_path))
+    translate_database(metadata, lang)
     databases = metadata.get("databases", {})
     if METADATA_DATABASE in databases:
         databases[db_path.stem] = databases.pop(METADATA_DATABASE)
@@ -78,7 +80,7 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         for chart in dashboard.get("charts", {}).values():
             if chart.get("db") == METADATA_DATABASE:
                 chart["db"] = db_path.stem
-        translate_dashboard(dashboard, lang or business_language(config, stored_languages(db_path)))
+        translate_dashboard(dashboard, lang)
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {
@@ -112,6 +114,33 @@ def stored_languages(db_path: Path) -> list[str]:
         except ValueError:
             continue
     return languages
+
+
+# Words of metadata.yml that metadata_texts.toml has in each language other than English.
+QUERY_TEXTS = ("title", "description", "on_success_message")
+TABLE_TEXTS = ("title", "description")
+
+
+def translate_database(metadata: dict[str, Any], lang: str) -> None:
+    """metadata.yml's database, canned query and table descriptions in `lang`; English is metadata.yml's own."""
+    if lang == "en":
+        return
+    from monitor.text import load_data
+
+    words = load_data("metadata_texts.toml")[lang]
+    database = metadata.get("databases", {}).get(METADATA_DATABASE)
+    if database is None:
+        return
+    if "description" in database:
+        database["description"] = words["database"]["description"]
+    for kind, keys in (("queries", QUERY_TEXTS), ("tables", TABLE_TEXTS)):
+        for name, described in (database.get(kind) or {}).items():
+            # metadata.yml's every text has its translation (tests/test_explorer_texts.py checks); another
+            # metadata file's own queries stay as written
+            translated = words[kind].get(name, {})
+            for key in keys:
+                if key in described and key in translated:
+                    described[key] = translated[key]
 
 
 # Chart keys of metadata.yml's dashboard and the dashboard.toml words for their titles.
