@@ -38,12 +38,12 @@ VIEWER_LANGUAGE: ContextVar[str | None] = ContextVar("repmon_viewer_language", d
 
 
 def serve_metadata(datasette, described: dict[str, Any],
-                   in_language: Callable[[str], dict[str, Any] | None] | None = None) -> None:
-    """Serve `described` (databases, plugins) as metadata of this Datasette; see explorer.split_metadata.
-    `in_language(lang)` makes the same in another language, for a viewer who chose one."""
+                   in_language: Callable[[str], dict[str, Any] | None] | None = None, lang: str | None = None) -> None:
+    """Serve `described` (databases, plugins), which is in `lang`, as metadata of this Datasette; see
+    explorer.split_metadata. `in_language(lang)` makes the same in another language, for a viewer who chose one."""
     _SERVED[datasette] = described
     if in_language is not None:
-        _IN_LANGUAGE[datasette] = (in_language, {})
+        _IN_LANGUAGE[datasette] = (in_language, {lang: described} if lang else {})
 
 
 @hookimpl

@@ -229,15 +229,16 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     for name, plugin in pm.list_name_plugin():
         if getattr(plugin, "__name__", None) == "datasette_render_markdown":
             pm.set_blocked(name)
-    kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
+    lang = business_language(config, stored_languages(db_path))
+    kept, described = split_metadata(load_metadata(db_path, config, metadata_path, lang))
     datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS, template_dir=str(TEMPLATES))
     allow_hosts(datasette, config.explorer.public_url)
     owner_pages.attach(datasette, config, db_path.stem, stored_languages(db_path))
     if described is not None:
-        # The dashboard in the language the viewer chose on the owner's pages: each language's metadata
-        # is made the first time a viewer asks for it.
+        # Descriptions and dashboard in the language the viewer chose, else the business's (made here): each
+        # other language's metadata is made the first time a viewer asks for it.
         serve_metadata(datasette, described,
-                       lambda lang: split_metadata(load_metadata(db_path, config, metadata_path, lang))[1])
+                       lambda chosen: split_metadata(load_metadata(db_path, config, metadata_path, chosen))[1], lang)
     return datasette
 
 
