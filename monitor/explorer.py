@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import ipaddress
 import json
@@ -122,25 +123,29 @@ TABLE_TEXTS = ("title", "description")
 
 
 def translate_database(metadata: dict[str, Any], lang: str) -> None:
-    """metadata.yml's database, canned query and table descriptions in `lang`; English is metadata.yml's own."""
-    if lang == "en":
+    """The database's, canned queries' and tables' words of metadata.yml in `lang`; English is metadata.yml's
+    own. A text that another metadata file words differently stays as written there."""
+    database = metadata.get("databases", {}).get(METADATA_DATABASE)
+    if lang == "en" or database is None:
         return
     from monitor.text import load_data
 
-    words = load_data("metadata_texts.toml")[lang]
-    database = metadata.get("databases", {}).get(METADATA_DATABASE)
-    if database is None:
-        return
-    if "description" in database:
+    words, shipped = load_data("metadata_texts.toml")[lang], _shipped_database()
+    if "description" in database and database["description"] == shipped.get("description"):
         database["description"] = words["database"]["description"]
     for kind, keys in (("queries", QUERY_TEXTS), ("tables", TABLE_TEXTS)):
         for name, described in (database.get(kind) or {}).items():
-            # metadata.yml's every text has its translation (tests/test_explorer_texts.py checks); another
-            # metadata file's own queries stay as written
+            english = (shipped.get(kind) or {}).get(name) or {}
             translated = words[kind].get(name, {})
             for key in keys:
-                if key in described and key in translated:
+                if key in described and key in translated and described[key] == english.get(key):
                     described[key] = translated[key]
+
+
+@functools.cache
+def _shipped_database() -> dict[str, Any]:
+    """The database part of the metadata.yml repmon ships, as metadata_texts.toml translates it."""
+    return yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))["databases"][METADATA_DATABASE]
 
 
 # Chart keys of metadata.yml's dashboard and the dashboard.toml words for their titles.

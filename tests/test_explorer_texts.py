@@ -109,6 +109,16 @@ def test_no_sql_editor_where_sql_is_not_allowed(tmp_path):
     assert "repmon-sql" not in text and "sql-editor" not in text
 
 
+def test_a_text_another_metadata_file_words_itself_stays_as_written(tmp_path, db_path, db):
+    metadata = tmp_path / "metadata.yml"
+    shipped = DEFAULT_METADATA.read_text(encoding="utf-8")
+    metadata.write_text(shipped.replace("title: Unanswered complaints\n", "title: Klager uden svar fra os\n"), encoding="utf-8")
+    text = run(build_datasette(db_path, parse_config({"business": [{"name": "Hansen VVS ApS", "languages": ["da"]}]}),
+                               metadata).client.get("/monitor")).text
+    assert '<a href="/monitor/unanswered_complaints">Klager uden svar fra os</a>' in text
+    assert '<a href="/monitor/patterns_open">Mønstre, der tager form</a>' in text
+
+
 def test_lang_switches_the_database_page_to_german_and_stays(db_path, counted):
     datasette = danish(db_path)
     page = run(datasette.client.get("/monitor?lang=de"))
