@@ -134,7 +134,7 @@ def test_lang_switches_the_database_page_to_german_and_stays(db_path, counted):
 
 def test_a_canned_query_page_has_its_title_and_description_in_danish(db_path, db, business_id):
     text = run(danish(db_path).client.get("/monitor/follow_ups_due")).text
-    assert ">Opkald, der skal foretages, og forsinkede opkald</h1>" in text
+    assert ">Kommende og forsinkede opkald</h1>" in text
     assert "Markér dem som gennemført på siden Opkald." in text
     assert "Follow-up calls due and overdue" not in text
 
