@@ -38,22 +38,24 @@ VIEWER_LANGUAGE: ContextVar[str | None] = ContextVar("repmon_viewer_language", d
 
 
 def serve_metadata(datasette, described: dict[str, Any],
-                   in_language: Callable[[str], dict[str, Any] | None] | None = None) -> None:
-    """Serve `described` (databases, plugins) as metadata of this Datasette; see explorer.split_metadata.
-    `in_language(lang)` makes the same in another language, for a viewer who chose one."""
+                   in_language: Callable[[str], dict[str, Any] | None] | None = None, lang: str | None = None) -> None:
+    """Serve `described` (databases, plugins), which is in `lang`, as metadata of this Datasette; see
+    explorer.split_metadata. `in_language(lang)` makes the same in another language, for a viewer who chose one."""
     _SERVED[datasette] = described
     if in_language is not None:
-        _IN_LANGUAGE[datasette] = (in_language, {})
+        _IN_LANGUAGE[datasette] = (in_language, {lang: described} if lang else {})
 
 
 @hookimpl
 def get_metadata(datasette, key, database, table):
-    """The descriptive metadata of a repmon explorer, in the viewer's chosen language where it has one;
-    permission checks (key 'tables') read none of it."""
+    """The descriptive metadata of a repmon explorer, in the viewer's chosen language, else in the business's
+    (as on the owner's pages); permission checks (key 'tables') read none of it."""
     if key == "tables":
         return None
-    lang = VIEWER_LANGUAGE.get()
-    if lang is not None and datasette in _IN_LANGUAGE:
+    if datasette in _IN_LANGUAGE:
+        from monitor import owner_pages
+
+        lang = VIEWER_LANGUAGE.get() or owner_pages.business_language(datasette)
         make, made = _IN_LANGUAGE[datasette]
         if lang not in made:
             made[lang] = make(lang)
@@ -110,24 +112,33 @@ body.repmon-owner header nav { display: flex; flex-wrap: wrap; justify-content: 
 .repmon-draft { background: #f7f9fc; border-left: 3px solid #276890; padding: 0.4em 0.7em; margin: 0.5em 0; }
 .repmon-draft textarea { width: 100%; box-sizing: border-box; font: inherit; }
 .repmon-draft-title { font-weight: bold; margin: 0 0 0.3em; }
+.repmon-all-data { list-style: none; padding: 0; max-width: 60em; }
+.repmon-all-data li { margin: 0 0 0.7em; }
+.repmon-all-data span, .repmon-rows, .repmon-table-name { color: #555; }
+.repmon-table-name { font-size: 0.8em; font-weight: normal; }
+details.repmon-sql { margin: 2em 0 1em; max-width: 60em; }
+details.repmon-sql summary { cursor: pointer; color: #276890; }
 .repmon-copy { font-size: 1em; padding: 0.35em 0.8em; border-radius: 5px; border: 1px solid #276890; background: #fff; color: #276890; }
 """
 
 
 @hookimpl
-def extra_template_vars(datasette, request):
+def extra_template_vars(datasette, request, template):
     """The owner's texts in the viewer's language, for Datasette's and its plugins' pages that repmon
-    words itself (the sign-in page)."""
-    from monitor import owner_pages, web_guard
+    words itself (the sign-in page, the database page)."""
+    from monitor import all_data, owner_pages, web_guard
 
     from monitor.explorer import password_hash
 
     explorer = owner_pages._EXPLORERS.get(datasette)
     back_to = web_guard.page_after_sign_in(request.args.get("next")) if request is not None else None
     lang = owner_pages.language(request, explorer) if explorer is not None and request is not None else "en"
-    return {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang),
-            "repmon_signing_in": explorer is not None and password_hash(explorer.config) is not None,
-            "repmon_after_sign_in": back_to or ""}
+    words = {"repmon_lang": lang, "repmon_texts": owner_pages.texts(lang),
+             "repmon_signing_in": explorer is not None and password_hash(explorer.config) is not None,
+             "repmon_after_sign_in": back_to or ""}
+    if template == all_data.TEMPLATE and explorer is not None and request is not None:
+        words |= all_data.template_vars(datasette, request, explorer, lang)
+    return words
 
 
 @hookimpl
@@ -214,6 +225,7 @@ def asgi_wrapper(datasette):
         async def explorer(scope, receive, send):
             if scope["type"] == "http":
                 VIEWER_LANGUAGE.set(_viewer_language(scope))
+                send = _remembering_language(datasette, scope, send)
             if scope["type"] == "http" and scope["path"] == DASHBOARDS_JS:
                 await _send_script(send, dashboards_script())
                 return
@@ -239,6 +251,24 @@ def _viewer_language(scope) -> str | None:
     asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("lang")
     chosen = asked or web_guard.cookie(scope, LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else None
+
+
+def _remembering_language(datasette, scope, send):
+    """`send`, setting the owner's pages' language cookie when the database page is asked for in a language
+    (?lang=), so the queries and tables it leads to stay in it. Table pages read ?lang= as a filter on a column."""
+    from monitor.owner_pages import LANGUAGE_COOKIE, LANGUAGES
+
+    asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("lang")
+    if asked not in LANGUAGES or scope.get("method") != "GET" or scope["path"].strip("/") not in datasette.databases:
+        return send
+    cookie = f"{LANGUAGE_COOKIE}={asked}; Max-Age={365 * 24 * 3600}; Path=/; SameSite=Lax".encode()
+
+    async def remembering(message):
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            message = message | {"headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+        await send(message)
+
+    return remembering
 
 
 _ALLOWED_HOSTS: WeakKeyDictionary[Any, frozenset[str]] = WeakKeyDictionary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import ipaddress
 import json
@@ -67,10 +68,12 @@ def check_host(host: str, config: Config) -> None:
 
 def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_METADATA,
                   lang: str | None = None) -> dict[str, Any]:
-    """metadata.yml, pointed at this database file and locked down when a password is set; the dashboard in
-    `lang`, else in the business's language."""
+    """metadata.yml, pointed at this database file and locked down when a password is set; its descriptions and
+    the dashboard in `lang`, else in the business's language."""
     metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) or {}
     metadata = copy.deepcopy(metadata)
+    lang = lang or business_language(config, stored_languages(db_path))
+    translate_database(metadata, lang)
     databases = metadata.get("databases", {})
     if METADATA_DATABASE in databases:
         databases[db_path.stem] = databases.pop(METADATA_DATABASE)
@@ -78,7 +81,7 @@ def load_metadata(db_path: Path, config: Config, metadata_path: Path = DEFAULT_M
         for chart in dashboard.get("charts", {}).values():
             if chart.get("db") == METADATA_DATABASE:
                 chart["db"] = db_path.stem
-        translate_dashboard(dashboard, lang or business_language(config, stored_languages(db_path)))
+        translate_dashboard(dashboard, lang)
     if password_hash(config):
         plugins = metadata.setdefault("plugins", {})
         plugins["datasette-auth-passwords"] = {
@@ -112,6 +115,37 @@ def stored_languages(db_path: Path) -> list[str]:
         except ValueError:
             continue
     return languages
+
+
+# Words of metadata.yml that metadata_texts.toml has in each language other than English.
+QUERY_TEXTS = ("title", "description", "on_success_message")
+TABLE_TEXTS = ("title", "description")
+
+
+def translate_database(metadata: dict[str, Any], lang: str) -> None:
+    """The database's, canned queries' and tables' words of metadata.yml in `lang`; English is metadata.yml's
+    own. A text that another metadata file words differently stays as written there."""
+    database = metadata.get("databases", {}).get(METADATA_DATABASE)
+    if lang == "en" or database is None:
+        return
+    from monitor.text import load_data
+
+    words, shipped = load_data("metadata_texts.toml")[lang], _shipped_database()
+    if "description" in database and database["description"] == shipped.get("description"):
+        database["description"] = words["database"]["description"]
+    for kind, keys in (("queries", QUERY_TEXTS), ("tables", TABLE_TEXTS)):
+        for name, described in (database.get(kind) or {}).items():
+            english = (shipped.get(kind) or {}).get(name) or {}
+            translated = words[kind].get(name, {})
+            for key in keys:
+                if key in described and key in translated and described[key] == english.get(key):
+                    described[key] = translated[key]
+
+
+@functools.cache
+def _shipped_database() -> dict[str, Any]:
+    """The database part of the metadata.yml repmon ships, as metadata_texts.toml translates it."""
+    return yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))["databases"][METADATA_DATABASE]
 
 
 # Chart keys of metadata.yml's dashboard and the dashboard.toml words for their titles.
@@ -200,15 +234,16 @@ def build_datasette(db_path: Path, config: Config, metadata_path: Path = DEFAULT
     for name, plugin in pm.list_name_plugin():
         if getattr(plugin, "__name__", None) == "datasette_render_markdown":
             pm.set_blocked(name)
-    kept, described = split_metadata(load_metadata(db_path, config, metadata_path))
+    lang = business_language(config, stored_languages(db_path))
+    kept, described = split_metadata(load_metadata(db_path, config, metadata_path, lang))
     datasette = Datasette([str(db_path)], metadata=kept, settings=SETTINGS, template_dir=str(TEMPLATES))
     allow_hosts(datasette, config.explorer.public_url)
     owner_pages.attach(datasette, config, db_path.stem, stored_languages(db_path))
     if described is not None:
-        # The dashboard in the language the viewer chose on the owner's pages: each language's metadata
-        # is made the first time a viewer asks for it.
+        # Descriptions and dashboard in the language the viewer chose, else the business's (made here): each
+        # other language's metadata is made the first time a viewer asks for it.
         serve_metadata(datasette, described,
-                       lambda lang: split_metadata(load_metadata(db_path, config, metadata_path, lang))[1])
+                       lambda chosen: split_metadata(load_metadata(db_path, config, metadata_path, chosen))[1], lang)
     return datasette
 
 

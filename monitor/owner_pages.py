@@ -27,6 +27,7 @@ from monitor.text import answer_url, load_data, platform_name
 from monitor.themes import vocabulary
 
 LANGUAGES = ("da", "nb", "sv", "de", "en")
+LOCALES = {"nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE", "en": "en_GB"}  # how numbers and dates are written
 LANGUAGE_COOKIE = "repmon_lang"
 LOCAL_USER = "local user"
 LIST_LIMIT = 200  # rows on a full list page
@@ -119,7 +120,7 @@ class Formats:
 
     @property
     def locale(self) -> str:
-        return {"nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE", "en": "en_GB"}[self.lang]
+        return LOCALES[self.lang]
 
 
 # ---- the pages -------------------------------------------------------------------------------------------
@@ -165,8 +166,8 @@ async def _page(datasette, request, template: str, title_key: str, **context: An
     html = await datasette.render_template(template, {
         "t": fmt.t, "fmt": fmt, "lang": lang, "title": fmt.t[title_key], "here": here, "data": data,
         "businesses": businesses if len(businesses) > 1 else [], "business": chosen,
-        "nav": _nav(datasette, explorer, fmt.t, here, chosen),
-        "languages": [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES],
+        "nav": nav_links(datasette, explorer, fmt.t, here, chosen),
+        "languages": language_links(request),
         "db": explorer.database, "back": here + (f"?business={chosen}" if chosen else ""),
         "signing_in": signing_in, "local_user": LOCAL_USER, **context,
     }, request=request)
@@ -186,14 +187,27 @@ def _with(request, **changes: str) -> str:
     return request.path + "?" + urlencode({key: value for key, value in args.items() if value})
 
 
-def _nav(datasette, explorer: Explorer, t: dict[str, str], here: str, business: str) -> list[tuple[str, str, bool]]:
+# The owner's pages in the order of the nav: path, the nav's word, the line "All data" says about it.
+PAGES = (("/", "nav_week", "about_week"), ("/-/complaints", "nav_complaints", "about_complaints"),
+         ("/-/patterns", "nav_patterns", "about_patterns"), ("/-/calls", "nav_calls", "about_calls"),
+         ("/-/matches", "nav_matches", "about_matches"), ("/-/reviews", "nav_reviews", "about_reviews"))
+DASHBOARD = "/-/dashboards/repmon"
+
+
+def nav_links(datasette, explorer: Explorer, t: dict[str, str], here: str,
+              business: str = "") -> list[tuple[str, str, bool]]:
+    """(href, word, whether it is this page) for each link of the nav, the dashboard and "All data" last."""
     suffix = f"?business={business}" if business else ""
-    pages = [("/", "nav_week"), ("/-/complaints", "nav_complaints"), ("/-/patterns", "nav_patterns"),
-             ("/-/calls", "nav_calls"), ("/-/matches", "nav_matches"), ("/-/reviews", "nav_reviews")]
-    links = [(datasette.urls.path(path) + suffix, t[key], path == here) for path, key in pages]
-    links.append((datasette.urls.path("/-/dashboards/repmon"), t["nav_dashboard"], False))
-    links.append((datasette.urls.database(explorer.database), t["nav_tables"], False))
+    links = [(datasette.urls.path(path) + suffix, t[key], path == here) for path, key, _ in PAGES]
+    links.append((datasette.urls.path(DASHBOARD), t["nav_dashboard"], False))
+    database = datasette.urls.database(explorer.database)
+    links.append((database, t["nav_tables"], here == database))
     return links
+
+
+def language_links(request) -> list[tuple[str, str, str]]:
+    """(code, the language's own name, this page in it) for each language repmon speaks."""
+    return [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES]
 
 
 async def week_page(datasette, request):

@@ -207,3 +207,24 @@ def test_no_script_from_any_table_runs_on_any_page(server, page, tmp_path):
             assert 'onerror="window.hacked=1"' in page.locator("#chart-patterns-table tbody").inner_text()
         assert page.evaluate("window.hacked") is None, path
     assert page.dialogs == []
+
+
+def test_all_data_is_in_danish_with_the_sql_editor_folded_away_at_the_bottom(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server + "/demo")  # served without the configuration: the demo firm's Danish, as the database keeps it
+    assert page.locator("main h1").inner_text() == "Alle data"
+    assert page.locator("main h2").all_inner_texts() == ["Dine sider", "Færdige opslag", "Handlinger", "Tabeller"]
+    assert page.get_by_role("link", name="Ubesvarede klager", exact=True).is_visible()
+    assert page.get_by_text("Custom SQL query").count() == 0
+    folded = page.locator("details.repmon-sql")
+    assert folded.get_attribute("open") is None and not page.locator(".CodeMirror").is_visible()
+    assert folded.bounding_box()["y"] > page.locator(".db-table").last.bounding_box()["y"]
+    page.screenshot(path=str(ARTIFACTS / "all_data.png"), full_page=True)
+    folded.locator("summary").click()
+    editor = page.locator(".CodeMirror")
+    editor.wait_for(state="visible")
+    assert editor.bounding_box()["height"] >= 70  # measured once opened, not while folded away
+    page.keyboard.press("Escape")
+    page.locator("details.repmon-sql input[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("table.rows-and-columns tbody tr").count() >= 1  # Datasette's own SQL page, as before
