@@ -5,7 +5,7 @@
 Writes benchmarks/theme_labels/sample.tsv (id, lang, split). The order is a hash of the id, so the
 sample is fixed and spread over every source of a language; the `test` part is labelled first and
 never read while the vocabulary is written or the theme model fitted; `dev` and `train` follow it in the
-same order (`train`, then `train2`, were added later, after the records already chosen, which each leaves as
+same order (`train`, then `train2` and `train3`, were added later, after the records already chosen, which each leaves as
 they were).
 """
 from __future__ import annotations
@@ -16,9 +16,10 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
-PARTS = ("test", "dev", "train", "train2")
+PARTS = ("test", "dev", "train", "train2", "train3")
 # complaints per language in each part, in the order of PARTS
-PART_SIZES = {"da": (100, 70, 250, 250), "de": (100, 70, 250, 250), "en": (100, 70, 250, 250), "sv": (60, 40, 150, 200)}
+PART_SIZES = {"da": (100, 70, 250, 250, 400), "de": (100, 70, 250, 250, 400), "en": (100, 70, 250, 250, 400),
+              "sv": (60, 40, 150, 200, 300)}
 MIN_CHARS, MAX_CHARS = 40, 1200  # long enough to say something, short enough to label with care
 
 
