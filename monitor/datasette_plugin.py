@@ -126,7 +126,7 @@ details.repmon-sql summary { cursor: pointer; color: #276890; }
 def extra_template_vars(datasette, request, template):
     """The owner's texts in the viewer's language, for Datasette's and its plugins' pages that repmon
     words itself (the sign-in page, the database page)."""
-    from monitor import all_data, owner_pages, web_guard
+    from monitor import all_data, owner_pages, query_pages, web_guard
 
     from monitor.explorer import password_hash
 
@@ -138,6 +138,8 @@ def extra_template_vars(datasette, request, template):
              "repmon_after_sign_in": back_to or ""}
     if template == all_data.TEMPLATE and explorer is not None and request is not None:
         words |= all_data.template_vars(datasette, request, explorer, lang)
+    if template == query_pages.TEMPLATE and explorer is not None and request is not None:
+        words |= query_pages.template_vars(datasette, request, explorer, lang)
     return words
 
 
@@ -165,7 +167,15 @@ ROW_LINKS = {"review_id": "reviews", "job_id": "jobs"}
 @hookimpl
 def render_cell(value, column, table, database, datasette):
     """Review and job ids in query results link to their rows; links from review sites are untrusted:
-    they open without handing over the page (noopener) or passing on rank (nofollow)."""
+    they open without handing over the page (noopener) or passing on rank (nofollow). In query results dates,
+    themes and coded values read in the viewer's language (monitor/query_pages.py)."""
+    from monitor import owner_pages, query_pages
+
+    if table is None and datasette in owner_pages._EXPLORERS:
+        lang = VIEWER_LANGUAGE.get() or owner_pages.business_language(datasette)
+        worded = query_pages.cell(datasette, database, value, column, lang)
+        if worded is not None:
+            return worded
     if not isinstance(value, str):
         return None
     in_words = _reasons_in_words(value) if column == "reasons" and value.startswith("{") else None

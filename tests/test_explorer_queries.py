@@ -56,7 +56,7 @@ def test_unanswered_complaints_oldest_first_with_job_and_crew(explorer):
 
 
 def test_patterns_and_their_evidence(explorer):
-    assert [r["id"] for r in rows(explorer, "patterns_open")] == [
+    assert [r["pattern_id"] for r in rows(explorer, "patterns_open")] == [
         "hansen-vvs-aps:defect:leak:business:", "hansen-vvs-aps:defect:leak:crew:Mads",
         "hansen-vvs-aps:defect:leak:job_type:Badeværelse",
     ]
@@ -72,11 +72,11 @@ def test_job_timeline(explorer):
     timeline = rows(explorer, "job_timeline", job_id="J241")
     assert [(r["at"][:10], r["what"]) for r in timeline] == [
         ("2025-05-01", "completed"),
-        ("2025-05-01", "review 1.0/5 complaint"),
-        ("2025-05-03", "urgent follow-up"),
-        ("2025-05-15", "routine follow-up"),
+        ("2025-05-01", "complaint"),
+        ("2025-05-03", "call_urgent"),
+        ("2025-05-15", "call_routine"),
     ]
-    assert timeline[1]["detail"].endswith("[leak]")
+    assert (timeline[1]["detail"], timeline[1]["themes"]) == ("1 ★ Vand under gulvet efter arbejdet.", "leak")
 
 
 def test_other_read_queries_answer(explorer):
@@ -86,7 +86,7 @@ def test_other_read_queries_answer(explorer):
     assert all(r["state"] == "overdue" or r["due_at"][:10] == TODAY.isoformat() for r in due)
     assert rows(explorer, "payment_dispute_risk") == []
     assert rows(explorer, "response_times")[0] == {"month": "2025-05", "source": "trustpilot", "complaints": 3,
-                                                  "replied": 0, "reply_rate_percent": 0.0, "median_hours": None}
+                                                  "replied": 0, "reply_rate_percent": 0.0, "median_days": None}
     assert rows(explorer, "rating_trend") == [{"month": "2025-05", "source": "trustpilot", "reviews": 3,
                                               "average_rating": 1.0, "complaints": 3}]
     assert rows(explorer, "theme_trend") == [{"month": "2025-05", "theme": "leak", "complaints": 3}]
@@ -104,7 +104,8 @@ def test_search_newest_first_with_snippet_and_job(explorer):
 
 def test_query_results_link_to_the_review_and_its_job(explorer):
     page = run(explorer.client.get("/monitor/search_reviews", params={"q": "gulvet"})).text
-    assert '<a href="/monitor/reviews/trustpilot~3Ac2" title="trustpilot:c2">trustpilot:c2</a>' in page
+    # A review opens on the owner's page of it, with its suggested replies; a job on its row.
+    assert '<a href="/-/reviews?review=trustpilot%3Ac2" title="trustpilot:c2">Open</a>' in page
     assert '<a href="/monitor/jobs/hansen-vvs-aps~3AJ281" title="hansen-vvs-aps:J281">J281</a>' in page
     assert '<pre id="sql-query">' not in page and "_show_sql=1" in page  # the SQL waits behind a link
     shown = run(explorer.client.get("/monitor/search_reviews", params={"q": "gulvet", "_show_sql": "1"})).text
@@ -184,7 +185,7 @@ def test_actions_record_who_and_when_and_survive_analysis(explorer, db):
     assert db.execute("SELECT done_by, note FROM follow_ups WHERE id = ?", [follow_up]).fetchone() == (
         "local user", "Ringet, kommer mandag")
     assert post_action(explorer, "close_pattern", {"pattern_id": pattern}).status_code == 302
-    assert "hansen-vvs-aps:defect:leak:crew:Mads" not in [r["id"] for r in rows(explorer, "patterns_open")]
+    assert "hansen-vvs-aps:defect:leak:crew:Mads" not in [r["pattern_id"] for r in rows(explorer, "patterns_open")]
 
 
 def test_action_without_csrf_token_is_refused(explorer, db):
@@ -234,4 +235,4 @@ def test_no_markdown_rendering_even_for_markdown_named_columns(db, db_path, busi
     page = run(build_datasette(db_path, Config()).client.get(
         "/monitor", params={"sql": "select body as body_markdown from reviews"})).text
     assert "**fed** [klik](javascript:alert(1))" in page
-    assert "<strong>" not in page and 'href="javascript' not in page
+    assert "<strong>fed</strong>" not in page and 'href="javascript' not in page
