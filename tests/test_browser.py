@@ -103,7 +103,22 @@ def test_unanswered_complaints_page(server, page):
     rows = page.locator("table.rows-and-columns tbody tr")
     assert rows.count() == 4  # the demo's planted unanswered complaints
     assert "Vand og fugt efter badeværelset" in rows.nth(0).inner_text()
+    assert page.locator("table.rows-and-columns th").all_inner_texts()[:4] == ["Anmeldelse", "Skrevet", "Dage uden svar",
+                                                                              "Platform"]
+    assert rows.nth(0).locator("td.col-source").inner_text() == "Trustpilot"
     page.screenshot(path=str(ARTIFACTS / "unanswered.png"), full_page=True)
+    rows.nth(0).get_by_role("link", name="Åbn").click()  # the review's own page, with suggested replies
+    page.wait_for_load_state()
+    assert "/-/reviews?review=" in page.url and page.get_by_text("Vand og fugt efter badeværelset").count() >= 1
+
+
+def test_an_action_refused_says_why_in_danish(server, page):
+    page.goto(server + "/demo/mark_complaint_handled")
+    assert page.locator("main h1").inner_text() == "Markér en klage som håndteret"
+    page.get_by_label("Anmeldelse").fill("trustpilot:findes-ikke")
+    page.get_by_role("button", name="Gem").click()
+    page.wait_for_load_state()
+    assert page.locator(".message-error").inner_text() == "Den klage findes ikke. Intet er gemt."
 
 
 def test_hostile_review_text_stays_text(server, page):

@@ -53,6 +53,14 @@ def test_same_origin_writes_pass(explorer, db, headers):
     assert handled(db, "trustpilot:c1") == "local user"
 
 
+def test_pages_keep_their_address_from_other_sites_but_not_from_their_own_forms(explorer):
+    # Under Datasette's no-referrer a browser posts an action's form with "Origin: null", which is refused above.
+    for path in ("/monitor/mark_complaint_handled", "/monitor/reviews", "/-/complaints"):
+        response = run(explorer.client.get(path))
+        assert response.headers.get_list("referrer-policy") in ([], ["same-origin"]), path
+    assert run(explorer.client.get("/monitor/mark_complaint_handled")).headers["referrer-policy"] == "same-origin"
+
+
 def test_a_forged_cookie_without_its_token_is_refused_by_csrf(explorer, db):
     response = run(explorer.client.post("/monitor/mark_complaint_handled", data={"review_id": "trustpilot:c1"},
                                         cookies={"ds_csrftoken": "forged"}))
