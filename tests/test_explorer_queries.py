@@ -25,11 +25,16 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture
-def explorer(db, db_path, business_id):
+def three_leak_complaints(db, business_id: str) -> None:
+    """Three leak complaints about Mads's bathroom jobs 241, 261 and 281, ten days apart."""
     seed_jobs(db, business_id)
     save_reviews(db, [complaint(business_id, n, START + timedelta(days=120 + 10 * n), job=job)
                       for n, job in enumerate((241, 261, 281))])
+
+
+@pytest.fixture
+def explorer(db, db_path, business_id):
+    three_leak_complaints(db, business_id)
     run_analysis(db, Config(), TODAY)
     return build_datasette(db_path, Config())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 
 import pytest
 import yaml
@@ -17,8 +16,8 @@ from monitor.owner_pages import LANGUAGES
 from monitor.schema import TRIGGERS
 from monitor.store import save_reviews
 from monitor.text import load_data
-from tests.test_explorer_queries import TODAY, post_action
-from tests.test_findings import START, complaint, seed_jobs
+from tests.test_explorer_queries import TODAY, post_action, three_leak_complaints
+from tests.test_findings import START, complaint
 
 QUERIES = yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))["databases"]["monitor"]["queries"]
 WORDS = load_data("query_pages.toml")
@@ -30,10 +29,8 @@ def run(coro):
 
 @pytest.fixture
 def danish(db, db_path, business_id):
-    """Three leak complaints about Mads's bathroom jobs, for a business that speaks Danish."""
-    seed_jobs(db, business_id)
-    save_reviews(db, [complaint(business_id, n, START + timedelta(days=120 + 10 * n), job=job)
-                      for n, job in enumerate((241, 261, 281))])
+    """The three leak complaints, the first answered, for a business that speaks Danish."""
+    three_leak_complaints(db, business_id)
     db["reviews"].update("trustpilot:c0", {"reply_body": "Vi kommer forbi.", "reply_at": "2025-05-03T10:00:00Z"})
     config = parse_config({"business": [{"name": "Hansen VVS ApS", "languages": ["da"]}]})
     run_analysis(db, config, TODAY)
