@@ -11,8 +11,13 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from monitor.text import fold, load_data
 
-LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "gmbh", "ag", "kg", "ug", "ab", "hb", "asa", "ltd",
-               "llc", "inc", "plc", "ohg", "e.k.", "ek", "co", "&", "og", "und", "and"}
+# Legal forms of the five countries' firms as they are written (dots read as spaces: "e.K." is "ek").
+LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "p/s", "amba", "smba", "fmba",  # Danish
+               "asa", "ans", "da", "enk",  # Norwegian
+               "ab", "hb", "kb",  # Swedish
+               "gmbh", "ggmbh", "mbh", "ag", "kg", "ug", "ohg", "gbr", "ek", "partg",  # German
+               "ltd", "limited", "llp", "llc", "inc", "plc",  # British
+               "co", "&", "og", "und", "and"}
 _PARTICLES = {"von", "van", "der", "de", "la", "af", "zu"}
 
 
@@ -43,7 +48,8 @@ def parse_name(text: str | None) -> Name:
     """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
     if not text:
         return Name.of((), False)
-    raw = fold(text).replace(".", " ")
+    folded = fold(text)
+    raw = (folded if "," in folded else _E_K.sub(" ek", folded)).replace(".", " ")  # "Jensen, E.K." is a person
     if raw.count(",") == 1:  # "Jensen, Anne Marie", as many exports list customers: Anne Marie Jensen
         surname, given = raw.split(",")
         if given.strip() and surname.strip() and _COMPANY_MARKS.isdisjoint(raw.replace(",", " ").split()):
@@ -56,6 +62,7 @@ def parse_name(text: str | None) -> Name:
     return Name.of(kept, company)
 
 
+_E_K = re.compile(r"\be\. ?k\.?\s*$")  # "Müller e.K.", "e. K." at the end: one legal form, not two initials
 _SALUTATIONS = {"herr", "frau", "hr", "mr", "mrs", "ms", "miss", "dr"}
 
 

@@ -36,6 +36,22 @@ def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
 
 
+@pytest.mark.parametrize("written,words", [
+    ("Remscheider Autohaus GbR", ("remscheider", "autohaus")),
+    ("Essener Vermietung e.K.", ("essener", "vermietung")),
+    ("Müller e. K.", ("mueller",)),
+    ("Tveden Holding DA", ("tveden", "holding")),
+    ("Kjærmose & Søn P/S", ("kjaermose", "soen")),
+])
+def test_legal_forms_of_the_five_countries_mark_a_company(written, words):
+    assert parse_name(written) == (words, True, words[0], words[-1] if len(words) > 1 else "")
+
+
+def test_initials_e_k_before_a_surname_are_a_person():
+    assert parse_name("E.K. Jensen") == (("e", "k", "jensen"), False, "e", "jensen")
+    assert parse_name("Jensen, E.K.") == (("e", "k", "jensen"), False, "e", "jensen")
+
+
 @pytest.mark.parametrize("text,folded", [
     ("Søren Ærø", "soeren aeroe"),
     ("Jürgen MÜLLER", "juergen mueller"),
