@@ -31,8 +31,8 @@ import numpy as np
 # Each comparison's levels, as match.FEATURES names them; a pair is in at most one level of each.
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "name": ("name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial",
-             "name_initials", "name_first_only", "name_surname_only", "name_other_first_name", "name_company",
-             "name_none"),
+             "name_initials", "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name",
+             "name_company", "name_none"),
     "delay": ("before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
               "days_241_400", "days_over_400"),
     # The date of experience, when the reviewer gave one that is not the review's own day: this job's completion
@@ -55,7 +55,7 @@ FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initia
                  "street_rarity": 1.0}
 # How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none
 # of the firm's jobs, so a fit's weight is log(m / (sigma * u)): "Jens" fits many, and strangers often write only that.
-WRITTEN = ("written_one_name", "written_initial", "written_full")
+WRITTEN = ("written_one_name", "written_initial", "written_full", "written_title")
 # What a review tells at all: mu is its chance in a review about one of its candidates, nu in one about
 # none; every candidate of a review that tells it gains logit(mu) - logit(nu), and the intercept holds
 # log((1 - mu) / (1 - nu)) for each, so a review that tells nothing leans a little towards none.

@@ -59,11 +59,13 @@ def parse_name(text: str | None) -> Name:
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
     if len(kept) > 1 and kept[0] in _SALUTATIONS:  # "Herr Müller", "Mrs Smith": the name is what follows
         kept = kept[1:]
+        if len(kept) == 1:  # "Herr M.", "Mrs Smith": a surname or its initial, and no first name
+            return Name(kept, company, "", kept[0])
     return Name.of(kept, company)
 
 
 _E_K = re.compile(r"\be\. ?k\.?\s*$")  # "Müller e.K.", "e. K." at the end: one legal form, not two initials
-_SALUTATIONS = {"herr", "frau", "hr", "mr", "mrs", "ms", "miss", "dr"}
+_SALUTATIONS = {"herr", "frau", "hr", "fru", "mr", "mrs", "ms", "miss", "dr"}
 
 
 # Legal forms mark a company; "og", "&" and "co" alone do not ("Hansen & Søn" may be a family).
@@ -153,6 +155,13 @@ def names_alike(r: Name, c: Name) -> tuple[float, str]:
         similarity = JaroWinkler.similarity(" ".join(r.words), " ".join(c.words))
         if similarity >= 0.9:
             return 0.95, "company name"
+    if not r.first:  # a title and a surname ("Herr Müller") or its initial ("Herr M.")
+        last_kind = same_last_name(r.last, c.last)
+        if last_kind == "initial":
+            return 0.25, "title, surname initial"
+        if last_kind in ("exact", "transliteration"):
+            return 0.35, "surname only"
+        return 0.0, "different name"
     if not r.last:  # one word: a first name only, or a surname only
         first_kind = same_first_name(r.first, c.first)
         if first_kind:

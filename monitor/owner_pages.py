@@ -538,6 +538,8 @@ def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, st
     lines = []
     for piece in pieces:
         key = f"evidence_{piece.get('kind')}" if isinstance(piece, dict) else ""
+        if key == "evidence_name" and f"evidence_name_{piece.get('form')}" in fmt.t:  # a form with words of its own
+            key = f"evidence_name_{piece['form']}"
         if key not in fmt.t:
             continue
         if key == "evidence_name" and "named" not in piece:  # stored before customers were counted by name

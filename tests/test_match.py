@@ -478,3 +478,42 @@ def test_a_decision_made_in_the_explorer_while_matching_runs_stands(db, db_path,
         assert rows == [(other_job, "confirmed", None)]
     else:
         assert [row[:2] for row in rows] == [(proposed, "rejected")]
+
+
+def test_a_title_and_a_surname_initial_fits_every_customer_whose_surname_begins_so():
+    """"Herr M." is a form of its own: found under the surname's initial, whatever the first name, and as likely
+    by chance as the share of the firm's customers whose surname begins with that letter."""
+    assert parse_name("Herr M.") == (("m",), False, "", "m")
+    assert name_similarity("Herr M.", "Hans Müller") == (pytest.approx(0.25), "title, surname initial")
+    assert name_similarity("Frau M.", "Petra Schmidt")[1] == "different name"
+    names = ["Hans Müller", "Petra Meier", "Jens Schmidt", "Anna Schulz"]
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name, "address": f"Weg {n}"}
+            for n, name in enumerate(names)]
+    index = JobIndex.build(jobs)
+    rv = view({"id": "r1", "author": "Herr M.", "published_at": "2026-09-10T10:00:00Z"})
+    assert [index.ids[p] for p in candidates(index, rv)] == ["b:J-0", "b:J-1"]
+    f = features(index, 0, rv)
+    # Two of four customers have a surname in M, with 20 of a typical population (one in twenty); four jobs.
+    assert {name: value for name, value in f.items() if name.startswith(("name_", "coincid", "written_"))} == {
+        "name_title_initial": 1.0, "written_title": 1.0,
+        "coincidences_initial": pytest.approx(math.log(4 * (2 + 20 * 0.05) / 24))}
+    # A firm where every customer's surname begins with M: the same title and initial says less.
+    every_m = JobIndex.build([job | {"customer_name": name.split()[0] + " Mahler"} for job, name in zip(jobs, names)])
+    assert features(every_m, 0, rv)["coincidences_initial"] > f["coincidences_initial"]
+
+
+def test_a_title_and_a_surname_initial_is_worded_in_the_owners_language():
+    jobs = [JOB | {"customer_name": "Hans Müller"}]
+    result = match_all([{"id": "r1", "author": "Herr M.", "body": "Kasper hat das Badezimmer gemacht",
+                         "published_at": "2026-09-10T10:00:00Z"}], jobs)[0]
+    name_piece = result.reasons["evidence"][0]
+    assert (name_piece["form"], name_piece["named"], name_piece["of_customers"]) == ("title_initial", 1, 1)
+    lines = {lang: owner_pages.evidence_lines(json.dumps(result.reasons), owner_pages.Formats(lang, date(2026, 12, 1)))[0][0]
+             for lang in ("da", "nb", "sv", "de", "en")}
+    assert lines == {
+        "da": "Navn: Herr M. (tiltale og efternavnets forbogstav) passer på Hans Müller; 1 af 1 kunder har et efternavn med det forbogstav",
+        "nb": "Navn: Herr M. (tiltale og etternavnets forbokstav) passer på Hans Müller; 1 av 1 kunder har et etternavn med den forbokstaven",
+        "sv": "Namn: Herr M. (tilltal och efternamnets initial) passar på Hans Müller; 1 av 1 kunder har ett efternamn med den initialen",
+        "de": "Name: Herr M. (Anrede und Anfangsbuchstabe des Nachnamens) passt zu Hans Müller; 1 von 1 Kunden haben einen Nachnamen mit diesem Anfangsbuchstaben",
+        "en": "Name: Herr M. (a title and the surname's initial) fits Hans Müller; 1 of 1 customers have a surname with that initial",
+    }
