@@ -54,7 +54,8 @@ def parse_name(text: str | None) -> Name:
         surname, given = raw.split(",")
         if given.strip() and surname.strip() and _COMPANY_MARKS.isdisjoint(raw.replace(",", " ").split()):
             raw = f"{given} {surname}"
-    words = [w.strip("'\"()") for w in raw.replace(",", " ").split()]
+    # "Ø." folds to "oe": an initial all the same, the first letter of "oeyvik" as the customer's name folds.
+    words = [w if w not in _FOLDED_LETTERS else w[0] for w in (w.strip("'\"()") for w in raw.replace(",", " ").split())]
     company = not _COMPANY_MARKS.isdisjoint(words)
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
     if len(kept) > 1 and kept[0] in _SALUTATIONS:  # "Herr Müller", "Mrs Smith": the name is what follows
@@ -64,6 +65,7 @@ def parse_name(text: str | None) -> Name:
     return Name.of(kept, company)
 
 
+_FOLDED_LETTERS = {"ae", "oe", "aa", "ue"}  # æ ä, ø ö, å, ü as fold() writes them
 _E_K = re.compile(r"\be\. ?k\.?\s*$")  # "Müller e.K.", "e. K." at the end: one legal form, not two initials
 _SALUTATIONS = {"herr", "frau", "hr", "fru", "mr", "mrs", "ms", "miss", "dr"}
 

@@ -31,6 +31,9 @@ from monitor.text import fold, job_type_words, tokens
     ("Peter Jensen", "Jens Hansen", 0.0, "different name"),
     ("", "Jens Hansen", 0.0, "no name"),
     ("Herr Hansen", "Jens Hansen", 0.35, "surname only"),  # the salutation is no first name
+    ("Kirsten Ø.", "Kirsten Øyvik", 0.6, "first name exact, surname initial"),  # Ø folds to two letters, still an initial
+    ("Ö. Berg", "Örjan Berg", 0.55, "first name initial, surname exact"),
+    ("Herr M.", "Hans Müller", 0.25, "title, surname initial"),
 ])
 def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
