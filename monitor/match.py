@@ -354,6 +354,10 @@ class JobIndex:
             key = ("full", first, last)
         return max(self.customers_under(key), 1)  # the candidate's own customer is one, whatever the keys hold
 
+    def company_share(self) -> float:
+        """The share of the firm's jobs that are for a company."""
+        return sum(person.company for person in self.persons) / max(len(self.persons), 1)
+
     def count(self, key: tuple[str, ...]) -> int:
         """How many jobs are filed under a key."""
         entries = self.keys.get(key)
@@ -1124,7 +1128,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
             return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
-                        fixed_row, np.array(excluded, dtype=int))
+                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share())
 
 
 _ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
