@@ -520,3 +520,10 @@ def test_a_title_and_a_surname_initial_is_worded_in_the_owners_language():
         "de": "Name: Herr M. (Anrede und Anfangsbuchstabe des Nachnamens) passt zu Hans Müller; 1 von 1 Kunden haben einen Nachnamen mit diesem Anfangsbuchstaben",
         "en": "Name: Herr M. (a title and the surname's initial) fits Hans Müller; 1 of 1 customers have a surname with that initial",
     }
+
+
+def test_every_weight_is_shown_with_its_sign_and_one_decimal():
+    """A weight that rounds to a whole number keeps its decimal, as the others do: "-4,0", not "-4"."""
+    formats = {lang: owner_pages.Formats(lang, date(2026, 12, 1)) for lang in ("da", "en")}
+    assert [formats["da"].weight(value) for value in (-4.0, -3.96, 5.83, -0.04)] == ["-4,0", "-4,0", "+5,8", "0,0"]
+    assert [formats["en"].weight(value) for value in (-4.0, 12.04)] == ["-4.0", "+12.0"]
