@@ -92,7 +92,7 @@ def log_odds_and_truth(jobs: list[dict], reviews: list[dict], truth: dict[str, s
     uncalibrated = dataclasses.replace(default_prior(), slope=1.0, offset=0.0)
     estimates = estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
                          np.array(traits, dtype=float).reshape(len(reviews), len(TRAITS)), len(jobs), FEATURES,
-                         prior=uncalibrated)
+                         prior=uncalibrated, company_share=index.company_share())
     weights = np.array([estimates.weights.get(name, 0.0) for name in FEATURES])
     return matrix @ weights + estimates.intercept, np.array(true), np.array(review_of_row, dtype=int)
 

@@ -31,8 +31,8 @@ import numpy as np
 # Each comparison's levels, as match.FEATURES names them; a pair is in at most one level of each.
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "name": ("name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial",
-             "name_initials", "name_first_only", "name_surname_only", "name_other_first_name", "name_company",
-             "name_none"),
+             "name_initials", "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name",
+             "name_company", "name_none"),
     "delay": ("before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
               "days_241_400", "days_over_400"),
     # The date of experience, when the reviewer gave one that is not the review's own day: this job's completion
@@ -55,7 +55,7 @@ FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initia
                  "street_rarity": 1.0}
 # How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none
 # of the firm's jobs, so a fit's weight is log(m / (sigma * u)): "Jens" fits many, and strangers often write only that.
-WRITTEN = ("written_one_name", "written_initial", "written_full")
+WRITTEN = ("written_one_name", "written_initial", "written_full", "written_title")
 # What a review tells at all: mu is its chance in a review about one of its candidates, nu in one about
 # none; every candidate of a review that tells it gains logit(mu) - logit(nu), and the intercept holds
 # log((1 - mu) / (1 - nu)) for each, so a review that tells nothing leans a little towards none.
@@ -123,8 +123,9 @@ def _logit(p: float) -> float:
 
 
 def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs: int,
-               email_weight: float) -> tuple[float, dict[str, float]]:
-    """The model's intercept and weights for these chances (m and u also hold mu and nu by TRAITS, u sigma by WRITTEN)."""
+               email_weight: float, company_share: float = 1.0) -> tuple[float, dict[str, float]]:
+    """The model's intercept and weights for these chances (m and u also hold mu and nu by TRAITS, u sigma by WRITTEN;
+    company_share: of the firm's jobs, those for a company)."""
     weights = dict(FIXED_WEIGHTS)
     intercept = math.log((1.0 - none_share) / none_share)
     for trait in TRAITS:
@@ -135,7 +136,12 @@ def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs
         weights[written] = -math.log(u[written])
     for levels in COMPARISONS.values():
         for level in levels:
-            if level in BY_FREQUENCY:
+            if level == "name_company":
+                # Only a company's job can fit by its company name: m is the chance among reviews about a company's
+                # jobs, which are company_share of the reviews about any job (counted over all of them, a firm whose
+                # customers are a tenth companies made a company's own name ten times weaker than it is).
+                weights[level] = math.log(m[level]) - math.log(max(company_share, 1.0 / max(jobs, 1)))
+            elif level in BY_FREQUENCY:
                 weights[level] = math.log(m[level])
             elif level == "name_none":  # u is about 1; the job's prior share 1/N is left to it
                 weights[level] = math.log(m[level]) - math.log(max(jobs, 1))
@@ -146,13 +152,14 @@ def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs
 
 def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, traits: np.ndarray, jobs: int,
              feature_names: tuple[str, ...], fixed_row: dict[int, int] | None = None,
-             excluded_rows: np.ndarray | None = None, prior: Prior | None = None) -> Estimates:
+             excluded_rows: np.ndarray | None = None, prior: Prior | None = None, company_share: float = 1.0) -> Estimates:
     """EM over one firm's blocked candidates.
 
     rows: one per (review, candidate job), the features in `feature_names` order; review_of_row: its
     review (0 .. reviews - 1); written: per review, how its author's name is written (index in WRITTEN,
     -1 for no name); traits: per review, 1 for each of TRAITS it tells; jobs: the firm's. fixed_row:
-    review -> the row a person confirmed, or -1 for "not our customer". excluded_rows: rows a person rejected."""
+    review -> the row a person confirmed, or -1 for "not our customer". excluded_rows: rows a person rejected.
+    company_share: the share of the firm's jobs that are a company's."""
     prior = prior or default_prior()
     reviews = len(written)
     has_candidates = np.bincount(review_of_row, minlength=reviews) > 0
@@ -177,7 +184,7 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     previous: np.ndarray | None = None
     iterations, converged = 0, False
     for iterations in range(1, ITERATIONS + 1):
-        intercept, weights = weights_of(m, u, share, jobs, prior.email_weight)
+        intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
         for name, value in weights.items():
             if name in column:
                 weight_vector[column[name]] = value
@@ -217,7 +224,7 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
             u_new = not_match @ indicators[comparison] + prior.strength * u_prior
             for level, m_value, u_value in zip(levels, m_new / m_new.sum(), u_new / u_new.sum()):
                 m[level], u[level] = max(float(m_value), 1e-4), max(float(u_value), 1e-4)
-    intercept, weights = weights_of(m, u, share, jobs, prior.email_weight)
+    intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
     # EM's independent signals leave scores too sure at the top and too modest in the middle; one slope
     # and offset on the log-odds, fitted on labelled worlds free for tuning (benchmarks/match_tuning.py
     # --calibrate), make a score of 0.9 right about 9 times in 10. Applied to every weight, so the

@@ -41,10 +41,10 @@ MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
     # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
     "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
-    "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_none", "name_by_email",
+    "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_none", "name_by_email",
     "coincidences", "coincidences_initial", "coincidences_one_name",
     # how the reviewer wrote their name (one of these, with any fit)
-    "written_one_name", "written_initial", "written_full",
+    "written_one_name", "written_initial", "written_full", "written_title",
     # what the review tells at all, for each of its candidates: customers tell more than strangers do
     "says_job_type", "says_crew", "says_reference", "says_street", "says_location", "says_experienced",
     "says_not_found",  # the firm's reply: "we cannot find you"
@@ -63,7 +63,8 @@ WINDOW_AFTER = 14  # a review written while the job is still going on
 # Term frequencies are the firm's own, smoothed with this many customers of a typical population, whose
 # shares by name key follow (a first name, a surname; with an initial, a twentieth of that).
 PSEUDO_CUSTOMERS = 20
-TYPICAL_SHARE = {"first": 0.01, "last": 0.005, "first+initial": 0.0005, "initial+last": 0.0003, "company": 0.0002}
+TYPICAL_SHARE = {"first": 0.01, "last": 0.005, "first+initial": 0.0005, "initial+last": 0.0003, "company": 0.0002,
+                 "last_initial": 0.05}
 CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infinitely telling
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
@@ -303,6 +304,8 @@ class JobIndex:
             chance = share(("first+initial", first, last[:1]))
         elif level in ("first_initial", "initials"):
             chance = share(("initial+last", first[:1], last))
+        elif level == "title_initial":  # "Herr M.": every customer whose surname begins so
+            chance = share(("last_initial", last[:1]))
         else:  # both names: first and surname drawn independently, as a stranger's would be
             chance = share(("first", first)) * share(("last", last))
         return chance * len(self.jobs)
@@ -345,9 +348,15 @@ class JobIndex:
             key = ("first+initial", first, last[:1])
         elif level in ("first_initial", "initials"):
             key = ("initial+last", first[:1], last)
+        elif level == "title_initial":
+            key = ("last_initial", last[:1])
         else:
             key = ("full", first, last)
         return max(self.customers_under(key), 1)  # the candidate's own customer is one, whatever the keys hold
+
+    def company_share(self) -> float:
+        """The share of the firm's jobs that are for a company."""
+        return sum(person.company for person in self.persons) / max(len(self.persons), 1)
 
     def count(self, key: tuple[str, ...]) -> int:
         """How many jobs are filed under a key."""
@@ -436,9 +445,11 @@ def _name_keys(name: Name) -> tuple[tuple[str, ...], ...]:
     keys: list[tuple[str, ...]] = []
     if name.first:
         keys.append(("first", name.first))
-    if name.last:
-        keys += [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
-                 ("initial+last", name.first[0], name.last), ("last", name.last)]
+        if name.last:
+            keys += [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
+                     ("initial+last", name.first[0], name.last)]
+    if name.last:  # "Herr M." is found under the surname's initial
+        keys += [("last", name.last), ("last_initial", name.last[0])]
     if name.company:
         keys.append(("company", " ".join(name.words)))
     return tuple(keys)
@@ -493,7 +504,10 @@ def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
 
 @lru_cache(maxsize=100_000)
 def written_as(name: Name) -> str:
-    """How a reviewer wrote their name: one word, with an initial, or in full (two or more words)."""
+    """How a reviewer wrote their name: one word, with an initial, in full (two or more words), or with a
+    title ("Herr M.", "Mrs Smith")."""
+    if name.last and not name.first:
+        return "written_title"
     if len(name.words) <= 1:
         return "written_one_name"
     return "written_initial" if any(len(word) == 1 for word in name.words) else "written_full"
@@ -585,6 +599,9 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
     elif name.first:
         found.update(index.lookup(("first", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
         found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+    elif name.last:  # a title and a surname, or its initial ("Herr M."): near in time
+        key = ("last_initial", name.last) if name.last_is_initial else ("last", name.last)
+        found.update(index.lookup(key, *narrow, MAX_WEAK_CANDIDATES, rv.day))
     if name.company or (name.words and len(name.words) <= 3):
         company = ("company", " ".join(name.words))
         if company in index.keys:  # seldom: asked before a lookup
@@ -607,7 +624,9 @@ def _dated_jobs(index: JobIndex, rv: ReviewView) -> list[int]:
     however many Lars came later. (Start days under a first name or surname alone: a common one's two
     months of jobs, read for every dated review, made matching a fifth slower.)"""
     name, day = rv.name, rv.experienced
-    if name.last:
+    if not name.first:  # a title and a surname, or its initial
+        strong, weak = [], [("last_initial", name.last) if name.last_is_initial else ("last", name.last)]
+    elif name.last:
         strong = [("full", name.first, name.last), ("first+initial", name.first, name.last[0]),
                   ("initial+last", name.first[0], name.last)]
         weak = [("last", name.last)]
@@ -726,7 +745,8 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
 # Which weight a chance count gets, by name form (both names: "coincidences").
 _COINCIDENCES = {"first_only": "coincidences_one_name", "surname_only": "coincidences_one_name",
                  "other_first_name": "coincidences_one_name", "surname_initial": "coincidences_initial",
-                 "first_initial": "coincidences_initial", "initials": "coincidences_initial"}
+                 "first_initial": "coincidences_initial", "initials": "coincidences_initial",
+                 "title_initial": "coincidences_initial"}
 
 
 def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
@@ -777,6 +797,8 @@ def _name_level(reason: str) -> str | None:
         return "surname_only"
     if reason == "same surname, other first name":
         return "other_first_name"
+    if reason == "title, surname initial":
+        return "title_initial"
     first_kind, last_kind = (part.split()[-1] for part in reason.split(", ")[:2])
     if first_kind == last_kind == "initial":
         return "initials"
@@ -1106,7 +1128,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
             return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
-                        fixed_row, np.array(excluded, dtype=int))
+                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share())
 
 
 _ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],

@@ -11,8 +11,13 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from monitor.text import fold, load_data
 
-LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "gmbh", "ag", "kg", "ug", "ab", "hb", "asa", "ltd",
-               "llc", "inc", "plc", "ohg", "e.k.", "ek", "co", "&", "og", "und", "and"}
+# Legal forms of the five countries' firms as they are written (dots read as spaces: "e.K." is "ek").
+LEGAL_FORMS = {"aps", "a/s", "as", "i/s", "is", "ivs", "k/s", "ks", "p/s", "amba", "smba", "fmba",  # Danish
+               "asa", "ans", "da", "enk",  # Norwegian
+               "ab", "hb", "kb",  # Swedish
+               "gmbh", "ggmbh", "mbh", "ag", "kg", "ug", "ohg", "gbr", "ek", "partg",  # German
+               "ltd", "limited", "llp", "llc", "inc", "plc",  # British
+               "co", "&", "og", "und", "and"}
 _PARTICLES = {"von", "van", "der", "de", "la", "af", "zu"}
 
 
@@ -43,20 +48,26 @@ def parse_name(text: str | None) -> Name:
     """'Jens H.' -> (jens, h); 'Müller Sanitär GmbH' -> company (mueller, sanitaer)."""
     if not text:
         return Name.of((), False)
-    raw = fold(text).replace(".", " ")
+    folded = fold(text)
+    raw = (folded if "," in folded else _E_K.sub(" ek", folded)).replace(".", " ")  # "Jensen, E.K." is a person
     if raw.count(",") == 1:  # "Jensen, Anne Marie", as many exports list customers: Anne Marie Jensen
         surname, given = raw.split(",")
         if given.strip() and surname.strip() and _COMPANY_MARKS.isdisjoint(raw.replace(",", " ").split()):
             raw = f"{given} {surname}"
-    words = [w.strip("'\"()") for w in raw.replace(",", " ").split()]
+    # "Ø." folds to "oe": an initial all the same, the first letter of "oeyvik" as the customer's name folds.
+    words = [w if w not in _FOLDED_LETTERS else w[0] for w in (w.strip("'\"()") for w in raw.replace(",", " ").split())]
     company = not _COMPANY_MARKS.isdisjoint(words)
     kept = tuple(filterfalse(_NOT_NAME_WORDS.__contains__, words))
     if len(kept) > 1 and kept[0] in _SALUTATIONS:  # "Herr Müller", "Mrs Smith": the name is what follows
         kept = kept[1:]
+        if len(kept) == 1:  # "Herr M.", "Mrs Smith": a surname or its initial, and no first name
+            return Name(kept, company, "", kept[0])
     return Name.of(kept, company)
 
 
-_SALUTATIONS = {"herr", "frau", "hr", "mr", "mrs", "ms", "miss", "dr"}
+_FOLDED_LETTERS = {"ae", "oe", "aa", "ue"}  # æ ä, ø ö, å, ü as fold() writes them
+_E_K = re.compile(r"\be\. ?k\.?\s*$")  # "Müller e.K.", "e. K." at the end: one legal form, not two initials
+_SALUTATIONS = {"herr", "frau", "hr", "fru", "mr", "mrs", "ms", "miss", "dr"}
 
 
 # Legal forms mark a company; "og", "&" and "co" alone do not ("Hansen & Søn" may be a family).
@@ -146,6 +157,13 @@ def names_alike(r: Name, c: Name) -> tuple[float, str]:
         similarity = JaroWinkler.similarity(" ".join(r.words), " ".join(c.words))
         if similarity >= 0.9:
             return 0.95, "company name"
+    if not r.first:  # a title and a surname ("Herr Müller") or its initial ("Herr M.")
+        last_kind = same_last_name(r.last, c.last)
+        if last_kind == "initial":
+            return 0.25, "title, surname initial"
+        if last_kind in ("exact", "transliteration"):
+            return 0.35, "surname only"
+        return 0.0, "different name"
     if not r.last:  # one word: a first name only, or a surname only
         first_kind = same_first_name(r.first, c.first)
         if first_kind:

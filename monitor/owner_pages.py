@@ -107,6 +107,13 @@ class Formats:
 
         return "" if value is None else format_decimal(round(value, digits), locale=self.locale)
 
+    def weight(self, value: float) -> str:
+        """A weight in log-odds with its sign and always one decimal, as the language writes it ("+5,8", "-4,0")."""
+        from babel.numbers import format_decimal
+
+        rounded = round(value, 1) + 0.0  # + 0.0: no "-0,0"
+        return ("+" if rounded > 0 else "") + format_decimal(rounded, format="#,##0.0", locale=self.locale)
+
     def stars(self, rating: int | None) -> Markup:
         if rating is None:
             return Markup(f'<span class="repmon-stars">{escape(self.t["no_rating"])}</span>')
@@ -538,6 +545,8 @@ def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, st
     lines = []
     for piece in pieces:
         key = f"evidence_{piece.get('kind')}" if isinstance(piece, dict) else ""
+        if key == "evidence_name" and f"evidence_name_{piece.get('form')}" in fmt.t:  # a form with words of its own
+            key = f"evidence_name_{piece['form']}"
         if key not in fmt.t:
             continue
         if key == "evidence_name" and "named" not in piece:  # stored before customers were counted by name
@@ -548,8 +557,7 @@ def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, st
         except (KeyError, IndexError, ValueError):
             continue
         weight = piece.get("weight")
-        lines.append((text, ("+" if isinstance(weight, (int, float)) and weight > 0 else "") + fmt.number(weight)
-                      if isinstance(weight, (int, float)) else ""))
+        lines.append((text, fmt.weight(weight) if isinstance(weight, (int, float)) else ""))
     return lines
 
 

@@ -160,3 +160,20 @@ def test_decisions_are_kept_and_teach_the_estimates(db, business_id):
     weights = json.loads(db.execute("SELECT weights FROM match_estimates").fetchone()[0])
     slope = default_prior().slope  # the fixed weights of term frequencies, calibrated as every weight is
     assert weights["coincidences"] == round(-slope, 3) and weights["delay_rarity"] == round(slope, 3)
+
+
+def test_a_company_name_weighs_by_the_reviews_about_company_jobs():
+    """Only a company's job can fit by its company name: m is counted among the reviews about company jobs. In a
+    firm whose jobs are a tenth companies, the same fit weighs log(10) more than it would counted over all reviews."""
+    from monitor.estimate import weights_of
+
+    prior = default_prior()
+    m, u = prior.m | prior.told, prior.u | prior.told_by_none | prior.written
+    a_tenth = weights_of(m, u, 0.2, 1000, 0.0, company_share=0.1)[1]
+    all_companies = weights_of(m, u, 0.2, 1000, 0.0, company_share=1.0)[1]
+    assert a_tenth["name_company"] - all_companies["name_company"] == pytest.approx(math.log(10))
+    assert {name: weight for name, weight in a_tenth.items() if name != "name_company"} == {
+        name: weight for name, weight in all_companies.items() if name != "name_company"}
+    # A firm without company customers: a fit through a company name (an e-mail address) counts as one job in 1,000.
+    assert weights_of(m, u, 0.2, 1000, 0.0, company_share=0.0)[1]["name_company"] == pytest.approx(
+        math.log(m["name_company"]) + math.log(1000))

@@ -31,9 +31,28 @@ from monitor.text import fold, job_type_words, tokens
     ("Peter Jensen", "Jens Hansen", 0.0, "different name"),
     ("", "Jens Hansen", 0.0, "no name"),
     ("Herr Hansen", "Jens Hansen", 0.35, "surname only"),  # the salutation is no first name
+    ("Kirsten Ø.", "Kirsten Øyvik", 0.6, "first name exact, surname initial"),  # Ø folds to two letters, still an initial
+    ("Ö. Berg", "Örjan Berg", 0.55, "first name initial, surname exact"),
+    ("Herr M.", "Hans Müller", 0.25, "title, surname initial"),
 ])
 def test_name_signal(reviewer, customer, score, reason):
     assert name_similarity(reviewer, customer) == (pytest.approx(score), reason)
+
+
+@pytest.mark.parametrize("written,words", [
+    ("Remscheider Autohaus GbR", ("remscheider", "autohaus")),
+    ("Essener Vermietung e.K.", ("essener", "vermietung")),
+    ("Müller e. K.", ("mueller",)),
+    ("Tveden Holding DA", ("tveden", "holding")),
+    ("Kjærmose & Søn P/S", ("kjaermose", "soen")),
+])
+def test_legal_forms_of_the_five_countries_mark_a_company(written, words):
+    assert parse_name(written) == (words, True, words[0], words[-1] if len(words) > 1 else "")
+
+
+def test_initials_e_k_before_a_surname_are_a_person():
+    assert parse_name("E.K. Jensen") == (("e", "k", "jensen"), False, "e", "jensen")
+    assert parse_name("Jensen, E.K.") == (("e", "k", "jensen"), False, "e", "jensen")
 
 
 @pytest.mark.parametrize("text,folded", [
@@ -462,3 +481,49 @@ def test_a_decision_made_in_the_explorer_while_matching_runs_stands(db, db_path,
         assert rows == [(other_job, "confirmed", None)]
     else:
         assert [row[:2] for row in rows] == [(proposed, "rejected")]
+
+
+def test_a_title_and_a_surname_initial_fits_every_customer_whose_surname_begins_so():
+    """"Herr M." is a form of its own: found under the surname's initial, whatever the first name, and as likely
+    by chance as the share of the firm's customers whose surname begins with that letter."""
+    assert parse_name("Herr M.") == (("m",), False, "", "m")
+    assert name_similarity("Herr M.", "Hans Müller") == (pytest.approx(0.25), "title, surname initial")
+    assert name_similarity("Frau M.", "Petra Schmidt")[1] == "different name"
+    names = ["Hans Müller", "Petra Meier", "Jens Schmidt", "Anna Schulz"]
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name, "address": f"Weg {n}"}
+            for n, name in enumerate(names)]
+    index = JobIndex.build(jobs)
+    rv = view({"id": "r1", "author": "Herr M.", "published_at": "2026-09-10T10:00:00Z"})
+    assert [index.ids[p] for p in candidates(index, rv)] == ["b:J-0", "b:J-1"]
+    f = features(index, 0, rv)
+    # Two of four customers have a surname in M, with 20 of a typical population (one in twenty); four jobs.
+    assert {name: value for name, value in f.items() if name.startswith(("name_", "coincid", "written_"))} == {
+        "name_title_initial": 1.0, "written_title": 1.0,
+        "coincidences_initial": pytest.approx(math.log(4 * (2 + 20 * 0.05) / 24))}
+    # A firm where every customer's surname begins with M: the same title and initial says less.
+    every_m = JobIndex.build([job | {"customer_name": name.split()[0] + " Mahler"} for job, name in zip(jobs, names)])
+    assert features(every_m, 0, rv)["coincidences_initial"] > f["coincidences_initial"]
+
+
+def test_a_title_and_a_surname_initial_is_worded_in_the_owners_language():
+    jobs = [JOB | {"customer_name": "Hans Müller"}]
+    result = match_all([{"id": "r1", "author": "Herr M.", "body": "Kasper hat das Badezimmer gemacht",
+                         "published_at": "2026-09-10T10:00:00Z"}], jobs)[0]
+    name_piece = result.reasons["evidence"][0]
+    assert (name_piece["form"], name_piece["named"], name_piece["of_customers"]) == ("title_initial", 1, 1)
+    lines = {lang: owner_pages.evidence_lines(json.dumps(result.reasons), owner_pages.Formats(lang, date(2026, 12, 1)))[0][0]
+             for lang in ("da", "nb", "sv", "de", "en")}
+    assert lines == {
+        "da": "Navn: Herr M. (tiltale og efternavnets forbogstav) passer på Hans Müller; 1 af 1 kunder har et efternavn med det forbogstav",
+        "nb": "Navn: Herr M. (tiltale og etternavnets forbokstav) passer på Hans Müller; 1 av 1 kunder har et etternavn med den forbokstaven",
+        "sv": "Namn: Herr M. (tilltal och efternamnets initial) passar på Hans Müller; 1 av 1 kunder har ett efternamn med den initialen",
+        "de": "Name: Herr M. (Anrede und Anfangsbuchstabe des Nachnamens) passt zu Hans Müller; 1 von 1 Kunden haben einen Nachnamen mit diesem Anfangsbuchstaben",
+        "en": "Name: Herr M. (a title and the surname's initial) fits Hans Müller; 1 of 1 customers have a surname with that initial",
+    }
+
+
+def test_every_weight_is_shown_with_its_sign_and_one_decimal():
+    """A weight that rounds to a whole number keeps its decimal, as the others do: "-4,0", not "-4"."""
+    formats = {lang: owner_pages.Formats(lang, date(2026, 12, 1)) for lang in ("da", "en")}
+    assert [formats["da"].weight(value) for value in (-4.0, -3.96, 5.83, -0.04)] == ["-4,0", "-4,0", "+5,8", "0,0"]
+    assert [formats["en"].weight(value) for value in (-4.0, 12.04)] == ["-4.0", "+12.0"]
