@@ -557,7 +557,7 @@ def evidence_lines(reasons_json: str | None, fmt: Formats) -> list[tuple[str, st
         except (KeyError, IndexError, ValueError):
             continue
         weight = piece.get("weight")
-        lines.append((text, fmt.weight(weight) if isinstance(weight, (int, float)) else ""))
+        lines.append((upper_first(text), fmt.weight(weight) if isinstance(weight, (int, float)) else ""))
     return lines
 
 

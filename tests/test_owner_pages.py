@@ -460,26 +460,28 @@ def test_another_job_is_found_by_number_customer_or_address_and_chosen_with_a_bu
     hostile = run(explorer.client.get("/-/matches", params={"review": review, "job": "' OR 1=1 --"}))
     assert "No job holds" in visible(hostile.text)
     consistent(db)
+
+
 @pytest.mark.parametrize("lang,name,days,start,weight", [
     ("da", "Navn: Kunde 241 passer på Kunde 241; navnet passer på 1 af 400 kunder",
-     "skrevet 0 dage efter opgaven blev afsluttet",
-     "udgangspunkt: omkring 16 % af anmelderne her var aldrig kunder, og hver af de 400 opgaver er lige sandsynlig",
+     "Skrevet 0 dage efter opgaven blev afsluttet",
+     "Udgangspunkt: omkring 16 % af anmelderne her var aldrig kunder, og hver af de 400 opgaver er lige sandsynlig",
      r"\(vægt [+-]\d+,\d\)"),
     ("nb", "Navn: Kunde 241 passer på Kunde 241; navnet passer på 1 av 400 kunder",
-     "skrevet 0 dager etter at oppdraget ble avsluttet",
-     "utgangspunkt: omtrent 16 % av anmelderne her var aldri kunder, og hvert av de 400 oppdragene er like sannsynlig",
+     "Skrevet 0 dager etter at oppdraget ble avsluttet",
+     "Utgangspunkt: omtrent 16 % av anmelderne her var aldri kunder, og hvert av de 400 oppdragene er like sannsynlig",
      r"\(vekt [+-]\d+,\d\)"),
     ("sv", "Namn: Kunde 241 passar på Kunde 241; namnet passar på 1 av 400 kunder",
-     "skriven 0 dagar efter att uppdraget avslutades",
-     "utgångsläge: omkring 16 % av recensenterna här var aldrig kunder, och vart och ett av de 400 uppdragen är lika sannolikt",
+     "Skriven 0 dagar efter att uppdraget avslutades",
+     "Utgångsläge: omkring 16 % av recensenterna här var aldrig kunder, och vart och ett av de 400 uppdragen är lika sannolikt",
      r"\(vikt [+−-]\d+,\d\)"),
     ("de", "Name: Kunde 241 passt zu Kunde 241; der Name passt auf 1 von 400 Kunden",
      "0 Tage nach Abschluss des Auftrags geschrieben",
      "Ausgangspunkt: etwa 16 % der Verfasser hier waren nie Kunden, und jeder der 400 Aufträge ist gleich wahrscheinlich",
      r"\(Gewicht [+-]\d+,\d\)"),
     ("en", "Name: Kunde 241 fits Kunde 241; the name fits 1 of 400 customers",
-     "written 0 days after completion",
-     "starting point: about 16% of this firm's reviewers were never customers, and each of its 400 jobs is as likely",
+     "Written 0 days after completion",
+     "Starting point: about 16% of this firm's reviewers were never customers, and each of its 400 jobs is as likely",
      r"\(weight [+-]\d+\.\d\)"),
 ])
 def test_a_match_shows_its_evidence_in_the_viewers_language(explorer, db, lang, name, days, start, weight):
