@@ -138,8 +138,8 @@ def extra_template_vars(datasette, request, template):
              "repmon_after_sign_in": back_to or ""}
     if template == all_data.TEMPLATE and explorer is not None and request is not None:
         words |= all_data.template_vars(datasette, request, explorer, lang)
-    if template == query_pages.TEMPLATE and explorer is not None and request is not None:
-        words |= query_pages.template_vars(datasette, request, explorer, lang)
+    if template in query_pages.TEMPLATES and explorer is not None and request is not None:
+        words |= query_pages.template_vars(datasette, request, explorer, lang, template)
     return words
 
 
@@ -258,18 +258,28 @@ def _viewer_language(scope) -> str | None:
     """The language the viewer chose (?lang= or the owner's pages' cookie), if repmon speaks it."""
     from monitor.owner_pages import LANGUAGE_COOKIE, LANGUAGES
 
-    asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("lang")
-    chosen = asked or web_guard.cookie(scope, LANGUAGE_COOKIE)
+    chosen = _asked_language(scope) or web_guard.cookie(scope, LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else None
+
+
+def _asked_language(scope) -> str | None:
+    """?lang= or, on a table page's language links, ?_lang= (see owner_pages.TABLE_LANGUAGE_ARG)."""
+    from monitor.owner_pages import TABLE_LANGUAGE_ARG
+
+    args = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    return args.get("lang") or args.get(TABLE_LANGUAGE_ARG)
 
 
 def _remembering_language(datasette, scope, send):
     """`send`, setting the owner's pages' language cookie when the database page is asked for in a language
-    (?lang=), so the queries and tables it leads to stay in it. Table pages read ?lang= as a filter on a column."""
-    from monitor.owner_pages import LANGUAGE_COOKIE, LANGUAGES
+    (?lang=), or any of Datasette's pages with ?_lang=, so the pages they lead to stay in it. Table pages read
+    ?lang= as a filter on a column."""
+    from monitor.owner_pages import LANGUAGE_COOKIE, LANGUAGES, TABLE_LANGUAGE_ARG
 
-    asked = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("lang")
-    if asked not in LANGUAGES or scope.get("method") != "GET" or scope["path"].strip("/") not in datasette.databases:
+    args = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    on_database_page = scope["path"].strip("/") in datasette.databases and args.get("lang") in LANGUAGES
+    asked = args.get("lang") if on_database_page else args.get(TABLE_LANGUAGE_ARG)
+    if asked not in LANGUAGES or scope.get("method") != "GET":
         return send
     cookie = f"{LANGUAGE_COOKIE}={asked}; Max-Age={365 * 24 * 3600}; Path=/; SameSite=Lax".encode()
 

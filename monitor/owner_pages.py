@@ -29,6 +29,7 @@ from monitor.themes import vocabulary
 LANGUAGES = ("da", "nb", "sv", "de", "en")
 LOCALES = {"nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE", "en": "en_GB"}  # how numbers and dates are written
 LANGUAGE_COOKIE = "repmon_lang"
+TABLE_LANGUAGE_ARG = "_lang"  # Datasette's table pages read ?lang= as a filter on a column; ?_lang= it leaves alone
 LOCAL_USER = "local user"
 LIST_LIMIT = 200  # rows on a full list page
 CARD_LIMIT = 5  # rows per section on the week page
@@ -55,7 +56,7 @@ def texts(lang: str) -> dict[str, str]:
 
 def language(request, explorer: Explorer) -> str:
     """The viewer's choice (?lang= or its cookie), else the business's first language repmon speaks, else English."""
-    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    chosen = request.args.get("lang") or request.args.get(TABLE_LANGUAGE_ARG) or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
     return _configured_language(explorer)
@@ -212,9 +213,10 @@ def nav_links(datasette, explorer: Explorer, t: dict[str, str], here: str,
     return links
 
 
-def language_links(request) -> list[tuple[str, str, str]]:
-    """(code, the language's own name, this page in it) for each language repmon speaks."""
-    return [(code, texts(code)["language_name"], _with(request, lang=code)) for code in LANGUAGES]
+def language_links(request, arg: str = "lang") -> list[tuple[str, str, str]]:
+    """(code, the language's own name, this page in it) for each language repmon speaks, chosen by `arg`
+    (TABLE_LANGUAGE_ARG on Datasette's table pages, where ?lang= filters a column)."""
+    return [(code, texts(code)["language_name"], _with(request, **{arg: code})) for code in LANGUAGES]
 
 
 async def week_page(datasette, request):

@@ -1,5 +1,6 @@
-"""The canned query pages in the owner's language (monitor/templates/query.html): column headings, coded values,
-dates and the actions' refusals from monitor/data/query_pages.toml, counts as the language writes them.
+"""Datasette's query, table and row pages in the owner's language (monitor/templates/query.html, table.html,
+row.html, _table.html): column headings, filters, coded values, dates and the actions' refusals from
+monitor/data/query_pages.toml, counts as the language writes them.
 
 Only the page is worded: the JSON and CSV of a query keep its column names and values, which scripts rely on.
 """
@@ -19,7 +20,7 @@ from monitor import all_data, owner_pages
 from monitor.text import load_data
 from monitor.themes import vocabulary
 
-TEMPLATE = "query.html"
+TEMPLATES = ("query.html", "table.html", "row.html")
 DATE_COLUMNS = re.compile(r"(^at|_at|_on)$")  # published_at, due_at, call_again_on, at ...
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 ISO_MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -33,7 +34,7 @@ def words(lang: str) -> dict[str, Any]:
     return load_data("query_pages.toml")[lang]
 
 
-def template_vars(datasette, request, explorer: owner_pages.Explorer, lang: str) -> dict[str, Any]:
+def template_vars(datasette, request, explorer: owner_pages.Explorer, lang: str, template: str) -> dict[str, Any]:
     """What query.html needs beyond Datasette's own context: the nav, the languages, the page's words, headings
     for columns and parameters, and the actions' messages in the viewer's language."""
     t, page = owner_pages.texts(lang), words(lang)
@@ -43,8 +44,12 @@ def template_vars(datasette, request, explorer: owner_pages.Explorer, lang: str)
     queries = datasette.metadata("queries", database=database) or {} if database else {}
     return {
         "repmon_query": queries.get(name) if isinstance(queries.get(name), dict) else None,
+        "repmon_lookups": page.get("lookups", {}),
+        "repmon_count": lambda count: format_decimal(count, locale=owner_pages.LOCALES[lang]),
+        "repmon_table_title": lambda table: (datasette.metadata("title", database=database, table=table) or table),
         "repmon_nav": owner_pages.nav_links(datasette, explorer, t, here),
-        "repmon_languages": owner_pages.language_links(request),
+        "repmon_languages": owner_pages.language_links(
+            request, "lang" if template == "query.html" else owner_pages.TABLE_LANGUAGE_ARG),
         "repmon_page": page["page"],
         "repmon_heading": lambda column: heading(column, lang),
         "repmon_rows": lambda count: all_data.rows(count, lang, t),

@@ -62,7 +62,7 @@ def test_every_column_and_parameter_of_every_query_has_a_heading(lang, danish):
 def test_every_language_has_every_word_and_every_trigger_refusal_is_worded():
     english = WORDS["en"]
     for lang in LANGUAGES:
-        for part in ("page", "columns", "refusals"):
+        for part in ("page", "lookups", "columns", "refusals"):
             assert set(WORDS[lang][part]) == set(english[part]), (lang, part)
             assert all(WORDS[lang][part].values()), (lang, part)
         assert {column: set(values) for column, values in WORDS[lang]["values"].items()} == {
@@ -130,3 +130,49 @@ def test_sql_someone_writes_keeps_its_column_names_and_its_run_button(danish):
     page = run(danish.client.get("/monitor", params={"sql": "select id, rating from reviews order by id limit 1"})).text
     assert headings(page) == ["id", "rating"]
     assert 'id="sql-editor"' in page and 'value="Kør SQL"' in page
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_column_of_every_described_table_has_a_heading(lang, db):
+    tables = yaml.safe_load(DEFAULT_METADATA.read_text(encoding="utf-8"))["databases"]["monitor"]["tables"]
+    headed = WORDS[lang]["columns"]
+    for name, table in tables.items():
+        if table.get("hidden"):
+            continue
+        columns = db[name].columns_dict if name in db.table_names() else {c.name: c for c in db[name].columns}
+        assert set(columns) <= set(headed), (name, set(columns) - set(headed))
+
+
+def test_a_table_page_speaks_danish(danish):
+    page = run(danish.client.get("/monitor/jobs", params={"_facet": "crew", "_sort": "completed_at"})).text
+    assert "<h1>Opgaver" in page and '<h3 class="repmon-rows">' in page
+    assert headings_of_table(page)[:3] == ["Nr.", "Virksomhed", "Opgave"]
+    assert '<option value="">- kolonne -</option>' in page and '<option value="customer_name">Kunde</option>' in page
+    assert '<option value="contains">indeholder</option>' in page and 'value="Anvend"' in page
+    assert '<strong>Montør' in page  # the facet by its heading
+    assert "<summary>Til øvede: tabellens SQL</summary>" in page and "Advanced export" not in page
+    assert "This data as" not in page and "column-descriptions" not in page  # the descriptions are English only
+    row = run(danish.client.get("/monitor/jobs/hansen-vvs-aps~3AJ241")).text
+    assert "<title>Opgaver: hansen-vvs-aps:J241</title>" in row and "Henvisninger fra andre tabeller" in row
+    assert ">1 række i Anmeldelser og deres opgaver (Opgave)</a>" in row and ">2 rækker i Opfølgningsopkald (Opgave)</a>" in row
+
+
+def headings_of_table(page: str) -> list[str]:
+    """The headings of a table page's rows, without the sort links and arrows."""
+    return [re.sub(r"<[^>]+>|&nbsp;[▼▲]", "", cell).strip()
+            for cell in re.findall(r'<th [^>]*scope="col"[^>]*>(.*?)</th>', page, re.S)]
+
+
+def test_a_table_pages_language_links_leave_its_lang_column_alone(danish, db):
+    page = run(danish.client.get("/monitor/follow_ups"))
+    assert '<a href="/monitor/follow_ups?_lang=sv" hreflang="sv" lang="sv">Svenska</a>' in page.text
+    rows = db.execute("SELECT count(*) FROM follow_ups").fetchone()[0]
+    swedish = run(danish.client.get("/monitor/follow_ups", params={"_lang": "sv"}))
+    assert f'<h3 class="repmon-rows">{rows} rader</h3>' in swedish.text and swedish.cookies["repmon_lang"] == "sv"
+    # ?lang= on a table stays what Datasette makes of it: a filter on the column
+    filtered = run(danish.client.get("/monitor/reviews", params={"lang": "da"})).text
+    assert f'<h3 class="repmon-rows">{len(rows_where(db, "lang = ?", ["da"]))} ' in filtered
+
+
+def rows_where(db, where: str, params: list) -> list:
+    return db.execute(f"SELECT id FROM reviews WHERE {where}", params).fetchall()
