@@ -12,7 +12,7 @@
    from text on the corpus with ratings hidden, per language, each source scored by a model fitted without it
    (benchmarks/fit_complaint_model.py's measurement).
 
-    python benchmarks/findings_quality.py [--split dev|train|train2] [--labels DIR] [--show-errors] [--no-corpus]
+    python benchmarks/findings_quality.py [--split dev|train|train2|train3] [--labels DIR] [--show-errors] [--no-corpus]
         [--lexicons DIR]
 
 --show-errors lists the hand-written corpus's errors and, for --split dev only, the labelled records'
@@ -143,7 +143,7 @@ def held_out_complaints(corpus: Path, lexicon_wheels: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-errors", action="store_true")
-    parser.add_argument("--split", choices=("test", "dev", "train", "train2"), default="test")
+    parser.add_argument("--split", choices=("test", "dev", "train", "train2", "train3"), default="test")
     parser.add_argument("--labels", type=Path, default=LABELS_DIR, help="folder of labels_<split>_<lang>.jsonl and sample.tsv")
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
     parser.add_argument("--lexicons", type=Path, metavar="DIR",
