@@ -140,6 +140,11 @@ def extra_template_vars(datasette, request, template):
         words |= all_data.template_vars(datasette, request, explorer, lang)
     if template in query_pages.TEMPLATES and explorer is not None and request is not None:
         words |= query_pages.template_vars(datasette, request, explorer, lang, template)
+    if template == "query.html" and explorer is not None:
+        async def with_choices() -> dict[str, Any]:
+            return words | {"repmon_choices": await query_pages.parameter_choices(datasette, explorer, lang)}
+
+        return with_choices
     return words
 
 

@@ -57,6 +57,13 @@ def template_vars(datasette, request, explorer: owner_pages.Explorer, lang: str,
     }
 
 
+async def parameter_choices(datasette, explorer: owner_pages.Explorer, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """Parameters the owner picks by name rather than types as an id: (value, words) for each choice."""
+    businesses = await owner_pages._businesses(datasette, explorer)
+    every = owner_pages.texts(lang)["all_businesses"]
+    return {"business": [("", every)] + [(row["id"], row["name"]) for row in businesses]}
+
+
 def heading(column: str, lang: str) -> str:
     """A column's or parameter's heading; a column a query added that has none yet keeps its name."""
     return words(lang)["columns"].get(column, column)

@@ -176,3 +176,11 @@ def test_a_table_pages_language_links_leave_its_lang_column_alone(danish, db):
 
 def rows_where(db, where: str, params: list) -> list:
     return db.execute(f"SELECT id FROM reviews WHERE {where}", params).fetchall()
+
+
+def test_the_business_is_chosen_by_name(danish, db, business_id):
+    page = run(danish.client.get("/monitor/unanswered_complaints")).text
+    assert ('<select id="qp1" name="business"><option value="" selected>Alle virksomheder</option>'
+            f'<option value="{business_id}">Hansen VVS ApS</option></select>') in page
+    chosen = run(danish.client.get("/monitor/unanswered_complaints", params={"business": business_id})).text
+    assert f'<option value="{business_id}" selected>Hansen VVS ApS</option>' in chosen
