@@ -24,6 +24,7 @@ TEMPLATES = ("query.html", "table.html", "row.html")
 DATE_COLUMNS = re.compile(r"(^at|_at|_on)$")  # published_at, due_at, call_again_on, at ...
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 ISO_MONTH = re.compile(r"^\d{4}-\d{2}$")
+SMALLEST_SHOWN = 0.001  # numbers are shown to three decimals
 # Columns holding an id the owner never reads: (the owner's page or the query that opens it, its argument,
 # the link's words in query_pages.toml's [page] or explorer.toml)
 OPENS = {"review_id": ("/-/reviews", "review", "open_review"),
@@ -35,19 +36,18 @@ def words(lang: str) -> dict[str, Any]:
 
 
 def template_vars(datasette, request, explorer: owner_pages.Explorer, lang: str, template: str) -> dict[str, Any]:
-    """What query.html needs beyond Datasette's own context: the nav, the languages, the page's words, headings
-    for columns and parameters, and the actions' messages in the viewer's language."""
+    """What the query, table and row pages need beyond Datasette's own context: the nav, the language links, the
+    page's words, headings for columns and parameters, counts, and the actions' messages in the viewer's language."""
     t, page = owner_pages.texts(lang), words(lang)
-    here = request.path if request is not None else datasette.urls.database(explorer.database)
     database, name = request.url_vars.get("database"), request.url_vars.get("table")
     # Datasette gives an action's page (a writable query) neither its title nor its description.
-    queries = datasette.metadata("queries", database=database) or {} if database else {}
+    queries = (datasette.metadata("queries", database=database) or {}) if database else {}
     return {
         "repmon_query": queries.get(name) if isinstance(queries.get(name), dict) else None,
         "repmon_lookups": page.get("lookups", {}),
         "repmon_count": lambda count: format_decimal(count, locale=owner_pages.LOCALES[lang]),
         "repmon_table_title": lambda table: (datasette.metadata("title", database=database, table=table) or table),
-        "repmon_nav": owner_pages.nav_links(datasette, explorer, t, here),
+        "repmon_nav": owner_pages.nav_links(datasette, explorer, t, request.path),
         "repmon_languages": owner_pages.language_links(
             request, "lang" if template == "query.html" else owner_pages.TABLE_LANGUAGE_ARG),
         "repmon_page": page["page"],
@@ -94,6 +94,8 @@ def cell(datasette, database: str, value: Any, column: str, lang: str) -> str | 
         return Markup(f'<a href="{escape(value)}" title="{escape(value)}" rel="nofollow noopener">'
                       f'{escape(urlsplit(value).netloc)}</a>')
     if isinstance(value, float):
+        if 0 < abs(value) < SMALLEST_SHOWN:  # a pattern's chance of coincidence, 1.5e-05: not "0"
+            return "< " + format_decimal(SMALLEST_SHOWN, locale=locale)
         return format_decimal(value, locale=locale)  # 1,5 and 65.200 in Danish; 100.0 as 100
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None

@@ -91,6 +91,7 @@ def test_query_values_read_as_words(danish):
     assert cells(page, "theme") == ["Vandskade og fugt"] * 3
     assert cells(page, "dimension") == ["i hele virksomheden", "montør", "opgavetype"]
     assert cells(page, "status") == ["nyt"] * 3
+    assert cells(page, "p_value") == ["0,008", "&lt; 0,001", "0,002"]  # a tiny chance shown as such, not as 0
     assert cells(page, "first_evidence_at") == ["1. maj 2025"] * 3
     evidence = "/monitor/pattern_evidence?pattern_id=hansen-vvs-aps%3Adefect%3Aleak%3Acrew%3AMads"
     assert (f'<a href="{evidence}" title="hansen-vvs-aps:defect:leak:crew:Mads">Se klagerne</a>'
