@@ -34,7 +34,7 @@ import orjson
 import sqlite_utils
 
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
-from monitor.names import Name, email_name, names_alike, parse_name
+from monitor.names import Name, email_name, names_alike, parse_name, plain_name
 from monitor.text import fold, fold_word, job_type_words, load_data, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
@@ -441,7 +441,16 @@ def _stems(words: Iterable[str]) -> frozenset[str]:
 
 @lru_cache(maxsize=100_000)
 def _name_keys(name: Name) -> tuple[tuple[str, ...], ...]:
-    """The name keys a job is found under; customers come back, so each name is keyed once."""
+    """The name keys a job is found under; customers come back, so each name is keyed once. Each is
+    kept as written and as typed without æøåäöü (plain_name), under which reviews look names up."""
+    keys = list(_spelled_keys(name))
+    plain = plain_name(name)
+    if plain is not name:
+        keys += [key for key in _spelled_keys(plain) if key not in keys]
+    return tuple(keys)
+
+
+def _spelled_keys(name: Name) -> list[tuple[str, ...]]:
     keys: list[tuple[str, ...]] = []
     if name.first:
         keys.append(("first", name.first))
@@ -452,7 +461,7 @@ def _name_keys(name: Name) -> tuple[tuple[str, ...], ...]:
         keys += [("last", name.last), ("last_initial", name.last[0])]
     if name.company:
         keys.append(("company", " ".join(name.words)))
-    return tuple(keys)
+    return keys
 
 
 @lru_cache(maxsize=100_000)
@@ -576,7 +585,7 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
     wide = (rv.day - WINDOW_BEFORE, rv.day + WINDOW_AFTER)
     narrow = (rv.day - NARROW_WINDOW, rv.day + WINDOW_AFTER)
     found: set[int] = set()
-    name = rv.name
+    name = plain_name(rv.name)  # "Oyvind Gronstad" finds Øyvind Grønstad, "Müller" finds Muller
     for word in firm_words(index, rv)[1]:  # order and invoice numbers written in the text
         found.update(p for p in index.by_reference[word][:MAX_STRONG_CANDIDATES] if wide[0] <= index.completed[p] <= wide[1])
     for street in firm_words(index, rv)[2]:  # many customers live on Vestergade: keep the nearest in time
@@ -623,7 +632,7 @@ def _dated_jobs(index: JobIndex, rv: ReviewView) -> list[int]:
     keys, started on it: a Lars who dates the work to a day keeps that day's Lars among his candidates,
     however many Lars came later. (Start days under a first name or surname alone: a common one's two
     months of jobs, read for every dated review, made matching a fifth slower.)"""
-    name, day = rv.name, rv.experienced
+    name, day = plain_name(rv.name), rv.experienced
     if not name.first:  # a title and a surname, or its initial
         strong, weak = [], [("last_initial", name.last) if name.last_is_initial else ("last", name.last)]
     elif name.last:

@@ -104,6 +104,16 @@ def _plain(word: str) -> str:
     return word.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("aa", "a")
 
 
+@lru_cache(maxsize=200_000)
+def plain_name(name: Name) -> Name:
+    """The name as a keyboard without æøåäöü types it, whichever way it was written: Søren Müller,
+    Soeren Mueller and Soren Muller are all 'soren muller'. Matching looks names up so."""
+    words = tuple(map(_plain, name.words))
+    if words == name.words:
+        return name
+    return Name(words, name.company, _plain(name.first), _plain(name.last))
+
+
 def _same_word(a: str, b: str, spelling: float, nicknames: bool) -> str | None:
     if not a or not b:
         return None

@@ -360,6 +360,19 @@ def test_an_invoice_number_in_the_text_finds_the_job_whatever_the_name():
     assert candidates(index, view(review | {"body": "Faktura F-1000"}), set()) == []  # three years before the review
 
 
+@pytest.mark.parametrize("author,customer", [
+    ("Oyvind Gronstad", "Grønstad, Øyvind"),  # typed without ø
+    ("Soeren Mueller", "Søren Müller"),  # ø and ü as two letters
+    ("Søren Müller", "Soren Muller"),  # the export typed without them
+    ("Bjorg L.", "Bjørg Løve"),
+    ("Aase", "Åse Berg"),
+])
+def test_a_name_typed_without_nordic_or_german_letters_finds_its_job(author, customer):
+    index = JobIndex.build([JOB | {"customer_name": customer}, JOB | {"id": "b:J-2", "customer_name": "Jens Hansen"}])
+    review = {"id": "r", "author": author, "published_at": "2026-09-20T10:00:00Z"}
+    assert candidates(index, view(review)) == [0]
+
+
 def test_a_postcode_or_street_finds_the_jobs_there_whatever_the_name():
     elsewhere = JOB | {"id": "b:J-3", "job_id": "J-3", "postcode": "8000", "city": "Aarhus C", "address": "Gammel Kongevej 3"}
     long_ago = JOB | {"id": "b:J-4", "job_id": "J-4", "completed_at": "2025-01-10", "started_at": "2025-01-09"}
