@@ -6,7 +6,8 @@ Worlds: zoo seeds 2001-2010 with at most 10,000 jobs (the zoo's evaluation seeds
 read here) and synthetic worlds 2001-2003 with 5%, 15% and 40% never-customers. Each world is matched
 once with every candidate kept; each threshold then decides as match._decide does. The threshold is
 the lowest at which the worlds' mean precision is >= 0.975 and their mean never-customers unmatched >= 0.96
-(a point above the targets: a small world's figures move by a few points with a few reviews);
+(a point above the targets: a small world's figures move by a few points with a few reviews), and the
+worst world's precision >= 0.97, the target, which holds for every firm, not on average;
 --write stores it in monitor/data/match_model.json ("prior" -> "threshold").
 
     python benchmarks/match_tuning.py --calibrate [--write]
@@ -28,6 +29,7 @@ import numpy as np
 
 from monitor import synthetic, zoo
 from monitor.estimate import TRAITS, WRITTEN, default_prior, estimate
+from monitor.job_words import Counting
 from monitor.match import (FEATURES, MODEL_PATH, JobIndex, MatchResult, Settings, candidates, features, match_business,
                            model_threshold, name_fits, review_traits, views, written_index)
 
@@ -77,9 +79,11 @@ def log_odds_and_truth(jobs: list[dict], reviews: list[dict], truth: dict[str, s
     whether it is the review's true job, and its review."""
     index = JobIndex.build(jobs)
     column = {name: i for i, name in enumerate(FEATURES)}
-    rows, review_of_row, true, written, traits = [], [], [], [], []
-    for number, rv in enumerate(views(reviews)):
+    rows, review_of_row, true, written, traits, positions = [], [], [], [], [], []
+    viewed = views(reviews)
+    for number, rv in enumerate(viewed):
         for position, reason in name_fits(index, rv, candidates(index, rv)):
+            positions.append(position)
             row = np.zeros(len(FEATURES))
             for name, value in features(index, position, rv, reason).items():
                 row[column[name]] = value
@@ -90,9 +94,14 @@ def log_odds_and_truth(jobs: list[dict], reviews: list[dict], truth: dict[str, s
         traits.append([trait in review_traits(index, rv) for trait in TRAITS])
     matrix = np.array(rows).reshape(len(rows), len(FEATURES))
     uncalibrated = dataclasses.replace(default_prior(), slope=1.0, offset=0.0)
+    # The firm's words for its job types are learnt with the rest, as match.estimate_firm does; estimate()
+    # leaves their last column in the matrix.
+    counting = Counting.build([rv.word_set for rv in viewed], np.array(review_of_row, dtype=int),
+                              np.array(index.type_of, dtype=int)[np.array(positions, dtype=int)], index.type_names,
+                              [review["id"] for review in reviews])
     estimates = estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
                          np.array(traits, dtype=float).reshape(len(reviews), len(TRAITS)), len(jobs), FEATURES,
-                         prior=uncalibrated, company_share=index.company_share())
+                         prior=uncalibrated, company_share=index.company_share(), job_words=counting)
     weights = np.array([estimates.weights.get(name, 0.0) for name in FEATURES])
     return matrix @ weights + estimates.intercept, np.array(true), np.array(review_of_row, dtype=int)
 
@@ -145,17 +154,20 @@ def main() -> None:
     for threshold, worlds in by_threshold.items():
         mean = {key: sum(world[key] for world in worlds) / len(worlds) for key in worlds[0]}
         lowest_precision = min(world["precision"] for world in worlds)
+        lowest_unmatched = min(world["never_customers_unmatched"] for world in worlds)
         print(f"threshold {threshold:.2f}: " + ", ".join(f"mean {key} {value:.3f}" for key, value in mean.items())
-              + f", lowest precision {lowest_precision:.3f}")
-        if chosen is None and mean["precision"] >= 0.975 and mean["never_customers_unmatched"] >= 0.96:
+              + f", lowest precision {lowest_precision:.3f}, lowest never_customers_unmatched {lowest_unmatched:.3f}")
+        if (chosen is None and mean["precision"] >= 0.975 and mean["never_customers_unmatched"] >= 0.96
+                and lowest_precision >= 0.97):
             chosen = threshold
     chosen = chosen or THRESHOLDS[-1]
     print(f"chosen threshold {chosen:.2f}")
     if args.write:
         data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
         data["prior"]["threshold"] = chosen
-        data["prior"]["threshold_chosen_on"] = "benchmarks/match_tuning.py: zoo seeds 2001-2010 up to 10,000 jobs, " \
-                                               "synthetic 2001-2003; the lowest with mean precision >= 0.975 and mean never-customers unmatched >= 0.96"
+        data["prior"]["threshold_chosen_on"] = ("benchmarks/match_tuning.py: zoo seeds 2001-2010 up to 10,000 jobs, "
+                                                "synthetic 2001-2003; the lowest with mean precision >= 0.975, mean "
+                                                "never-customers unmatched >= 0.96 and the worst world's precision >= 0.97")
         MODEL_PATH.write_text(json.dumps(data, indent=2) + "\n")
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from monitor.job_words import Counting, JobWords
+
 # Each comparison's levels, as match.FEATURES names them; a pair is in at most one level of each.
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "name": ("name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial",
@@ -50,7 +52,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 # street or number are shared by exp(-rarity) of them.
 BY_FREQUENCY = (frozenset(COMPARISONS["name"][:-1]) | frozenset(COMPARISONS["delay"])
                 | {"dated_completion", "dated_start", "location", "job_type_same", "crew", "reference", "street"})
-FIXED_WEIGHTS = {"delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
+FIXED_WEIGHTS = {"job_words": 1.0, "delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
                  "location_rarity": 1.0, "job_type_rarity": 1.0, "crew_rarity": 1.0, "reference_rarity": 1.0,
                  "street_rarity": 1.0}
 # How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none
@@ -108,6 +110,7 @@ class Estimates:
     candidates: int  # (review, job) pairs weighed
     iterations: int
     converged: bool
+    job_words: JobWords | None = None  # the firm's own words for its job types, learnt with the rest
 
     def as_row(self, business_id: str, estimated_at: str) -> dict[str, Any]:
         return {"business_id": business_id, "estimated_at": estimated_at, "reviews": self.reviews,
@@ -115,7 +118,8 @@ class Estimates:
                 "iterations": self.iterations, "converged": int(self.converged),
                 "m": json.dumps({k: round(v, 4) for k, v in self.m.items()}, sort_keys=True),
                 "u": json.dumps({k: round(v, 4) for k, v in self.u.items()}, sort_keys=True),
-                "weights": json.dumps({k: round(v, 3) for k, v in self.weights.items()}, sort_keys=True)}
+                "weights": json.dumps({k: round(v, 3) for k, v in self.weights.items()}, sort_keys=True),
+                "job_words": json.dumps(self.job_words.described() if self.job_words else {}, ensure_ascii=False)}
 
 
 def _logit(p: float) -> float:
@@ -152,14 +156,17 @@ def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs
 
 def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, traits: np.ndarray, jobs: int,
              feature_names: tuple[str, ...], fixed_row: dict[int, int] | None = None,
-             excluded_rows: np.ndarray | None = None, prior: Prior | None = None, company_share: float = 1.0) -> Estimates:
+             excluded_rows: np.ndarray | None = None, prior: Prior | None = None, company_share: float = 1.0,
+             job_words: Counting | None = None) -> Estimates:
     """EM over one firm's blocked candidates.
 
     rows: one per (review, candidate job), the features in `feature_names` order; review_of_row: its
     review (0 .. reviews - 1); written: per review, how its author's name is written (index in WRITTEN,
     -1 for no name); traits: per review, 1 for each of TRAITS it tells; jobs: the firm's. fixed_row:
     review -> the row a person confirmed, or -1 for "not our customer". excluded_rows: rows a person rejected.
-    company_share: the share of the firm's jobs that are a company's."""
+    company_share: the share of the firm's jobs that are a company's. job_words: the rows' job types and the
+    reviews' words, to learn which words name which type (monitor/job_words.py); its column is rewritten
+    after every M-step."""
     prior = prior or default_prior()
     reviews = len(written)
     has_candidates = np.bincount(review_of_row, minlength=reviews) > 0
@@ -183,13 +190,16 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     weight_vector = np.zeros(len(feature_names))
     previous: np.ndarray | None = None
     iterations, converged = 0, False
+    words_column = column.get("job_words") if job_words is not None else None
+    learnt = None
+    words_moved = 0.0
     for iterations in range(1, ITERATIONS + 1):
         intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
         for name, value in weights.items():
             if name in column:
                 weight_vector[column[name]] = value
         current = np.concatenate([[intercept], weight_vector])
-        if previous is not None and np.max(np.abs(current - previous)) < TOLERANCE:
+        if previous is not None and np.max(np.abs(current - previous)) < TOLERANCE and words_moved < TOLERANCE * 10:
             converged = True
             break
         previous = current.copy()
@@ -224,6 +234,11 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
             u_new = not_match @ indicators[comparison] + prior.strength * u_prior
             for level, m_value, u_value in zip(levels, m_new / m_new.sum(), u_new / u_new.sum()):
                 m[level], u[level] = max(float(m_value), 1e-4), max(float(u_value), 1e-4)
+        if words_column is not None:
+            learnt = job_words.learn(responsibility)
+            column_now = job_words.column(learnt, review_of_row, reviews)
+            words_moved = float(np.max(np.abs(column_now - rows[:, words_column]))) if len(column_now) else 0.0
+            rows[:, words_column] = column_now
     intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
     # EM's independent signals leave scores too sure at the top and too modest in the middle; one slope
     # and offset on the log-odds, fitted on labelled worlds free for tuning (benchmarks/match_tuning.py
@@ -231,4 +246,6 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     # evidence still adds up to the score.
     intercept = prior.slope * intercept + prior.offset
     weights = {name: prior.slope * value for name, value in weights.items()}
-    return Estimates(share, m, u, weights, intercept, reviews, len(fixed_row), int(rows.shape[0]), iterations, converged)
+    table = job_words.table(learnt, review_of_row, job_words.review_ids) if job_words is not None and learnt else None
+    return Estimates(share, m, u, weights, intercept, reviews, len(fixed_row), int(rows.shape[0]), iterations, converged,
+                     table)

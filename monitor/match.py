@@ -34,6 +34,7 @@ import orjson
 import sqlite_utils
 
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
+from monitor.job_words import Counting, JobWords
 from monitor.names import Name, email_name, names_alike, parse_name, plain_name
 from monitor.text import fold, fold_word, job_type_words, load_data, tokens
 
@@ -55,7 +56,7 @@ FEATURES = (
     "dated_completion", "dated_start",
     # what the review says or shows
     "experienced_near", "experienced_mid", "experienced_far", "location", "location_other", "location_rarity",
-    "job_type_same", "job_type_rarity", "job_type_other", "crew", "crew_other", "crew_rarity",
+    "job_type_same", "job_type_rarity", "job_type_other", "job_words", "crew", "crew_other", "crew_rarity",
     "reference", "reference_other", "reference_rarity", "street", "street_other", "street_rarity",
 )
 WINDOW_BEFORE = 730  # a defect can surface two years after completion
@@ -69,6 +70,7 @@ CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infini
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
+JOB_WORDS_ALWAYS = True
 SCORED_CANDIDATES = 8  # weighed against each other: the best few by name, then nearest in time
 
 
@@ -190,6 +192,9 @@ class JobIndex:
     _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
     _jobs_on: dict[str, dict[int, int]] = field(default_factory=dict)  # "completed"/"started" -> day -> jobs
     full_name_chances: list[float | None] = field(default_factory=list)  # log_coincidences of each customer's full name, once read
+    type_of: list[int] = field(default_factory=list)  # each job's type as a number, -1 for none
+    type_names: tuple[str, ...] = ()  # number -> the export's job type
+    job_words: JobWords | None = None  # the firm's own words for its job types, once estimated
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
@@ -208,6 +213,7 @@ class JobIndex:
         cities = list(map(fold_word, [job.get("city") or "" for job in jobs]))
         postcodes = [one(code, code) for code in [str(job.get("postcode") or "").strip() for job in jobs]]
         categories = list(map(_categories, [job.get("job_type") or "" for job in jobs]))
+        index.type_of, index.type_names = _type_numbers([job.get("job_type") or "" for job in jobs])
         crews = list(map(_crew, [job.get("crew") or "" for job in jobs]))
         keys, by_reference = index.keys, index.by_reference
         index.position_bits = bits = max(len(jobs), 1).bit_length()
@@ -415,6 +421,27 @@ def _shares(values: list[str], total: int) -> dict[str, float]:
 @lru_cache(maxsize=10_000)
 def _crew(crew: str) -> frozenset[str]:
     return frozenset(fold(name.strip()) for name in crew.split(",") if name.strip())
+
+
+def _type_numbers(job_types: list[str]) -> tuple[list[int], tuple[str, ...]]:
+    """Each job's type as a number (-1 for none; types alike but for case and spacing are one), and each
+    number's type as the export first writes it."""
+    number_of: dict[str, int] = {}
+    names: list[str] = []
+    numbers = []
+    for job_type in job_types:
+        key = _type_key(job_type)
+        number = number_of.get(key)
+        if number is None and key:
+            number = number_of[key] = len(names)
+            names.append(job_type.strip())
+        numbers.append(-1 if number is None else number)
+    return numbers, tuple(names)
+
+
+@lru_cache(maxsize=10_000)
+def _type_key(job_type: str) -> str:
+    return " ".join(tokens(job_type))
 
 
 @lru_cache(maxsize=10_000)
@@ -673,6 +700,9 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
     facts_of, persons, aliases, full_name_chances = index.facts, index.persons, index.aliases, index.full_name_chances
     logged_chances = index._log_coincidences
     jobs = len(index.jobs)
+    job_words, type_of = index.job_words, index.type_of
+    telling = job_words.telling_word(rv.word_set) if job_words is not None else None
+    review_id = rv.review.get("id")
     weighed: list[dict[str, float]] = []
     for position, name_reason in fits:
         form = _NAME_FORMS[name_reason]
@@ -727,6 +757,10 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
                 f["job_type_rarity"] = -math.log(min(map(index.category_share.__getitem__, shared)))
             else:
                 f["job_type_other"] = 1.0
+        if telling is not None and (JOB_WORDS_ALWAYS or not categories_named or not categories):
+            job_type = type_of[position]
+            if job_type >= 0:
+                f["job_words"] = job_words.weight(telling, job_type, review_id)
         if has_words:
             if crew_named:
                 shared_crew = crew & crew_named
@@ -840,6 +874,11 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
         why["job_type"] = f"text is about {_kinds_in_words(kinds_named(index, rv) & facts.categories, rv)} like the job ({job.get('job_type')})"
     elif f.get("job_type_other"):
         why["job_type"] = f"text is about {_kinds_in_words(kinds_named(index, rv), rv)}, the job was {job.get('job_type')}"
+    if "job_words" in f and index.job_words is not None:
+        word, lift = index.job_words.telling_word(rv.word_set), math.exp(f["job_words"])
+        why["job_words"] = (f"mentions {word!r}, which this firm's reviews of {job.get('job_type')} jobs use {lift:.1f} times as "
+                            "often as on average" if lift >= 1 else
+                            f"mentions {word!r}, which this firm's reviews mostly use of jobs other than {job.get('job_type')}")
     if f.get("crew"):
         why["crew"] = f"names the crew: {', '.join(sorted(facts.crew & rv.word_set))}"
     if f.get("reference"):
@@ -867,7 +906,7 @@ _EVIDENCE_OF = {
     "says_experienced": "experienced", "says_not_found": "reply",
     "location": "location", "location_rarity": "location", "location_other": "location", "says_location": "location",
     "job_type_same": "job_type", "job_type_rarity": "job_type", "job_type_other": "job_type", "says_job_type": "job_type",
-    "crew": "crew", "crew_rarity": "crew", "crew_other": "crew", "says_crew": "crew",
+    "job_words": "job_words", "crew": "crew", "crew_rarity": "crew", "crew_other": "crew", "says_crew": "crew",
     "reference": "reference", "reference_rarity": "reference", "reference_other": "reference", "says_reference": "reference",
     "street": "street", "street_rarity": "street", "street_other": "street", "says_street": "street",
 }
@@ -931,6 +970,11 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         words = sorted([word for word in rv.word_set if (_word_categories(word, lang) | _stems((word,))) & wanted])
         pieces.append({"kind": "job_type" if same_type else "job_type_other", "words": words,
                        "job_type": job.get("job_type") or "", "weight": round(weight.get("job_type", 0.0), 2)})
+    if "job_words" in f and index.job_words is not None:
+        lift = math.exp(f["job_words"])
+        pieces.append({"kind": "job_words" if lift >= 1 else "job_words_other", "word": index.job_words.telling_word(rv.word_set),
+                       "job_type": job.get("job_type") or "", "times": round(lift, 1),
+                       "weight": round(weight.get("job_words", 0.0), 2)})
     crew_named, references_named, streets_named = firm_words(index, rv)
     if f.get("crew") or f.get("crew_other"):
         pieces.append({"kind": "crew" if f.get("crew") else "crew_other",
@@ -1092,6 +1136,7 @@ def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], mo
         estimates = None
         if model is None:
             estimates = estimate_firm(index, reviews, rejected, decided or [])
+            index.job_words = estimates.job_words
             model = Model(estimates.intercept, estimates.weights, estimates.none_share)
         return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
 
@@ -1119,10 +1164,12 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
         parts = list(map(_estimation_rows, ranges))
     finally:
         _ESTIMATING = None
-    columns, values, sizes, review_of_row, written, traits = [], [], [], [], [], []
+    columns, values, sizes, review_of_row, written, traits, positions, words = [], [], [], [], [], [], [], []
     fixed_row: dict[int, int] = {}
     excluded: list[int] = []
     for (start, _), part in zip(ranges, parts):
+        positions += part[8]
+        words += part[9]
         offset = len(review_of_row)
         columns += part[0]
         values += part[1]
@@ -1134,10 +1181,15 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
         traits += part[7]
     matrix = np.zeros((len(review_of_row), len(FEATURES)))
     matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
+    rows_of_review = np.array(review_of_row, dtype=int)
+    row_type = np.array(index.type_of, dtype=int)[np.array(positions, dtype=int)] if positions else np.zeros(0, dtype=int)
+    applies = None if JOB_WORDS_ALWAYS else (matrix[:, _COLUMN_OF("job_type_same")] == 0) & (
+        matrix[:, _COLUMN_OF("job_type_other")] == 0)
+    counting = Counting.build(words, rows_of_review, row_type, index.type_names, [review["id"] for review in sample], applies)
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
-            return estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
+            return estimate(matrix, rows_of_review, np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
-                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share())
+                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share(), job_words=counting)
 
 
 _ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
@@ -1146,14 +1198,16 @@ _COLUMN_OF = {name: i for i, name in enumerate(FEATURES)}.__getitem__
 
 
 def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], list[int], list[int], dict[int, int],
-                                                       list[int], list[int], list[list[bool]]]:
+                                                       list[int], list[int], list[list[bool]], list[int], list[set[str]]]:
     """A range of the sample's candidates as sparse feature rows (columns, values, features per row), each
-    row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits."""
+    row's review, fixed answers (review -> row, -1 for none), rejected rows, how names are written, traits,
+    each row's job, and each review's words."""
     assert _ESTIMATING is not None, "set by estimate_firm"
     index, sample, answer, position_of, rejected = _ESTIMATING
     columns: list[int] = []
     values: list[float] = []
     sizes: list[int] = []
+    positions: list[int] = []
     review_of_row: list[int] = []
     fixed_row: dict[int, int] = {}
     excluded: list[int] = []
@@ -1175,11 +1229,12 @@ def _estimation_rows(bounds: tuple[int, int]) -> tuple[list[int], list[float], l
             if position == chosen:
                 fixed = len(review_of_row)
             review_of_row.append(number)
+            positions.append(position)
         if fixed is not None:
             fixed_row[number] = fixed
     written = [written_index(index, rv) for rv in viewed]
     traits = [[trait in review_traits(index, rv) for trait in TRAITS] for rv in viewed]
-    return columns, values, sizes, review_of_row, fixed_row, excluded, written, traits
+    return columns, values, sizes, review_of_row, fixed_row, excluded, written, traits, positions, [rv.word_set for rv in viewed]
 
 
 def _match_fields(reviews: list[dict[str, Any]], index: JobIndex, model: Model, settings: Settings,

@@ -434,6 +434,7 @@ TABLES += (
             "m": str,  # JSON: each comparison level's chance when the review is about the job
             "u": str,  # JSON: its chance when it is not (estimated levels; term-frequency levels use the customer list)
             "weights": str,  # JSON: the log-odds each signal adds, as matches.reasons shows them
+            "job_words": str,  # JSON: the business's most telling words for its job types, with their log lift
         },
         pk="business_id",
         foreign_keys=(("business_id", "businesses", "id"),),
