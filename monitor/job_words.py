@@ -37,6 +37,7 @@ class JobWords:
     types: tuple[str, ...]  # type number -> the export's job type, for the reasons
     type_share: np.ndarray  # of the reviews about a job, by type
     own: dict[str, dict[int, float]]  # a counted review's id -> its own part of its telling word's counts, by type
+    lifts: dict[str, list[float]]  # word -> its log lift by type, for reviews that were not counted
 
     def telling_word(self, words: Iterable[str]) -> str | None:
         """The review's most telling word, ties to the first in alphabetical order, or None."""
@@ -46,13 +47,13 @@ class JobWords:
 
     def weight(self, word: str, job_type: int, review_id: str | None = None) -> float:
         """The word's log lift for the type, from the counts of reviews other than this one."""
-        counts = self.counts[word]
-        count, total = float(counts[job_type]), float(counts.sum())
         own = self.own.get(review_id) if review_id is not None else None
-        if own:
-            count -= own.get(job_type, 0.0)
-            total -= sum(own.values())
-        return float(_log_lift(max(count, 0.0), max(total, 0.0), float(self.type_share[job_type])))
+        if not own:  # most reviews of a big firm: read, not computed (matching asks for every candidate)
+            return self.lifts[word][job_type]
+        counts = self.counts[word]
+        count = max(float(counts[job_type]) - own.get(job_type, 0.0), 0.0)
+        total = max(float(counts.sum()) - sum(own.values()), 0.0)
+        return float(_log_lift(count, total, float(self.type_share[job_type])))
 
     def described(self, limit: int = 30) -> dict[str, dict[str, float]]:
         """The most telling words with the type each names best: for the estimates an owner can inspect."""
@@ -76,12 +77,11 @@ class Counting:
     review_word_word: np.ndarray
     words: tuple[str, ...]  # word number -> word, in alphabetical order
     types: tuple[str, ...]
-    applies: np.ndarray | None  # per row: whether the learnt words weigh it (None: every row)
     review_ids: list[str]  # review number -> its id, for the reviews' own parts of the counts
 
     @classmethod
     def build(cls, review_words: list[set[str]], review_of_row: np.ndarray, row_type: np.ndarray,
-              types: tuple[str, ...], review_ids: list[str], applies: np.ndarray | None = None) -> "Counting | None":
+              types: tuple[str, ...], review_ids: list[str]) -> "Counting | None":
         """None when there is nothing to learn: no job types, or no words shared by a few reviews."""
         if not types or not len(row_type):
             return None
@@ -103,8 +103,7 @@ class Counting:
         pair_row = np.repeat(typed_rows, counts)
         pair_word = np.concatenate([review_word_word[starts[r]:starts[r + 1]] for r in reviews]) if len(reviews) else \
             np.array([], dtype=int)
-        return cls(row_type, pair_row, pair_word.astype(int), review_word_review, review_word_word, words, types, applies,
-                   review_ids)
+        return cls(row_type, pair_row, pair_word.astype(int), review_word_review, review_word_word, words, types, review_ids)
 
     def learn(self, responsibility: np.ndarray) -> "Learnt":
         """Each word's counts by type and its largest log lift, from rows weighed so."""
@@ -133,8 +132,6 @@ class Counting:
         word_of_row = best_word[review_of_row]
         out = np.zeros(len(review_of_row))
         usable = (word_of_row >= 0) & (self.row_type >= 0)
-        if self.applies is not None:
-            usable &= self.applies
         rows = np.flatnonzero(usable)
         words, types = word_of_row[rows], self.row_type[rows]
         own_same, own_total = self._own(learnt.responsibility, review_of_row, rows)
@@ -165,9 +162,11 @@ class Counting:
             if weight > 0.0:
                 parts = own.setdefault(review_ids[review_of_row[row]], {})
                 parts[int(self.row_type[row])] = parts.get(int(self.row_type[row]), 0.0) + weight
+        counts = learnt.counts[telling]
+        lifts = _log_lift(counts, counts.sum(axis=1, keepdims=True), learnt.type_share)
         return JobWords({self.words[i]: learnt.counts[i].copy() for i in telling},
                         {self.words[i]: float(learnt.information[i]) for i in telling}, self.types, learnt.type_share,
-                        own if telling_words else {})
+                        own if telling_words else {}, {self.words[i]: row.tolist() for i, row in zip(telling, lifts)})
 
 
 @dataclass

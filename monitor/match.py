@@ -70,7 +70,6 @@ CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infini
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
-JOB_WORDS_ALWAYS = True
 SCORED_CANDIDATES = 8  # weighed against each other: the best few by name, then nearest in time
 
 
@@ -757,10 +756,10 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
                 f["job_type_rarity"] = -math.log(min(map(index.category_share.__getitem__, shared)))
             else:
                 f["job_type_other"] = 1.0
-        if telling is not None and (JOB_WORDS_ALWAYS or not categories_named or not categories):
-            job_type = type_of[position]
-            if job_type >= 0:
-                f["job_words"] = job_words.weight(telling, job_type, review_id)
+        # Beside the vocabulary's kinds of work, not instead: used only where the vocabulary was silent, the
+        # learnt words found less on the zoo's free worlds.
+        if telling is not None and type_of[position] >= 0:
+            f["job_words"] = job_words.weight(telling, type_of[position], review_id)
         if has_words:
             if crew_named:
                 shared_crew = crew & crew_named
@@ -1183,9 +1182,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     matrix[np.repeat(np.arange(len(review_of_row)), sizes), columns] = values
     rows_of_review = np.array(review_of_row, dtype=int)
     row_type = np.array(index.type_of, dtype=int)[np.array(positions, dtype=int)] if positions else np.zeros(0, dtype=int)
-    applies = None if JOB_WORDS_ALWAYS else (matrix[:, _COLUMN_OF("job_type_same")] == 0) & (
-        matrix[:, _COLUMN_OF("job_type_other")] == 0)
-    counting = Counting.build(words, rows_of_review, row_type, index.type_names, [review["id"] for review in sample], applies)
+    counting = Counting.build(words, rows_of_review, row_type, index.type_names, [review["id"] for review in sample])
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
             return estimate(matrix, rows_of_review, np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
