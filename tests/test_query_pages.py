@@ -8,6 +8,8 @@ import re
 
 import pytest
 import yaml
+from datasette import hookimpl
+from datasette.plugins import pm
 
 from monitor.analyze import run_analysis
 from monitor.config import Config, parse_config
@@ -185,3 +187,31 @@ def test_the_business_is_chosen_by_name(danish, db, business_id):
             f'<option value="{business_id}">Hansen VVS ApS</option></select>') in page
     chosen = run(danish.client.get("/monitor/unanswered_complaints", params={"business": business_id})).text
     assert f'<option value="{business_id}" selected>Hansen VVS ApS</option>' in chosen
+
+
+class _ActionLinks:
+    """A plugin of the kind datasette-copyable or datasette-edit-schema are: links in a page's actions menu."""
+
+    __name__ = "repmon_test_action_links"
+
+    @staticmethod
+    @hookimpl
+    def table_actions(datasette, actor, database, table):
+        return [{"href": f"/-/edit/{table}", "label": "Rediger tabellen"}]
+
+    @staticmethod
+    @hookimpl
+    def database_actions(datasette, actor, database):
+        return [{"href": "/-/edit", "label": "Rediger databasen"}]
+
+
+def test_other_plugins_links_stand_in_the_actions_menus(danish):
+    pm.register(_ActionLinks, name=_ActionLinks.__name__)
+    try:
+        table = run(danish.client.get("/monitor/jobs")).text
+        database = run(danish.client.get("/monitor")).text
+    finally:
+        pm.unregister(name=_ActionLinks.__name__)
+    assert '<li><a href="/-/edit/jobs">Rediger tabellen</a></li>' in table
+    assert '<li><a href="/-/edit">Rediger databasen</a></li>' in database
+    assert "Handlinger for databasen" in database
