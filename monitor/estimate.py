@@ -33,7 +33,7 @@ from monitor.job_words import Counting, JobWords
 # Each comparison's levels, as match.FEATURES names them; a pair is in at most one level of each.
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "name": ("name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial",
-             "name_initials", "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name",
+             "name_initials", "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name", "name_partner",
              "name_company", "name_none"),
     "delay": ("before_start", "during_job", "days_0_7", "days_8_30", "days_31_60", "days_61_120", "days_121_240",
               "days_241_400", "days_over_400"),

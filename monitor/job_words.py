@@ -8,7 +8,9 @@ for a type, P(type | the word, about a job) / P(type | about a job), is then the
 gives for a candidate of that type (log lift: P(word | type) / P(word)). A stranger writes of work
 drawn as a customer's is, so the same lift weighs a candidate against "never a customer".
 
-Only a review's most telling word counts (the one whose lift for some type is largest): the words of
+A word names a type only when its reviews' mix of types differs from the firm's beyond chance (a
+G-test over the reviews sure of their job, corrected for the number of words tried): in a few hundred reviews "great" or "and" falls on
+one type now and then. Only a review's most telling word counts (the one whose lift for some type is largest): the words of
 one phrase ("nytt sikringsskap") tell the same thing, and their lifts multiplied would count it twice.
 A review is weighed with the counts of the other reviews, not its own: a word seen in three reviews
 would otherwise vouch for itself, and strangers' reviews would confirm their own wrong candidates.
@@ -26,6 +28,10 @@ PSEUDO_REVIEWS = 2.0  # a word's counts are shrunk towards the firm's mix of job
 TELLING = 0.2  # log lift a word needs for some type before it counts as naming the work
 BOUND = 3.0  # largest |log lift| one word gives: a firm's counts are few
 MIN_REVIEWS = 3  # words in fewer of the firm's reviews are not counted
+# A word tells only if its reviews' mix of types differs from the firm's beyond chance: a G-test at a
+# level that leaves about this many of the firm's words telling by chance ("great", "and" among 300 reviews).
+CHANCE_WORDS = 0.01
+SURE = 0.8  # the test counts the reviews at least this sure of their job: an even split between two says nothing
 
 
 @dataclass(frozen=True)
@@ -111,10 +117,23 @@ class Counting:
         typed = self.row_type >= 0
         by_type = np.bincount(self.row_type[typed], weights=responsibility[typed], minlength=types) + 1.0
         type_share = by_type / by_type.sum()
-        counts = np.bincount(self.pair_word * types + self.row_type[self.pair_row], weights=responsibility[self.pair_row],
-                             minlength=len(self.words) * types).reshape(len(self.words), types)
+        cells = self.pair_word * types + self.row_type[self.pair_row]
+        counts = np.bincount(cells, weights=responsibility[self.pair_row], minlength=len(self.words) * types)
+        counts = counts.reshape(len(self.words), types)
         lift = _log_lift(counts, counts.sum(axis=1, keepdims=True), type_share)
-        return Learnt(counts, type_share, lift.max(axis=1), responsibility)
+        sure = np.where(responsibility >= SURE, responsibility, 0.0)[self.pair_row]
+        sure_counts = np.bincount(cells, weights=sure, minlength=len(self.words) * types).reshape(len(self.words), types)
+        expected = sure_counts.sum(axis=1, keepdims=True) * type_share
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = 2.0 * np.where(sure_counts > 0, sure_counts * np.log(sure_counts / expected), 0.0).sum(axis=1)
+        information = np.where(g >= self.g_needed, lift.max(axis=1), -np.inf)
+        return Learnt(counts, type_share, information, responsibility)
+
+    @property
+    def g_needed(self) -> float:
+        from scipy.stats import chi2
+
+        return float(chi2.isf(CHANCE_WORDS / len(self.words), max(len(self.types) - 1, 1)))
 
     def column(self, learnt: "Learnt", review_of_row: np.ndarray, reviews: int) -> np.ndarray:
         """Each row's evidence: its review's most telling word's log lift for the row's job type, counted

@@ -35,14 +35,14 @@ import sqlite_utils
 
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.job_words import Counting, JobWords
-from monitor.names import Name, email_name, names_alike, parse_name, plain_name
+from monitor.names import Name, email_name, first_name_gender, names_alike, parse_name, plain_name
 from monitor.text import fold, fold_word, job_type_words, load_data, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
     # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
     "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
-    "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name", "name_company", "name_none", "name_by_email",
+    "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name", "name_partner", "name_company", "name_none", "name_by_email",
     "coincidences", "coincidences_initial", "coincidences_one_name",
     # how the reviewer wrote their name (one of these, with any fit)
     "written_one_name", "written_initial", "written_full", "written_title",
@@ -707,6 +707,8 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
         form = _NAME_FORMS[name_reason]
         if form is not None:
             level, by_email, name_feature, chance_feature, both_names = form
+            if level == "other_first_name" and _partners(rv.name.first, (aliases[position] if by_email else persons[position]).first):
+                name_feature = "name_partner"  # Hanne Hansen for Jens Hansen: a partner more often than a namesake
             f = {name_feature: 1.0, written: 1.0}  # strangers write a name in this form this often
             if by_email:
                 f["name_by_email"] = 1.0
@@ -789,6 +791,12 @@ _COINCIDENCES = {"first_only": "coincidences_one_name", "surname_only": "coincid
                  "other_first_name": "coincidences_one_name", "surname_initial": "coincidences_initial",
                  "first_initial": "coincidences_initial", "initials": "coincidences_initial",
                  "title_initial": "coincidences_initial"}
+
+
+def _partners(first: str, other: str) -> bool:
+    """Whether two first names are of different genders, as far as the first-name list knows them."""
+    one, two = first_name_gender(first), first_name_gender(other)
+    return one is not None and two is not None and one != two
 
 
 def _day_bands(limits: tuple[tuple[int, str], ...]) -> list[str]:
@@ -936,7 +944,7 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
     pieces: list[dict[str, Any]] = [{
         "kind": "name" if form else "name_none", "author": rv.review.get("author") or "",
         "customer": (job.get("customer_email") if by_email else job.get("customer_name")) or "",
-        "form": form[0] if form else None, "by_email": by_email,
+        "form": ("partner" if "name_partner" in f else form[0]) if form else None, "by_email": by_email,
         "fits": round(math.exp(chance), 1) if chance is not None else None, "customers": len(index.jobs),
         "named": index.customers_named_alike(form[0], index.aliases[position] if by_email else index.persons[position])
         if form else None, "of_customers": index.customer_count(),

@@ -201,3 +201,19 @@ def _fit(first_kind: str | None, last_kind: str | None, reversed_order: bool) ->
     if last_kind in ("exact", "transliteration"):
         return 0.3, "same surname, other first name"
     return 0.0, "different name"
+
+
+@lru_cache(maxsize=1)
+def _genders() -> dict[str, int]:
+    """Folded first name -> 0 (women's) or 1 (men's), for names the list gives one gender."""
+    table: dict[str, int] = {}
+    for gender, key in ((0, "women"), (1, "men")):
+        for name in load_data("first_names.toml")[key].split():
+            for spelled in {fold(name), _plain(fold(name))}:
+                table[spelled] = -1 if table.get(spelled, gender) != gender else gender
+    return {name: gender for name, gender in table.items() if gender >= 0}
+
+
+def first_name_gender(folded: str) -> int | None:
+    """0 for a woman's first name, 1 for a man's, None when the list does not know it or it is both."""
+    return _genders().get(folded) if len(folded) > 1 else None
