@@ -584,7 +584,9 @@ async def _candidates(datasette, explorer: Explorer, row: dict[str, Any]) -> lis
         reasons = json.loads(row["reasons"] or "{}")
     except ValueError:
         reasons = {}
-    scored = [(row["job_id"], row["score"])] if row["job_id"] else []
+    # An unmatched review's best candidate is in its reasons: its evidence is what the page shows, so it leads.
+    best = row["job_id"] or reasons.get("job")
+    scored = [(best, row["score"])] if best else []
     scored += [(alt.get("job"), alt.get("score")) for alt in reasons.get("alternatives", [])]
     if isinstance(reasons.get("runner_up"), dict):
         scored.append((reasons["runner_up"].get("job"), reasons["runner_up"].get("score")))

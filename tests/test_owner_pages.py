@@ -505,3 +505,17 @@ def test_the_dashboard_follows_the_language_the_viewer_chose(explorer, db, db_pa
     assert "Ihr Ruf auf einen Blick" in chosen and "Overblik over omdømmet" not in chosen
     assert "Reputation at a glance" in run(datasette.client.get("/-/dashboards/repmon?lang=en")).text
     assert "Overblik over omdømmet" in run(datasette.client.get("/-/dashboards/repmon", cookies={"repmon_lang": "xx"})).text
+
+
+def test_an_unmatched_reviews_best_candidate_leads_its_possible_jobs(explorer, db):
+    """The evidence shown is the best candidate's: that job leads the list, not only the runner-up."""
+    review = "trustpilot:c0"
+    reasons = {"job": "hansen-vvs-aps:J241", "runner_up": {"job": "hansen-vvs-aps:J240", "score": 0.2}, "candidates": 2,
+               "evidence": [{"kind": "days", "days": 3, "weight": 2.5}]}
+    with db.conn:
+        db.execute("UPDATE matches SET status = 'unmatched', job_id = NULL, score = 0.55, reasons = ? WHERE review_id = ?",
+                    [json.dumps(reasons), review])
+    page = visible(run(explorer.client.get(f"/-/matches?review={review}")).text)
+    assert "J241 (Proposed)" not in page
+    assert page.index("J241") < page.index("J240")
+    assert page.split("J241", 1)[1].split("J240")[0].count("55") == 1  # the best candidate's score beside it
