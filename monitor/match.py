@@ -519,6 +519,23 @@ def view(review: dict[str, Any]) -> ReviewView:
     return views([review])[0]
 
 
+# A location that is only a country (Trustpilot shows every reviewer's country code) says nothing of the job.
+_COUNTRIES = frozenset(fold(name) for name in (
+    "danmark", "denmark", "dänemark", "norge", "noreg", "norway", "norwegen", "sverige", "sweden", "schweden",
+    "deutschland", "germany", "tyskland", "united kingdom", "great britain", "england", "scotland", "wales",
+    "storbritannien", "storbritannia", "grossbritannien", "großbritannien", "österreich", "schweiz", "suomi",
+    "finland", "ireland", "usa", "united states"))
+
+
+@lru_cache(maxsize=10_000)
+def _reviewer_place(location: str) -> str:
+    """The reviewer's town or postcode, folded; "" for a country, a country code or nothing."""
+    folded = fold(location).strip(" .,")
+    if (len(folded) == 2 and folded.isalpha()) or folded in _COUNTRIES:
+        return ""
+    return folded
+
+
 def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
     """view() of each review, column by column (as JobIndex.build does): a fifth faster than one by one."""
     words = list(map(tokens, [" ".join(filter(None, [r.get("title"), r.get("body"), r.get("reply_body")])) for r in reviews]))
@@ -532,7 +549,7 @@ def views(reviews: list[dict[str, Any]]) -> list[ReviewView]:
         words,
         word_sets,
         [f" {' '.join(review_words)} " for review_words in words],  # the text, its words between spaces
-        map(fold, [r.get("author_location") or "" for r in reviews]),
+        map(_reviewer_place, [r.get("author_location") or "" for r in reviews]),
         map(job_type_words().find, word_sets, [r.get("lang") for r in reviews]),
     ))
 

@@ -576,3 +576,14 @@ def test_a_partner_is_worded_in_the_owners_language():
              for lang in ("da", "en")}
     assert lines == {"da": "Navn: Hanne Hansen kan være partner til Jens Hansen (samme efternavn); 1 af 1 kunder har det efternavn",
                      "en": "Name: Hanne Hansen may be Jens Hansen's partner (the same surname); 1 of 1 customers have that surname"}
+
+
+@pytest.mark.parametrize("place,signal", [
+    ("DK", None), ("Danmark", None), ("Deutschland", None), ("United Kingdom", None), ("se", None),
+    ("Risskov", "location"), ("8240 Risskov", "location"), ("Aarhus", "location_other"),
+])
+def test_a_reviewer_location_that_is_only_a_country_says_nothing(place, signal):
+    """Trustpilot shows each reviewer's country code: it is no town, near the job or not."""
+    f = signals({"author_location": place})
+    assert {name for name in ("location", "location_other", "says_location") if name in f} == (
+        {signal, "says_location"} if signal else set())
