@@ -35,7 +35,7 @@ import sqlite_utils
 
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.job_words import Counting, JobWords
-from monitor.names import Name, email_name, first_name_gender, names_alike, parse_name, plain_name
+from monitor.names import Name, email_name, first_name_gender, names_alike, parse_name, plain_name, same_last_name
 from monitor.text import fold, fold_word, job_type_words, load_data, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
@@ -70,6 +70,7 @@ CHANCE_FLOOR = 0.1  # expected chance fits: a name no customer has is not infini
 NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
+SLIP_SCAN = 40  # jobs of the same first name read for a surname one slip away
 SCORED_CANDIDATES = 8  # weighed against each other: the best few by name, then nearest in time
 
 
@@ -648,6 +649,11 @@ def candidates(index: JobIndex, rv: ReviewView, rejected: AbstractSet[str] = fro
             found.update(index.lookup(("first+initial", name.first, name.last[0]), *wide, MAX_WEAK_CANDIDATES, rv.day))
             found.update(index.lookup(("initial+last", name.first[0], name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
             found.update(index.lookup(("last", name.last), *narrow, MAX_WEAK_CANDIDATES, rv.day))
+            # A surname no customer has may be a slip in its first letter ("Æstheim" for Sætheim): by the first name.
+            if len(name.last) > 1 and ("last", name.last) not in index.keys:
+                persons = index.persons
+                found.update(p for p in index.lookup(("first", name.first), *narrow, SLIP_SCAN, rv.day)
+                             if same_last_name(name.last, persons[p].last) == "spelling")
     elif name.first:
         found.update(index.lookup(("first", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))
         found.update(index.lookup(("last", name.first), *narrow, MAX_WEAK_CANDIDATES, rv.day))

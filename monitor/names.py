@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from functools import lru_cache
 from itertools import filterfalse
 from typing import NamedTuple
@@ -94,9 +95,13 @@ def email_name(email: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _nickname_groups() -> dict[str, int]:
-    groups = load_data("nicknames.toml")["groups"]
-    return {fold(name): number for number, group in enumerate(groups) for name in group}
+def _nickname_groups() -> dict[str, frozenset[int]]:
+    """Folded first name -> the groups it stands in (Chris is Christian's and Christina's)."""
+    found: dict[str, set[int]] = defaultdict(set)
+    for number, group in enumerate(load_data("nicknames.toml")["groups"]):
+        for name in group:
+            found[fold(name)].add(number)
+    return {name: frozenset(numbers) for name, numbers in found.items()}
 
 
 def _plain(word: str) -> str:
@@ -125,14 +130,32 @@ def _same_word(a: str, b: str, spelling: float, nicknames: bool) -> str | None:
         return "transliteration"
     if nicknames:
         groups = _nickname_groups()
-        if a in groups and groups.get(b) == groups[a]:
+        if a in groups and b in groups and not groups[a].isdisjoint(groups[b]):
             return "nickname"
     if JaroWinkler.similarity(a, b) >= spelling and min(len(a), len(b)) >= 4:
         return "spelling"
     # One letter dropped or two swapped, the typo people make ('Jnsen'): Jaro-Winkler is low for short names.
     if not nicknames and min(len(a), len(b)) >= 5 and OSA.distance(a, b, score_cutoff=1) <= 1:
         return "spelling"
+    # Shorter names slip too ('Dna', 'Livv'), unless both are given names of their own (Mia, Mai).
+    if min(len(a), len(b)) >= 3 and _slipped(_plain(a), _plain(b)) and not (nicknames and _genders().get(a) is not None
+                                                             and _genders().get(b) is not None):
+        return "spelling"
     return None
+
+
+def _slipped(a: str, b: str) -> bool:
+    """Two neighbouring letters swapped ('Dna' for Dan) or one letter doubled or undoubled ('Livv' for Liv):
+    slips of the keyboard, which other names seldom differ by (unlike one letter for another: Jens, Jans)."""
+    if len(a) == len(b):
+        differ = [i for i in range(len(a)) if a[i] != b[i]]
+        return (len(differ) == 2 and differ[1] == differ[0] + 1
+                and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+    short, long = sorted((a, b), key=len)
+    if len(long) != len(short) + 1:
+        return False
+    at = next((i for i in range(len(short)) if short[i] != long[i]), len(short))  # long's extra letter
+    return long[:at] + long[at + 1:] == short and at > 0 and long[at] == long[at - 1]
 
 
 @lru_cache(maxsize=200_000)  # people share a few hundred first names: the same pairs come back all the time

@@ -184,6 +184,29 @@ def test_two_word_typo_is_a_spelling_variant():
     assert name_similarity("Bo Lind", "Bo Lund")[1] == "different name"  # short names: one letter is another family
 
 
+@pytest.mark.parametrize("reviewer,customer,reason", [
+    ("Dna Ekgård", "Dan Ekgård", "first name spelling, surname exact"),  # two letters swapped
+    ("Epr Hagdahl", "Per Hagdahl", "first name spelling, surname exact"),
+    ("Livv Fossås", "Liv Fossås", "first name spelling, surname exact"),  # a letter doubled
+    ("Tovve Karlsson", "Tove Karlsson", "first name spelling, surname exact"),
+    ("Nina Lvøe", "Nina Løve", "first name exact, surname spelling"),  # swapped across a folded ø
+    ("Mia Hansen", "Mai Hansen", "same surname, other first name"),  # two given names of their own
+    ("Ina Hansen", "Ida Hansen", "same surname, other first name"),  # one letter for another: another person
+    ("Jens Lie", "Jens Lide", "different name"),  # a letter dropped from a short surname: another family
+])
+def test_short_names_slip_by_a_swap_or_a_doubled_letter(reviewer, customer, reason):
+    assert name_similarity(reviewer, customer)[1] == reason
+
+
+@pytest.mark.parametrize("author", ["Hege Æstheim", "Marianne Ildhaug", "Jan Jerdmo"])
+def test_a_slip_in_the_surnames_first_letter_still_finds_the_job(author):
+    customers = {"Hege Æstheim": "Sætheim, Hege", "Marianne Ildhaug": "Lidhaug, Marianne", "Jan Jerdmo": "Gjerdmo, Jan"}
+    index = JobIndex.build([JOB | {"customer_name": customers[author]}, JOB | {"id": "b:J-2", "customer_name": "Hege Hansen"},
+                            JOB | {"id": "b:J-3", "customer_name": author.split()[0] + " Berg"}])
+    review = {"id": "r", "author": author, "published_at": "2026-09-20T10:00:00Z"}
+    assert candidates(index, view(review)) == [0]
+
+
 @pytest.mark.parametrize("text,lang,kinds", [
     ("Tak for godt arbejde med badeværelset", "da", {"bathroom"}),  # Danish "tak" is thanks
     ("Taket lekker etter regnet", "nb", {"roof"}),
