@@ -20,7 +20,7 @@ import math
 import multiprocessing
 import operator
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
@@ -187,6 +187,7 @@ class JobIndex:
     _log_coincidences: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict)
     customer_identity: list[tuple[Any, ...]] = field(default_factory=list)  # name and address: one customer's jobs
     distinct_customers: int = 0
+    _customers_of_gender: tuple[int, int] | None = None  # distinct customers with a woman's, a man's first name
     _customers_under: dict[tuple[str, ...], int] = field(default_factory=dict)
     sorted_completed: list[int] = field(default_factory=list)
     _delay_rarity: dict[int, dict[str, float]] = field(default_factory=dict)
@@ -306,6 +307,9 @@ class JobIndex:
             chance = share(("first", first))
         elif level in ("surname_only", "other_first_name"):
             chance = share(("last", last))
+        elif level == "partner":  # Hanne Hansen for Jens Hansen: only the Hansens with a man's first name would fit
+            gender = first_name_gender(first)
+            chance = share(("last", last)) * (1.0 if gender is None else self.gender_share(gender))
         elif level == "surname_initial":
             chance = share(("first+initial", first, last[:1]))
         elif level in ("first_initial", "initials"):
@@ -332,6 +336,16 @@ class JobIndex:
             identity = self.customer_identity
             counted = self._customers_under[key] = len({identity[entry & mask] for entry in entries})
         return counted
+
+    def gender_share(self, gender: int) -> float:
+        """The share of the firm's distinct customers whose first name is a woman's (0) or a man's (1), with
+        PSEUDO_CUSTOMERS of whom 45% are of each (the rest a name the list does not know, or a company)."""
+        if self._customers_of_gender is None:
+            first_of = {identity: person.first for identity, person in zip(self.customer_identity, self.persons)}
+            genders = Counter(first_name_gender(first) for first in first_of.values())
+            self._customers_of_gender = (genders[0], genders[1])
+        return ((self._customers_of_gender[gender] + PSEUDO_CUSTOMERS * 0.45)
+                / (self.customer_count() + PSEUDO_CUSTOMERS))
 
     def customer_count(self) -> int:
         """How many distinct customers (name and address) the firm's jobs are for."""
@@ -731,7 +745,8 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
         if form is not None:
             level, by_email, name_feature, chance_feature, both_names = form
             if level == "other_first_name" and _partners(rv.name.first, (aliases[position] if by_email else persons[position]).first):
-                name_feature = "name_partner"  # Hanne Hansen for Jens Hansen: a partner more often than a namesake
+                # Hanne Hansen for Jens Hansen: a partner more often than a namesake
+                name_feature, level = "name_partner", "partner"
             f = {name_feature: 1.0, written: 1.0}  # strangers write a name in this form this often
             if by_email:
                 f["name_by_email"] = 1.0

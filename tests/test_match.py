@@ -243,7 +243,11 @@ def test_coincidences_count_the_customers_a_name_would_fit_by_chance():
     assert coincidences("Mette K.") == {"coincidences_initial": pytest.approx(math.log(6 * (2 + 20 * 0.0005) / 25))}
     assert coincidences("M. Kristensen") == {"coincidences_initial": pytest.approx(math.log(6 * (1 + 20 * 0.0003) / 25))}
     assert coincidences("Mette") == {"coincidences_one_name": pytest.approx(math.log(6 * mette))}
-    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(6 * kristensen))}  # a spouse
+    assert coincidences("Peter Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(6 * kristensen))}  # a namesake
+    # A partner of Jens fits only the Kristensens with a man's first name: one of the five customers is a man,
+    # smoothed with 20 customers of whom 45% are men.
+    men = (1 + 20 * 0.45) / 25
+    assert coincidences("Anne Kristensen", 3) == {"coincidences_one_name": pytest.approx(math.log(6 * kristensen * men))}
 
 
 def test_candidates_of_one_review_share_one_probability():
@@ -583,6 +587,24 @@ def test_a_partner_of_the_other_gender_is_a_name_form_of_its_own():
     assert ("name_partner" in partner, "name_other_first_name" in partner) == (True, False)
     assert ("name_partner" in namesake, "name_other_first_name" in namesake) == (False, True)
     assert ("name_partner" in unknown, "name_other_first_name" in unknown) == (False, True)
+
+
+def test_a_partner_fits_by_chance_only_the_customers_of_the_other_gender():
+    """Three Hansen men and one Hansen woman: Karen Hansen could be the partner of any of the three men, Peter
+    Hansen only of the woman; a namesake (Karen for Hanne) could be any Hansen."""
+    jobs = [JOB | {"id": f"b:J-{n}", "job_id": f"J-{n}", "customer_name": name, "address": f"Vej {n}"}
+            for n, name in enumerate(["Jens Hansen", "Ole Hansen", "Lars Hansen", "Hanne Hansen"])]
+    index = JobIndex.build(jobs)
+    review = {"id": "r", "published_at": "2026-09-10"}
+    hansen = (4 + 20 * 0.005) / 24
+    men, women = (3 + 20 * 0.45) / 24, (1 + 20 * 0.45) / 24
+    of_jens = features(index, 0, view(review | {"author": "Karen Hansen"}))
+    of_hanne = features(index, 3, view(review | {"author": "Peter Hansen"}))
+    namesake = features(index, 3, view(review | {"author": "Karen Hansen"}))
+    assert ("name_partner" in of_jens, "name_partner" in of_hanne, "name_partner" in namesake) == (True, True, False)
+    assert of_jens["coincidences_one_name"] == pytest.approx(math.log(4 * hansen * men))
+    assert of_hanne["coincidences_one_name"] == pytest.approx(math.log(4 * hansen * women))
+    assert namesake["coincidences_one_name"] == pytest.approx(math.log(4 * hansen))
 
 
 def test_a_firm_whose_customers_partners_review_weighs_a_partner_above_a_namesake():
