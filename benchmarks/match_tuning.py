@@ -94,14 +94,15 @@ def log_odds_and_truth(jobs: list[dict], reviews: list[dict], truth: dict[str, s
         traits.append([trait in review_traits(index, rv) for trait in TRAITS])
     matrix = np.array(rows).reshape(len(rows), len(FEATURES))
     uncalibrated = dataclasses.replace(default_prior(), slope=1.0, offset=0.0)
-    # The firm's words for its job types are learnt with the rest, as match.estimate_firm does; estimate()
-    # leaves their last column in the matrix.
+    # The firm's words for its job types and its sites' name habits are learnt with the rest, as
+    # match.estimate_firm does; estimate() leaves their last columns in the matrix.
     counting = Counting.build([rv.word_set for rv in viewed], np.array(review_of_row, dtype=int),
                               np.array(index.type_of, dtype=int)[np.array(positions, dtype=int)], index.type_names,
                               [review["id"] for review in reviews])
     estimates = estimate(matrix, np.array(review_of_row, dtype=int), np.array(written, dtype=int),
                          np.array(traits, dtype=float).reshape(len(reviews), len(TRAITS)), len(jobs), FEATURES,
-                         prior=uncalibrated, company_share=index.company_share(), job_words=counting)
+                         prior=uncalibrated, company_share=index.company_share(), job_words=counting,
+                         sources=[review.get("source") for review in reviews])
     weights = np.array([estimates.weights.get(name, 0.0) for name in FEATURES])
     return matrix @ weights + estimates.intercept, np.array(true), np.array(review_of_row, dtype=int)
 

@@ -52,7 +52,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 # street or number are shared by exp(-rarity) of them.
 BY_FREQUENCY = (frozenset(COMPARISONS["name"][:-1]) | frozenset(COMPARISONS["delay"])
                 | {"dated_completion", "dated_start", "location", "job_type_same", "crew", "reference", "street"})
-FIXED_WEIGHTS = {"job_words": 1.0, "delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
+FIXED_WEIGHTS = {"job_words": 1.0, "name_site": 1.0, "delay_rarity": 1.0, "coincidences": -1.0, "coincidences_initial": -1.0, "coincidences_one_name": -1.0,
                  "location_rarity": 1.0, "job_type_rarity": 1.0, "crew_rarity": 1.0, "reference_rarity": 1.0,
                  "street_rarity": 1.0}
 # How a reviewer wrote their name, as match.written_as tells it. sigma is its chance in a review about none
@@ -66,6 +66,10 @@ TRAITS = ("says_job_type", "says_crew", "says_reference", "says_street", "says_l
 ITERATIONS = 40
 TOLERANCE = 1e-3  # largest change of any weight, in log-odds, at which EM stops
 SHARE_BOUNDS = (0.01, 0.95)  # never-customers: a firm's reviews are neither all customers' nor all strangers'
+SITE_STRENGTH = 20.0  # pseudo-reviews of the firm's overall mix in each site's: a site of a few reviews is the firm's
+# A site's habit moves a form's odds at most e-fold: a form none of a site's few hundred reviewers used yet is
+# rare there, not impossible (unbounded, the zoo's free worlds gained 0.001 more recall).
+SITE_BOUND = 1.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class Estimates:
     iterations: int
     converged: bool
     job_words: JobWords | None = None  # the firm's own words for its job types, learnt with the rest
+    # Per review source, for each name level and way of writing: log(its share on that site / on all the firm's
+    # sites), among the reviews about a job (levels) and about none (ways of writing). Facebook's reviewers sign
+    # as the customer's partner, Google's as "Jens H.": a firm's overall mix says too little of either.
+    site_habits: dict[str, dict[str, float]] | None = None
 
     def as_row(self, business_id: str, estimated_at: str) -> dict[str, Any]:
         return {"business_id": business_id, "estimated_at": estimated_at, "reviews": self.reviews,
@@ -157,7 +165,7 @@ def weights_of(m: dict[str, float], u: dict[str, float], none_share: float, jobs
 def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, traits: np.ndarray, jobs: int,
              feature_names: tuple[str, ...], fixed_row: dict[int, int] | None = None,
              excluded_rows: np.ndarray | None = None, prior: Prior | None = None, company_share: float = 1.0,
-             job_words: Counting | None = None) -> Estimates:
+             job_words: Counting | None = None, sources: list[str | None] | None = None) -> Estimates:
     """EM over one firm's blocked candidates.
 
     rows: one per (review, candidate job), the features in `feature_names` order; review_of_row: its
@@ -166,7 +174,8 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     review -> the row a person confirmed, or -1 for "not our customer". excluded_rows: rows a person rejected.
     company_share: the share of the firm's jobs that are a company's. job_words: the rows' job types and the
     reviews' words, to learn which words name which type (monitor/job_words.py); its column is rewritten
-    after every M-step."""
+    after every M-step. sources: per review, the site it was read from (None unknown): with two or more, each
+    site's name habits are learnt (Estimates.site_habits) and its column rewritten after every M-step too."""
     prior = prior or default_prior()
     reviews = len(written)
     has_candidates = np.bincount(review_of_row, minlength=reviews) > 0
@@ -193,13 +202,15 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     words_column = column.get("job_words") if job_words is not None else None
     learnt = None
     words_moved = 0.0
+    sites = _Sites.of(sources, review_of_row, indicators["name"], written, column) if sources else None
     for iterations in range(1, ITERATIONS + 1):
         intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
         for name, value in weights.items():
             if name in column:
                 weight_vector[column[name]] = value
         current = np.concatenate([[intercept], weight_vector])
-        if previous is not None and np.max(np.abs(current - previous)) < TOLERANCE and words_moved < TOLERANCE * 10:
+        if (previous is not None and np.max(np.abs(current - previous)) < TOLERANCE and words_moved < TOLERANCE * 10
+                and (sites is None or sites.moved < TOLERANCE * 10)):
             converged = True
             break
         previous = current.copy()
@@ -239,6 +250,8 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
             column_now = job_words.column(learnt, review_of_row, reviews)
             words_moved = float(np.max(np.abs(column_now - rows[:, words_column]))) if len(column_now) else 0.0
             rows[:, words_column] = column_now
+        if sites is not None:
+            sites.learn(rows, responsibility, none)
     intercept, weights = weights_of(m, u, share, jobs, prior.email_weight, company_share)
     # EM's independent signals leave scores too sure at the top and too modest in the middle; one slope
     # and offset on the log-odds, fitted on labelled worlds free for tuning (benchmarks/match_tuning.py
@@ -248,4 +261,60 @@ def estimate(rows: np.ndarray, review_of_row: np.ndarray, written: np.ndarray, t
     weights = {name: prior.slope * value for name, value in weights.items()}
     table = job_words.table(learnt, review_of_row, job_words.review_ids) if job_words is not None and learnt else None
     return Estimates(share, m, u, weights, intercept, reviews, len(fixed_row), int(rows.shape[0]), iterations, converged,
-                     table)
+                     table, sites.habits() if sites is not None else None)
+
+
+class _Sites:
+    """Each review source's name habits against the firm's, learnt in EM's M-step (see Estimates.site_habits)."""
+
+    def __init__(self, names: list[str], site_of_review: np.ndarray, review_of_row: np.ndarray, level_of_row: np.ndarray,
+                 written: np.ndarray, column: int) -> None:
+        self.names, self.site_of_review, self.column = names, site_of_review, column
+        self.site_of_row, self.level_of_row, self.written = site_of_review[review_of_row], level_of_row, written
+        self.review_of_row = review_of_row
+        self.level_ratio = np.zeros((len(names), len(COMPARISONS["name"])))
+        self.written_ratio = np.zeros((len(names), len(WRITTEN)))
+        self.moved = 0.0
+
+    @classmethod
+    def of(cls, sources: list[str | None], review_of_row: np.ndarray, name_levels: np.ndarray, written: np.ndarray,
+           column: dict[str, int]) -> "_Sites | None":
+        names = sorted({source for source in sources if source})
+        if len(names) < 2 or "name_site" not in column:
+            return None  # one site's habits are the firm's
+        code = {name: number for number, name in enumerate(names)}
+        site_of_review = np.array([code.get(source, -1) if source else -1 for source in sources], dtype=int)
+        return cls(names, site_of_review, review_of_row, name_levels.argmax(axis=1), written, column["name_site"])
+
+    def learn(self, rows: np.ndarray, responsibility: np.ndarray, none: np.ndarray) -> None:
+        """Re-count the habits from this E-step's answers and rewrite the rows' column with them."""
+        known = self.site_of_row >= 0
+        self.level_ratio = _ratios(self.site_of_row[known], self.level_of_row[known], responsibility[known],
+                                   len(self.names), len(COMPARISONS["name"]))
+        named = (self.site_of_review >= 0) & (self.written >= 0)
+        self.written_ratio = _ratios(self.site_of_review[named], self.written[named], none[named],
+                                     len(self.names), len(WRITTEN))
+        column = np.zeros(len(rows))
+        site, level = self.site_of_row[known], self.level_of_row[known]
+        column[known] = self.level_ratio[site, level]
+        # Every candidate but one found without a name fit carries the way the name was written (match.review_features).
+        written = self.written[self.review_of_row[known]]
+        carries = (written >= 0) & (level != COMPARISONS["name"].index("name_none"))
+        column[np.flatnonzero(known)[carries]] -= self.written_ratio[site[carries], written[carries]]
+        self.moved = float(np.max(np.abs(column - rows[:, self.column]))) if len(rows) else 0.0
+        rows[:, self.column] = column
+
+    def habits(self) -> dict[str, dict[str, float]]:
+        return {name: {**{level: round(float(value), 4) for level, value in zip(COMPARISONS["name"], self.level_ratio[number])},
+                       **{way: round(float(value), 4) for way, value in zip(WRITTEN, self.written_ratio[number])}}
+                for number, name in enumerate(self.names)}
+
+
+def _ratios(site: np.ndarray, level: np.ndarray, weight: np.ndarray, sites: int, levels: int) -> np.ndarray:
+    """log(each site's share of each level / the firm's), the site's counts with SITE_STRENGTH pseudo-counts
+    of the firm's mix, within SITE_BOUND: a site with every review of the firm's has the firm's habits exactly."""
+    counts = np.zeros((sites, levels))
+    np.add.at(counts, (site, level), weight)
+    firm = np.maximum(counts.sum(axis=0) / max(float(counts.sum()), 1e-9), 1e-4)
+    by_site = (counts + SITE_STRENGTH * firm) / (counts.sum(axis=1, keepdims=True) + SITE_STRENGTH)
+    return np.clip(np.log(by_site) - np.log(firm), -SITE_BOUND, SITE_BOUND)

@@ -43,6 +43,8 @@ FEATURES = (
     # how the reviewer's name fits the customer's (one of these), and how many customers it would fit by chance
     "name_full", "name_reversed", "name_variant", "name_surname_initial", "name_first_initial", "name_initials",
     "name_title_initial", "name_first_only", "name_surname_only", "name_other_first_name", "name_partner", "name_company", "name_none", "name_by_email",
+    # how much more (or less) often than on the firm's other sites this site's reviewers sign in this form
+    "name_site",
     "coincidences", "coincidences_initial", "coincidences_one_name",
     # how the reviewer wrote their name (one of these, with any fit)
     "written_one_name", "written_initial", "written_full", "written_title",
@@ -196,6 +198,7 @@ class JobIndex:
     type_of: list[int] = field(default_factory=list)  # each job's type as a number, -1 for none
     type_names: tuple[str, ...] = ()  # number -> the export's job type
     job_words: JobWords | None = None  # the firm's own words for its job types, once estimated
+    site_habits: dict[str, dict[str, float]] | None = None  # per review source, once estimated (Estimates.site_habits)
 
     @classmethod
     def build(cls, jobs: list[dict[str, Any]]) -> "JobIndex":
@@ -738,6 +741,9 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
     jobs = len(index.jobs)
     job_words, type_of = index.job_words, index.type_of
     telling = job_words.telling_word(rv.word_set) if job_words is not None else None
+    habits = index.site_habits.get(rv.review.get("source")) if index.site_habits else None
+    # Strangers on this site sign in this form more (less) often than on the firm's others: every candidate's odds move.
+    written_on_site = habits.get(written, 0.0) if habits else 0.0
     review_id = rv.review.get("id")
     weighed: list[dict[str, float]] = []
     for position, name_reason in fits:
@@ -748,6 +754,8 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
                 # Hanne Hansen for Jens Hansen: a partner more often than a namesake
                 name_feature, level = "name_partner", "partner"
             f = {name_feature: 1.0, written: 1.0}  # strangers write a name in this form this often
+            if habits:
+                f["name_site"] = habits.get(name_feature, 0.0) - written_on_site
             if by_email:
                 f["name_by_email"] = 1.0
             # The more customers this name would fit by chance, the less a fit says (log of the expected count).
@@ -762,6 +770,8 @@ def review_features(index: JobIndex, rv: ReviewView, fits: list[tuple[int, str]]
             f[chance_feature] = chance
         else:  # found by a street, a postcode or a number in the text: the name does not fit
             f = {"name_none": 1.0}
+            if habits:
+                f["name_site"] = habits.get("name_none", 0.0)
         f.update(told)
         completed, started, city, city_in_text, postcode, categories, crew, references, street_in_text = facts_of[position]
         # A date of experience that is the review's own day is the site's default: it says nothing of the job.
@@ -1182,6 +1192,7 @@ def match_business(reviews: list[dict[str, Any]], jobs: list[dict[str, Any]], mo
         if model is None:
             estimates = estimate_firm(index, reviews, rejected, decided or [])
             index.job_words = estimates.job_words
+            index.site_habits = estimates.site_habits
             model = Model(estimates.intercept, estimates.weights, estimates.none_share)
         return [MatchResult(*row) for row in _match_fields(reviews, index, model, settings, rejected)], estimates
 
@@ -1232,7 +1243,8 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
             return estimate(matrix, rows_of_review, np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
-                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share(), job_words=counting)
+                        fixed_row, np.array(excluded, dtype=int), company_share=index.company_share(), job_words=counting,
+                        sources=[review.get("source") for review in sample])
 
 
 _ESTIMATING: tuple[JobIndex, list[dict[str, Any]], dict[str, str | None], dict[str, int],
@@ -1358,7 +1370,7 @@ def run_matching(db: sqlite_utils.Database, settings_by_business: dict[str, Sett
         for review_id, job_id in db.execute("SELECT review_id, job_id FROM matches WHERE status = 'rejected'").fetchall():
             rejected[review_id].add(job_id)
         every_review = list(db.query(
-            "SELECT id, author, author_location, title, body, reply_body, lang, published_at, experienced_at "
+            "SELECT id, source, author, author_location, title, body, reply_body, lang, published_at, experienced_at "
             "FROM reviews WHERE business_id = ?", [business_id]))
         reviews = [r for r in every_review if r["id"] not in confirmed]
         # A person's answers teach the business's estimates: the job confirmed, or none for "not our customer".

@@ -147,7 +147,7 @@ class ReviewWriter:
             kind = "unknown" if rng.random() < UNKNOWN_REPLY["customer" if customer else "never"] else mood
             reply = rng.choice(REPLIES[language][kind])
         published = datetime_text(self.first_day + timedelta(days=published_day), rng)
-        return ({"author": author, "author_location": location,
+        return ({"source": site.name, "author": author, "author_location": location,
                  "title": rng.choice(TITLES[language][mood]) if site.has_title else None,
                  "body": " ".join(sentences), "reply_body": reply, "lang": language, "rating": float(rating),
                  "published_at": published,

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 
 from monitor import zoo
@@ -181,3 +182,48 @@ def test_a_company_name_weighs_by_the_reviews_about_company_jobs():
     # A firm without company customers: a fit through a company name (an e-mail address) counts as one job in 1,000.
     assert weights_of(m, u, 0.2, 1000, 0.0, company_share=0.0)[1]["name_company"] == pytest.approx(
         math.log(m["name_company"]) + math.log(1000))
+
+
+def test_each_sites_name_habits_are_learnt_as_labels_would_give_them():
+    """Zoo world 2017: Google's reviewers sign "Jens H.", Facebook's as the customer's partner, more often than
+    the firm's reviewers on all its sites do; EM finds each site's habits as counting with the truth does."""
+    world = zoo.generate(2017)
+    index = JobIndex.build(world.jobs)
+    labelled = []
+    for review in world.reviews:
+        rv = view(review)
+        found = {index.ids[position] for position, _ in name_fits(index, rv, candidates(index, rv))}
+        labelled.append((review, world.truth[review["id"]] if world.truth[review["id"]] in found else None))
+    _, known = match_business(world.reviews, world.jobs, decided=labelled)
+    _, estimated = match_business(world.reviews, world.jobs)
+    assert sorted(estimated.site_habits) == ["facebook", "google", "myhammer", "trustpilot"]
+    for site, habits in estimated.site_habits.items():
+        for level in ("name_full", "name_first_initial", "name_first_only", "name_partner"):
+            assert habits[level] == pytest.approx(known.site_habits[site][level], abs=0.1), (site, level)
+        assert all(-1.0 <= ratio <= 1.0 for ratio in habits.values())  # at most e-fold either way
+    assert estimated.site_habits["google"]["name_first_initial"] > 0.7
+    assert estimated.site_habits["facebook"]["name_partner"] > 0.3 > 0 > estimated.site_habits["trustpilot"]["name_partner"]
+
+
+def test_a_sites_habit_is_its_share_of_a_form_against_the_firms_smoothed_and_bounded():
+    from monitor.estimate import SITE_STRENGTH, _ratios
+
+    assert SITE_STRENGTH == 20.0
+    # Two sites of 10 reviews each: 8 and 2 of them in the first form, 2 and 8 in the second, none in the third.
+    site, level = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    ratios = _ratios(site, level, np.array([8.0, 2.0, 2.0, 8.0]), 2, 3)
+    # The firm: half and half, the third form floored at 1e-4; each site with 20 pseudo-reviews of that mix.
+    assert ratios[0].tolist() == pytest.approx([math.log(18 / 30 / 0.5), math.log(12 / 30 / 0.5), math.log(20 / 30)])
+    assert ratios[1].tolist() == pytest.approx([math.log(12 / 30 / 0.5), math.log(18 / 30 / 0.5), math.log(20 / 30)])
+    # A form a big site never shows is rare there, not impossible: at most e-fold less likely.
+    lopsided = _ratios(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([1000.0, 500.0, 500.0]), 2, 2)
+    assert lopsided[0].tolist() == pytest.approx([math.log((1000 + 20 * 0.75) / 1020 / 0.75), -1.0])
+
+
+def test_a_firm_read_from_one_site_has_no_site_habits():
+    world = generate(seed=2202, jobs=600, reviews=600)
+    assert {review["source"] for review in world.reviews} == {"synthetic"}
+    with_source, estimates = match_business(world.reviews, world.jobs)
+    without, _ = match_business([{k: v for k, v in r.items() if k != "source"} for r in world.reviews], world.jobs)
+    assert estimates.site_habits is None
+    assert [(r.job_id, r.score) for r in with_source] == [(r.job_id, r.score) for r in without]

@@ -66,7 +66,7 @@ def test_jobs_carry_the_jobs_tables_columns(small_world):
     assert set(job) == expected
     assert job["id"] == f"zoo-2001:{job['job_id']}" and job["business_id"] == "zoo-2001"
     assert job["started_at"] <= job["completed_at"] < job["due_at"]
-    assert set(small_world.reviews[0]) == {"id", "author", "author_location", "title", "body", "reply_body", "lang",
+    assert set(small_world.reviews[0]) == {"id", "source", "author", "author_location", "title", "body", "reply_body", "lang",
                                            "rating", "published_at", "experienced_at"}
     assert set(small_world.truth) == {r["id"] for r in small_world.reviews}
 
