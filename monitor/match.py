@@ -36,7 +36,7 @@ import sqlite_utils
 from monitor.estimate import TRAITS, WRITTEN, Estimates, estimate
 from monitor.job_words import Counting, JobWords
 from monitor.names import Name, email_name, first_name_gender, names_alike, parse_name, plain_name, same_last_name
-from monitor.text import fold, fold_word, job_type_words, load_data, tokens
+from monitor.text import fold, fold_word, job_type_words, load_data, platform_name, tokens
 
 MODEL_PATH = Path(__file__).parent / "data" / "match_model.json"
 FEATURES = (
@@ -925,6 +925,9 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
         why["experienced"] = f"date of experience {abs(rv.experienced - facts.completed)} days from completion"
     if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
+    if abs(f.get("name_site", 0.0)) >= 0.05:
+        why["site"] = (f"on {platform_name(rv.review.get('source'))} a name written this way is "
+                       f"{'more' if f['name_site'] > 0 else 'less'} often a customer's than on the firm's other sites")
     if f.get("job_type_same"):
         why["job_type"] = f"text is about {_kinds_in_words(kinds_named(index, rv) & facts.categories, rv)} like the job ({job.get('job_type')})"
     elif f.get("job_type_other"):
@@ -954,7 +957,7 @@ def _kinds_in_words(kinds: AbstractSet[str], rv: ReviewView) -> str:
 
 # Which signals make up each piece of evidence a person reads: its weight is their sum.
 _EVIDENCE_OF = {
-    **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))},
+    **{name: "name" for name in FEATURES if name.startswith(("name_", "coincidences", "written_"))}, "name_site": "site",
     **{band: "days" for band in _BAND_DAYS}, "delay_rarity": "days",
     "experienced_near": "experienced", "experienced_mid": "experienced", "experienced_far": "experienced",
     "dated_completion": "days", "dated_start": "days",
@@ -997,6 +1000,9 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         "named": index.customers_named_alike(form[0], index.aliases[position] if by_email else index.persons[position])
         if form else None, "of_customers": index.customer_count(),
         "weight": round(weight["name"], 2)}]
+    if abs(weight.get("site", 0.0)) >= 0.05:  # this site's reviewers sign in this form more, or less, often than elsewhere
+        pieces.append({"kind": "site_usual" if weight["site"] > 0 else "site_unusual",
+                       "site": platform_name(rv.review.get("source")), "weight": round(weight["site"], 2)})
     dated = "completion" if f.get("dated_completion") else "start" if f.get("dated_start") else None
     if dated:  # the date of experience stands for the days since completion: one piece for both
         pieces.append({"kind": f"experienced_{dated}", "date": date.fromordinal(rv.experienced).isoformat(),

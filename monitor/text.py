@@ -106,7 +106,9 @@ def job_type_words() -> WordCategories:
     return WordCategories({name: entry["words"] for name, entry in data.items() if name != "not_job_words"}, not_words)
 
 
-PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "schemaorg": "schema.org", "feed": "feed"}
+PLATFORMS = {"trustpilot": "Trustpilot", "google": "Google", "facebook": "Facebook", "schemaorg": "schema.org", "feed": "feed",
+             "anmeld-haandvaerker": "Anmeld Håndværker", "mittanbud": "Mittanbud", "reco": "Reco", "myhammer": "MyHammer",
+             "checkatrade": "Checkatrade"}
 
 
 def answer_url(url: str | None) -> str | None:

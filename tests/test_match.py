@@ -641,3 +641,22 @@ def test_a_reviewer_location_that_is_only_a_country_says_nothing(place, signal):
     f = signals({"author_location": place})
     assert {name for name in ("location", "location_other", "says_location") if name in f} == (
         {signal, "says_location"} if signal else set())
+
+
+def test_a_sites_name_habit_is_a_piece_of_evidence_in_the_owners_language():
+    """Zoo world 2017: its Google reviewers who sign in full are strangers more often than its other sites' are."""
+    world = zoo.generate(2017)
+    results, _ = match_business(world.reviews, world.jobs)
+    source = {review["id"]: review["source"] for review in world.reviews}
+    google = next(result for result in results if source[result.review_id] == "google" and result.status == "auto"
+                  and result.reasons["evidence"][0].get("form") == "full")
+    site = [piece for piece in google.reasons["evidence"] if piece["kind"].startswith("site")]
+    assert [(piece["kind"], piece["site"], piece["weight"] < 0) for piece in site] == [("site_unusual", "Google", True)]
+    assert sum(piece["weight"] for piece in google.reasons["evidence"]) == pytest.approx(
+        math.log(google.score / (1 - google.score)), abs=0.05)  # the pieces still add up to the score
+    lines = {lang: owner_pages.evidence_lines(json.dumps(google.reasons), owner_pages.Formats(lang, date(2026, 12, 1)))[1][0]
+             for lang in ("da", "de", "en")}
+    assert lines == {"da": "På Google er et navn skrevet sådan sjældnere en kundes end på dine andre sider",
+                     "de": "Auf Google gehört ein so geschriebener Name seltener einem Kunden als auf Ihren anderen Seiten",
+                     "en": "On Google, a name written this way is less often a customer's than on your other sites"}
+    assert google.reasons["explained"]["site"] == "on Google a name written this way is less often a customer's than on the firm's other sites"
