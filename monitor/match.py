@@ -73,6 +73,7 @@ NARROW_WINDOW = 180  # for weak keys (first name only, surname only)
 MAX_WEAK_CANDIDATES = 8
 MAX_STRONG_CANDIDATES = 10
 SLIP_SCAN = 40  # jobs of the same first name read for a surname one slip away
+SITE_SHOWN = 0.3  # a site's name habit is a piece of evidence of its own from this weight (odds a third higher or lower)
 SCORED_CANDIDATES = 8  # weighed against each other: the best few by name, then nearest in time
 
 
@@ -925,7 +926,7 @@ def explain(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float],
         why["experienced"] = f"date of experience {abs(rv.experienced - facts.completed)} days from completion"
     if f.get("location"):
         why["location"] = f"reviewer in {job.get('city') or job.get('postcode')}"
-    if abs(f.get("name_site", 0.0)) >= 0.05:
+    if abs(f.get("name_site", 0.0)) >= SITE_SHOWN:
         why["site"] = (f"on {platform_name(rv.review.get('source'))} a name written this way is "
                        f"{'more' if f['name_site'] > 0 else 'less'} often a customer's than on the firm's other sites")
     if f.get("job_type_same"):
@@ -992,6 +993,8 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
             break
     # The name piece carries the job's own prior chance, 1 in N, as a person weighs "fits 1 of 2,400 customers".
     weight["name"] += math.log(max(len(index.jobs), 1))
+    if abs(weight.get("site", 0.0)) < SITE_SHOWN:  # a site's slight habit is part of how the name reads, not a line of its own
+        weight["name"] += weight.pop("site", 0.0)
     pieces: list[dict[str, Any]] = [{
         "kind": "name" if form else "name_none", "author": rv.review.get("author") or "",
         "customer": (job.get("customer_email") if by_email else job.get("customer_name")) or "",
@@ -1000,7 +1003,7 @@ def evidence(index: JobIndex, position: int, rv: ReviewView, f: dict[str, float]
         "named": index.customers_named_alike(form[0], index.aliases[position] if by_email else index.persons[position])
         if form else None, "of_customers": index.customer_count(),
         "weight": round(weight["name"], 2)}]
-    if abs(weight.get("site", 0.0)) >= 0.05:  # this site's reviewers sign in this form more, or less, often than elsewhere
+    if "site" in weight:  # this site's reviewers sign in this form more, or less, often than elsewhere
         pieces.append({"kind": "site_usual" if weight["site"] > 0 else "site_unusual",
                        "site": platform_name(rv.review.get("source")), "weight": round(weight["site"], 2)})
     dated = "completion" if f.get("dated_completion") else "start" if f.get("dated_start") else None
