@@ -127,7 +127,8 @@ class Estimates:
                 "m": json.dumps({k: round(v, 4) for k, v in self.m.items()}, sort_keys=True),
                 "u": json.dumps({k: round(v, 4) for k, v in self.u.items()}, sort_keys=True),
                 "weights": json.dumps({k: round(v, 3) for k, v in self.weights.items()}, sort_keys=True),
-                "job_words": json.dumps(self.job_words.described() if self.job_words else {}, ensure_ascii=False)}
+                "job_words": json.dumps(self.job_words.described() if self.job_words else {}, ensure_ascii=False),
+                "site_habits": json.dumps(self.site_habits or {}, sort_keys=True)}
 
 
 def _logit(p: float) -> float:

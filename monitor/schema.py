@@ -435,6 +435,7 @@ TABLES += (
             "u": str,  # JSON: its chance when it is not (estimated levels; term-frequency levels use the customer list)
             "weights": str,  # JSON: the log-odds each signal adds, as matches.reasons shows them
             "job_words": str,  # JSON: the business's most telling words for its job types, with their log lift
+            "site_habits": str,  # JSON: per review source, how much more often (log) than on all of them its reviewers sign in each form
         },
         pk="business_id",
         foreign_keys=(("business_id", "businesses", "id"),),

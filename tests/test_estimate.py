@@ -12,7 +12,7 @@ import pytest
 from monitor import zoo
 from monitor.estimate import default_prior
 from monitor.match import JobIndex, Settings, candidates, match_business, name_fits, run_matching, view
-from monitor.store import decide_match
+from monitor.store import decide_match, save_jobs, save_reviews
 from monitor.synthetic import generate
 from tests.test_match import seed_database
 
@@ -227,3 +227,19 @@ def test_a_firm_read_from_one_site_has_no_site_habits():
     without, _ = match_business([{k: v for k, v in r.items() if k != "source"} for r in world.reviews], world.jobs)
     assert estimates.site_habits is None
     assert [(r.job_id, r.score) for r in with_source] == [(r.job_id, r.score) for r in without]
+
+
+def test_each_sites_habits_are_kept_with_the_business_figures(db, business_id):
+    world = zoo.generate(2017)
+    reviews = [{k: v for k, v in review.items() if k != "id"} | {"business_id": business_id, "external_id": review["id"]}
+               for review in world.reviews[:800]]
+    save_jobs(db, business_id, [{k: v for k, v in job.items() if k not in ("id", "business_id")} for job in world.jobs])
+    save_reviews(db, reviews)
+    run_matching(db)
+    habits = json.loads(db.execute("SELECT site_habits FROM match_estimates WHERE business_id = ?", [business_id]).fetchone()[0])
+    assert sorted(habits) == ["facebook", "google", "myhammer", "trustpilot"]
+    assert sorted(habits["google"]) == sorted(["name_full", "name_reversed", "name_variant", "name_surname_initial",
+                                               "name_first_initial", "name_initials", "name_title_initial", "name_first_only",
+                                               "name_surname_only", "name_other_first_name", "name_partner", "name_company",
+                                               "name_none", "written_one_name", "written_initial", "written_full", "written_title"])
+    assert habits["google"]["name_first_initial"] > 0.5
