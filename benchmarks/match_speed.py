@@ -27,6 +27,7 @@ from monitor.match import JobIndex, match_all
 from monitor.synthetic import World, generate
 
 _WORLD: World | None = None
+SITES = ("trustpilot", "google", "facebook")
 
 
 def _pss_kb(pid: int | str) -> int:
@@ -108,6 +109,8 @@ def main() -> None:
     MEMORY_EVERY = args.memory_every
     start = time.perf_counter()
     _WORLD = generate(seed=5, jobs=args.jobs, reviews=args.reviews)
+    for number, review in enumerate(_WORLD.reviews):  # read from three sites, so each site's name habits are learnt too
+        review["source"] = SITES[number % len(SITES)]
     print(f"generated {len(_WORLD.jobs):,} jobs and {len(_WORLD.reviews):,} reviews in {time.perf_counter() - start:.1f} s")
     walls = []
     for run in range(1, args.runs + 1):

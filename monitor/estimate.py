@@ -66,7 +66,10 @@ TRAITS = ("says_job_type", "says_crew", "says_reference", "says_street", "says_l
 ITERATIONS = 40
 TOLERANCE = 1e-3  # largest change of any weight, in log-odds, at which EM stops
 SHARE_BOUNDS = (0.01, 0.95)  # never-customers: a firm's reviews are neither all customers' nor all strangers'
-SITE_STRENGTH = 20.0  # pseudo-reviews of the firm's overall mix in each site's: a site of a few reviews is the firm's
+# Pseudo-reviews added to a site's count of each form and to the count the firm's mix expects there: a form a
+# site's reviewers used a handful of times says little of that site (with a share of the firm's mix instead,
+# a firm whose sites do not differ got habits of e-fold on its rarest forms).
+SITE_EXPECTED = 5.0
 # A site's habit moves a form's odds at most e-fold: a form none of a site's few hundred reviewers used yet is
 # rare there, not impossible (unbounded, the zoo's free worlds gained 0.001 more recall).
 SITE_BOUND = 1.0
@@ -312,10 +315,11 @@ class _Sites:
 
 
 def _ratios(site: np.ndarray, level: np.ndarray, weight: np.ndarray, sites: int, levels: int) -> np.ndarray:
-    """log(each site's share of each level / the firm's), the site's counts with SITE_STRENGTH pseudo-counts
-    of the firm's mix, within SITE_BOUND: a site with every review of the firm's has the firm's habits exactly."""
+    """log(each site's count of each level / the count the firm's mix expects there), both with SITE_EXPECTED
+    pseudo-reviews, within SITE_BOUND: a form seen a handful of times says little of any site, a site with
+    every review of the firm's has the firm's habits exactly."""
     counts = np.zeros((sites, levels))
     np.add.at(counts, (site, level), weight)
-    firm = np.maximum(counts.sum(axis=0) / max(float(counts.sum()), 1e-9), 1e-4)
-    by_site = (counts + SITE_STRENGTH * firm) / (counts.sum(axis=1, keepdims=True) + SITE_STRENGTH)
-    return np.clip(np.log(by_site) - np.log(firm), -SITE_BOUND, SITE_BOUND)
+    firm = counts.sum(axis=0) / max(float(counts.sum()), 1e-9)
+    expected = counts.sum(axis=1, keepdims=True) * firm
+    return np.clip(np.log((counts + SITE_EXPECTED) / (expected + SITE_EXPECTED)), -SITE_BOUND, SITE_BOUND)
