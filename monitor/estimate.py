@@ -71,7 +71,7 @@ SHARE_BOUNDS = (0.01, 0.95)  # never-customers: a firm's reviews are neither all
 # a firm whose sites do not differ got habits of e-fold on its rarest forms).
 SITE_EXPECTED = 5.0
 # A site's habit moves a form's odds at most e-fold: a form none of a site's few hundred reviewers used yet is
-# rare there, not impossible (unbounded, the zoo's free worlds gained 0.001 more recall).
+# rare there, not impossible.
 SITE_BOUND = 1.0
 
 
@@ -118,8 +118,8 @@ class Estimates:
     iterations: int
     converged: bool
     job_words: JobWords | None = None  # the firm's own words for its job types, learnt with the rest
-    # Per review source, for each name level and way of writing: log(its share on that site / on all the firm's
-    # sites), among the reviews about a job (levels) and about none (ways of writing). Facebook's reviewers sign
+    # Per review source, for each name level and way of writing: log(its count on that site / the count the firm's
+    # mix expects there, smoothed), among the reviews about a job (levels) and about none (ways of writing). Facebook's reviewers sign
     # as the customer's partner, Google's as "Jens H.": a firm's overall mix says too little of either.
     site_habits: dict[str, dict[str, float]] | None = None
 
