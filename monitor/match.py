@@ -1250,7 +1250,7 @@ def estimate_firm(index: JobIndex, reviews: list[dict[str, Any]], rejected: dict
     row_type = np.array(index.type_of, dtype=int)[np.array(positions, dtype=int)] if positions else np.zeros(0, dtype=int)
     counting = Counting.build(words, rows_of_review, row_type, index.type_names, [review["id"] for review in sample])
     with threadpool_limits(1):  # BLAS threads left spinning after EM would take the matching workers' cores
-            return estimate(matrix, rows_of_review, np.array(written, dtype=int),
+        return estimate(matrix, rows_of_review, np.array(written, dtype=int),
                         np.array(traits, dtype=float).reshape(len(sample), len(TRAITS)), len(index.jobs), FEATURES,
                         fixed_row, np.array(excluded, dtype=int), company_share=index.company_share(), job_words=counting,
                         sources=[review.get("source") for review in sample])

@@ -275,6 +275,11 @@ def test_report_figures_on_a_hand_made_case():
     best = {"a": ("j1", 0.9), "b": ("j9", 0.8), "c": ("j3", 0.1), "d": ("j4", 0.7)}
     assert recall_at_precision(truth, best, 2 / 3) == (2 / 3, 0.7)
     assert recall_at_precision(truth, best, 0.9) == (1 / 3, 0.9)
+    # A never-customer (c) ranked second: every threshold below it takes him, so with none of them to be taken
+    # only the first threshold is left, whatever the precision allows.
+    ranked_stranger = {"a": ("j1", 0.9), "c": ("j3", 0.85), "d": ("j4", 0.7), "b": ("j2", 0.6)}
+    assert recall_at_precision(truth, ranked_stranger, 0.5) == (1.0, 0.6)
+    assert recall_at_precision(truth, ranked_stranger, 0.5, never_unmatched=0.95) == (1 / 3, 0.9)
     # Two in the 0.9 band (one right), two in the 0.1 band (none right): |1.8 - 1| + |0.2 - 0| over 4.
     assert calibration_error([(0.9, True), (0.9, False), (0.1, False), (0.1, False)]) == pytest.approx(0.25)
 
