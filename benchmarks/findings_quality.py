@@ -15,8 +15,8 @@
     python benchmarks/findings_quality.py [--split dev|train|train2|train3] [--labels DIR] [--show-errors] [--no-corpus]
         [--lexicons DIR]
 
---show-errors lists the hand-written corpus's errors and, for --split dev only, the labelled records'
-errors: the test part's texts are never printed.
+--show-errors lists the hand-written corpus's errors and, for every part but `test`, the labelled records'
+errors of the themes as analysed: the test part's texts are never printed.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def evaluate_labels(split: str = "test", labels: Path = LABELS_DIR, corpus: Path
                 counts["overlap"] += start < label_end and label_start < end
             elif show_errors and split != "test":
                 span = finding.spans.get(theme) or wanted[theme]
-                print(f"{key} {theme:<15} {record['id']} ...{text[max(0, span[0] - 60):span[1] + 40]!r}")
+                print(f"{key} {theme:<15} {record['lang']} {record['id']} ...{text[max(0, span[0] - 60):span[1] + 40]!r}")
     return per_lang
 
 
@@ -177,8 +177,9 @@ def main() -> None:
         print(f"== real complaints labelled with themes ({args.split} part of {args.labels}), {how}")
         print("  lang  records  precision  recall  span overlap  no theme")
         total = Counter()
-        for lang, counts in sorted(evaluate_labels(args.split, args.labels, args.corpus, args.show_errors and learnt,
-                                                   learnt).items()):
+        # errors of the themes as analysed: the model's where one is installed, else the vocabulary's
+        show_errors = args.show_errors and (learnt or vocabulary().theme_model is None)
+        for lang, counts in sorted(evaluate_labels(args.split, args.labels, args.corpus, show_errors, learnt).items()):
             p, r, _ = prf(counts)
             total.update(counts)
             print(f"  {lang}    {counts['records']:>4}     {p:.2f}      {r:.2f}      {counts['overlap'] / max(counts['tp'], 1):.2f}"
